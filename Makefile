@@ -1,0 +1,36 @@
+# CommonWatt: `make run` starts the whole platform, `make test` runs the test suite.
+# Both install whatever is missing first (scripts/bootstrap.sh) on a fresh Debian machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: run test lint bench setup setup-test migrate demo clean
+
+setup:
+	@scripts/bootstrap.sh
+
+setup-test:
+	@scripts/bootstrap.sh --test
+
+migrate: setup
+	@mkdir -p var
+	@$(PY) manage.py migrate --noinput -v 0
+
+demo: migrate
+	@$(PY) manage.py seed_demo
+
+run: demo
+	@scripts/run.sh
+
+test: setup-test
+	@TESTING=1 $(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+lint: setup
+	@.venv/bin/ruff check .
+	@$(PY) manage.py makemigrations --check --dry-run
+
+bench: migrate
+	@$(PY) -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf .venv node_modules static/vendor var

@@ -1,0 +1,147 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+from accounts.validators import validate_fiscal_code
+from core.scoping import ScopedQuerySet
+
+
+class Organization(models.Model):
+    """The tenant: an installer or utility that runs several communities."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    vat_number = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    VENDOR = "vendor", "Vendor (organization staff)"
+    REFERENT = "referent", "Referent (community manager)"
+    USER = "user", "Member"
+
+
+STAFF_ROLES = (Role.ADMIN, Role.VENDOR, Role.REFERENT)
+
+
+class MemberType(models.TextChoices):
+    CONSUMER = "consumer", "Consumer"
+    PRODUCER = "producer", "Producer"
+    PROSUMER = "prosumer", "Prosumer"
+
+
+class UserType(models.TextChoices):
+    REAL = "real", "Real"
+    SIMULATED = "simulated", "Simulated"
+
+
+class UserStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class UserQuerySet(ScopedQuerySet):
+    def _scope(self, user):
+        if user.role == Role.VENDOR:
+            org = user.organization_id
+            return self.filter(
+                Q(pk=user.pk)
+                | Q(organization_id=org)
+                | Q(memberships__community__organization_id=org)
+            ).distinct()
+        if user.role == Role.REFERENT:
+            return self.filter(
+                Q(pk=user.pk) | Q(memberships__community__referents=user)
+            ).distinct()
+        return self.filter(pk=user.pk)
+
+
+class CommonWattUserManager(UserManager.from_queryset(UserQuerySet)):
+    def create_superuser(self, username=None, email=None, password=None, **extra):
+        extra.setdefault("role", Role.ADMIN)
+        extra.setdefault("status", UserStatus.ACTIVE)
+        extra.setdefault("is_verified", True)
+        extra.pop("is_staff", None)
+        extra["is_superuser"] = True
+        username = username or (email or "").split("@")[0] or "admin"
+        return self._create_user(username, email, password, **extra)
+
+    def create_user(self, username=None, email=None, password=None, **extra):
+        extra.pop("is_staff", None)
+        username = username or (email or "").split("@")[0]
+        extra.setdefault("is_superuser", False)
+        return self._create_user(username, email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person on the platform. Logs in with email; `role` decides what they may do."""
+
+    first_name = None
+    last_name = None
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    fiscal_code = models.CharField(
+        max_length=16, blank=True, validators=[validate_fiscal_code],
+        help_text="Italian codice fiscale; checked when given.",
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    member_type = models.CharField(
+        max_length=16, choices=MemberType.choices, default=MemberType.CONSUMER
+    )
+    user_type = models.CharField(max_length=16, choices=UserType.choices, default=UserType.REAL)
+    status = models.CharField(max_length=16, choices=UserStatus.choices, default=UserStatus.ACTIVE)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="staff",
+        help_text="For vendor staff: the organization they work for.",
+    )
+    address = models.CharField(max_length=300, blank=True)
+    preferences = models.JSONField(default=dict, blank=True)
+    is_verified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["username"]
+
+    objects = CommonWattUserManager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # users list filters: role / member type / status in one scope
+            models.Index(fields=["role", "member_type", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_staff(self) -> bool:
+        """Back-office access: admins, vendors and referents (their admin is scoped)."""
+        return self.is_active and (self.is_superuser or self.role in STAFF_ROLES)
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name or self.email).split(" ")[0]
+
+    def clean(self):
+        super().clean()
+        if self.fiscal_code:
+            self.fiscal_code = self.fiscal_code.strip().upper()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()

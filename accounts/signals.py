@@ -1,0 +1,18 @@
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from accounts import lockout
+
+
+def _identifier(credentials: dict) -> str:
+    return str(credentials.get("email") or credentials.get("username") or "")
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    lockout.record_failure(_identifier(credentials))
+
+
+@receiver(user_logged_in)
+def on_logged_in(sender, request, user, **kwargs):
+    lockout.clear(user.email)

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.views import health
+
+api_v1 = [
+    path("", include("accounts.api_urls")),
+    path("", include("communities.api_urls")),
+    path("", include("plants.api_urls")),
+    path("", include("iot.api_urls")),
+    path("", include("simulation.api_urls")),
+    path("", include("billing.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(api_v1)),
+    path("", include("accounts.urls")),
+    path("", include("communities.urls")),
+    path("", include("plants.urls")),
+    path("", include("iot.urls")),
+    path("", include("simulation.urls")),
+    path("", include("billing.urls")),
+]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
