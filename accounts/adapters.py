@@ -4,12 +4,28 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 
 class AccountAdapter(DefaultAccountAdapter):
     def confirm_email(self, request, email_address):
-        super().confirm_email(request, email_address)
+        confirmed = super().confirm_email(request, email_address)
         user = email_address.user
-        if not user.is_verified:
+        if email_address.verified and not user.is_verified:
             user.is_verified = True
             user.save(update_fields=["is_verified", "updated_at"])
+        return confirmed
+
+    def pre_login(self, request, user, **kwargs):
+        # Accounts verified outside allauth (API link, password reset, admin, seed) get a
+        # verified EmailAddress, so mandatory verification does not ask them again.
+        if user.is_verified:
+            from accounts.services import email_address_sync
+
+            email_address_sync(user=user)
+        return super().pre_login(request, user, **kwargs)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    pass
+    def save_user(self, request, sociallogin, form=None):
+        user = super().save_user(request, sociallogin, form)
+        # Google only hands out verified addresses; allauth marks the EmailAddress verified.
+        if sociallogin.email_addresses and any(a.verified for a in sociallogin.email_addresses):
+            user.is_verified = True
+            user.save(update_fields=["is_verified", "updated_at"])
+        return user

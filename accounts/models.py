@@ -6,6 +6,15 @@ from accounts.validators import validate_fiscal_code
 from core.scoping import ScopedQuerySet
 
 
+class OrganizationQuerySet(ScopedQuerySet):
+    def _scope(self, user):
+        if user.role == "vendor":
+            return self.filter(pk=user.organization_id)
+        if user.role == "referent":
+            return self.filter(communities__referents=user).distinct()
+        return self.none()
+
+
 class Organization(models.Model):
     """The tenant: an installer or utility that runs several communities."""
 
@@ -13,6 +22,8 @@ class Organization(models.Model):
     slug = models.SlugField(unique=True)
     vat_number = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -56,6 +67,7 @@ class UserQuerySet(ScopedQuerySet):
                 Q(pk=user.pk)
                 | Q(organization_id=org)
                 | Q(memberships__community__organization_id=org)
+                | Q(managed_communities__organization_id=org)
             ).distinct()
         if user.role == Role.REFERENT:
             return self.filter(
@@ -133,6 +145,17 @@ class User(AbstractUser):
     @property
     def is_platform_admin(self) -> bool:
         return self.is_superuser or self.role == Role.ADMIN
+
+    def has_perm(self, perm, obj=None) -> bool:
+        # Platform admins hold every permission, like superusers (role is the source of truth).
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_module_perms(app_label)
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -82,8 +82,11 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApiError):
-        return Response(envelope(exc.error, str(exc.detail), exc.status_code, exc.details),
-                        status=exc.status_code)
+        response = Response(envelope(exc.error, str(exc.detail), exc.status_code, exc.details),
+                            status=exc.status_code)
+        if getattr(exc, "retry_after_s", None):
+            response["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     response = exception_handler(exc, context)
     if response is None:
@@ -96,6 +99,10 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         details = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         message = _message_for(details)
+    elif isinstance(detail, dict):
+        # e.g. simplejwt's InvalidToken: {"detail": ..., "code": ..., "messages": [...]}
+        details = {}
+        message = str(detail.get("detail") or _message_for(detail))
     else:
         details = {}
         message = str(detail)

@@ -1,0 +1,30 @@
+"""Emails of the API account flows. Sent after the write commits (services queue them)."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from accounts.models import User
+from accounts.tokens import make_password_reset_token, make_verify_email_token
+
+
+def _send(template: str, user: User, context: dict) -> None:
+    context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"accounts/email/{template}_message.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def send_verify_email(user_id: int) -> None:
+    user = User.objects.get(pk=user_id)
+    token = make_verify_email_token(user)
+    link = f"{settings.SITE_URL.rstrip('/')}/api/v1/auth/verify-email?{urlencode({'token': token})}"
+    _send("verify_email", user, {"token": token, "link": link})
+
+
+def send_password_reset(user_id: int, *, invitation: bool = False) -> None:
+    user = User.objects.get(pk=user_id)
+    _send("invitation" if invitation else "password_reset", user,
+          {"token": make_password_reset_token(user)})
