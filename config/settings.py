@@ -179,7 +179,14 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_RATE_LIMITS = False if TESTING else {}
+# allauth's own failed-login limit is off: accounts.lockout locks every login path alike.
+ACCOUNT_RATE_LIMITS = False if TESTING else {"login_failed": None}
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "CommonWatt: "
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+# API flows (accounts/tokens.py): signed links, valid this long.
+EMAIL_VERIFICATION_MAX_AGE_S = env.int("EMAIL_VERIFICATION_MAX_AGE_S", default=3 * 24 * 3600)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_S", default=24 * 3600)
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
