@@ -404,3 +404,23 @@ class EnergyTransaction(models.Model):
     @property
     def amount_eur(self) -> Decimal:
         return (self.energy_kwh * self.unit_price_eur_per_kwh).quantize(Decimal("0.01"))
+
+
+class SubstationArea(models.Model):
+    """The area served by one primary substation (cabina primaria), imported from GIS files.
+
+    Used to infer a metering point's substation from its location when the distributor's
+    code is not known yet (see `import_boundaries`).
+    """
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    area = models.MultiPolygonField(srid=4326)
+    source = models.CharField(max_length=300, blank=True, help_text="File the area came from.")
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}".strip()

@@ -312,3 +312,38 @@ LOGGING = {
 # geometry input comes from authenticated staff and GeoJSON/WKT, never remote references.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
+# --- iot ---
+# Device registry, ingestion and the project's Mosquitto (see README, IoT ingestion).
+# A device is offline after this many expected intervals without data.
+IOT_OFFLINE_AFTER_INTERVALS = env.int("IOT_OFFLINE_AFTER_INTERVALS", default=3)
+# Readings older than this many days or further ahead than this many seconds are refused.
+IOT_TS_MAX_AGE_DAYS = env.int("IOT_TS_MAX_AGE_DAYS", default=5 * 366)
+IOT_TS_MAX_AHEAD_S = env.int("IOT_TS_MAX_AHEAD_S", default=900)
+# Largest batch one HTTP request or one ingest call may carry.
+IOT_MAX_BATCH = env.int("IOT_MAX_BATCH", default=10_000)
+# Monthly partitions of iot_reading kept ahead of today (beat task, `manage.py iot_partitions`).
+IOT_PARTITIONS_MONTHS_AHEAD = env.int("IOT_PARTITIONS_MONTHS_AHEAD", default=3)
+IOT_PARTITIONS_MONTHS_BACK = env.int("IOT_PARTITIONS_MONTHS_BACK", default=12)
+# Live fan-out: at most this many readings per device in one live message (newest kept).
+IOT_LIVE_MAX_READINGS = env.int("IOT_LIVE_MAX_READINGS", default=500)
+# The project's Mosquitto: generated password/ACL files and config live here.
+MQTT_AUTH_DIR = Path(env.str("MQTT_AUTH_DIR", default=str(BASE_DIR / "var" / "mosquitto")))
+MQTT_KEEPALIVE_S = env.int("MQTT_KEEPALIVE_S", default=30)
+MQTT_BRIDGE_CLIENT_ID = env.str("MQTT_BRIDGE_CLIENT_ID", default="commonwatt-bridge")
+# Bridge batching: ingest once per this many messages or this many milliseconds.
+MQTT_BRIDGE_BATCH_MESSAGES = env.int("MQTT_BRIDGE_BATCH_MESSAGES", default=500)
+MQTT_BRIDGE_BATCH_MS = env.int("MQTT_BRIDGE_BATCH_MS", default=50)
+# The simulator publishes on behalf of the demo devices with its own broker account.
+MQTT_SIMULATOR_USERNAME = env.str("MQTT_SIMULATOR_USERNAME", default="commonwatt-simulator")
+MQTT_SIMULATOR_PASSWORD = _mandatory("MQTT_SIMULATOR_PASSWORD", "commonwatt-simulator-dev")
+
+# --- communities and plants: schema enum names (several models have a `status`/`role`) ---
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "CommunityStatusEnum": "communities.models.CommunityStatus",
+    "ConfigurationStatusEnum": "communities.models.ConfigurationStatus",
+    "MembershipStatusEnum": "communities.models.MembershipStatus",
+    "MembershipRoleEnum": "communities.models.MembershipRole",
+    "TransactionStatusEnum": "communities.models.TransactionStatus",
+    "PlantStatusEnum": "plants.models.PlantStatus",
+})

@@ -1,0 +1,310 @@
+"""The communities API: thin views that validate, call one service or selector, serialize."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+
+from communities import selectors, services
+from communities.filters import (
+    CommunityFilter,
+    ConfigurationFilter,
+    MembershipFilter,
+    MeteringPointFilter,
+    TransactionFilter,
+)
+from communities.geo import to_geojson
+from communities.models import Community, EnergyTransaction, Membership, MeteringPoint
+from communities.permissions import forbidden, require_community_creator, require_community_manager
+from communities.serializers import (
+    BoundaryFeatureSerializer,
+    CommunitySerializer,
+    CommunityUpdateResponseSerializer,
+    CommunityWriteSerializer,
+    ConfigurationCreateSerializer,
+    ConfigurationSerializer,
+    MembershipCreateSerializer,
+    MembershipCreateWithCommunitySerializer,
+    MembershipLeaveSerializer,
+    MembershipSerializer,
+    MeteringPointCreateSerializer,
+    MeteringPointSerializer,
+    TransactionCreateSerializer,
+    TransactionSerializer,
+)
+from core.errors import ApiError
+
+TAG_COMMUNITIES = ["communities"]
+
+
+def _visible_community(request, pk) -> Community:
+    return get_object_or_404(Community.objects.visible_to(request.user), pk=pk)
+
+
+def _community_payload(request, community_id: int, serializer_class=CommunitySerializer, **extra):
+    community = selectors.community_list(user=request.user).get(pk=community_id)
+    for name, value in extra.items():
+        setattr(community, name, value)
+    managed = selectors.community_managed_ids(user=request.user)
+    return serializer_class(community, context={"request": request, "managed_ids": managed}).data
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class CommunityListCreateApi(generics.ListCreateAPIView):
+    """Communities you can see. Those you manage come in full; the others (your communities
+    as a member) only with their public facts: name, boundary, member count, installed kWp."""
+
+    serializer_class = CommunitySerializer
+    filterset_class = CommunityFilter
+    ordering_fields = ["name", "created_at", "member_count", "installed_kwp", "id"]
+    ordering = ["name", "id"]
+    search_fields = ["name", "slug"]
+
+    def get_queryset(self):
+        return selectors.community_list(user=self.request.user)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(),
+                "managed_ids": selectors.community_managed_ids(user=self.request.user)}
+
+    @extend_schema(request=CommunityWriteSerializer, responses={201: CommunitySerializer})
+    def post(self, request):
+        user = request.user
+        require_community_creator(user)
+        serializer = CommunityWriteSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if not user.is_platform_admin:
+            org = data.get("organization")
+            if org is not None and org.pk != user.organization_id:
+                raise forbidden("Vendors create communities in their own organization only.")
+            data["organization"] = user.organization
+        elif data.get("organization") is None:
+            raise ApiError("organization: This field is required.",
+                           details={"organization": ["This field is required."]})
+        community = services.community_create(**data)
+        return Response(_community_payload(request, community.pk), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class CommunityDetailApi(generics.GenericAPIView):
+    serializer_class = CommunitySerializer
+
+    def get_queryset(self):
+        return selectors.community_list(user=self.request.user)
+
+    def get(self, request, pk):
+        community = _visible_community(request, pk)
+        return Response(_community_payload(request, community.pk))
+
+    @extend_schema(request=CommunityWriteSerializer, responses={200: CommunityUpdateResponseSerializer})
+    def put(self, request, pk):
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(request=CommunityWriteSerializer, responses={200: CommunityUpdateResponseSerializer})
+    def patch(self, request, pk):
+        return self._update(request, pk, partial=True)
+
+    def _update(self, request, pk, *, partial: bool):
+        community = _visible_community(request, pk)
+        require_community_manager(request.user, community)
+        serializer = CommunityWriteSerializer(community, data=request.data, partial=partial,
+                                              context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        org = data.pop("organization", None)
+        if org is not None and org.pk != community.organization_id:
+            if not request.user.is_platform_admin:
+                raise forbidden("Only administrators move a community to another organization.")
+            community.organization = org
+        referents = data.pop("referents", None)
+        result = services.community_update(community=community, referents=referents, **data)
+        payload = _community_payload(request, community.pk, CommunityUpdateResponseSerializer,
+                                     outside=result.outside)
+        return Response(payload)
+
+
+@extend_schema(tags=TAG_COMMUNITIES, responses={200: BoundaryFeatureSerializer})
+class CommunityBoundaryApi(generics.GenericAPIView):
+    """The community's boundary as a GeoJSON Feature (change it with PATCH /communities/{id})."""
+
+    serializer_class = BoundaryFeatureSerializer
+
+    def get(self, request, pk):
+        community = _visible_community(request, pk)
+        return Response({
+            "type": "Feature", "id": community.pk, "geometry": to_geojson(community.boundary),
+            "properties": {"name": community.name, "slug": community.slug},
+        })
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class CommunityMembersApi(generics.ListCreateAPIView):
+    """Members of a community. Managers see them all; a member sees only their own row."""
+
+    serializer_class = MembershipSerializer
+    filterset_class = MembershipFilter
+    ordering_fields = ["joined_at", "left_at", "id", "status"]
+    ordering = ["joined_at", "id"]
+    search_fields = ["user__email", "user__full_name"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        community = _visible_community(self.request, self.kwargs["pk"])
+        return selectors.membership_list(user=self.request.user, community=community).prefetch_related(
+            "metering_points")
+
+    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    def post(self, request, pk):
+        community = _visible_community(request, pk)
+        return _add_member(request, community, MembershipCreateSerializer)
+
+
+def _add_member(request, community, serializer_class):
+    serializer = serializer_class(data=request.data, context={"request": request})
+    if community is None:
+        serializer.is_valid(raise_exception=True)
+        community = serializer.validated_data.pop("community")
+    else:
+        serializer.is_valid(raise_exception=True)
+    require_community_manager(request.user, community)
+    membership = services.membership_create(community=community, **serializer.validated_data)
+    return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class CommunityMemberDetailApi(generics.GenericAPIView):
+    serializer_class = MembershipSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        community = _visible_community(self.request, self.kwargs["pk"])
+        return selectors.membership_list(user=self.request.user, community=community)
+
+    def get(self, request, pk, membership_id):
+        membership = get_object_or_404(self.get_queryset(), pk=membership_id)
+        return Response(MembershipSerializer(membership).data)
+
+    @extend_schema(
+        request=MembershipLeaveSerializer, responses={200: MembershipSerializer},
+        description="Remove a member: sets left_at (default today) and status left; the row stays.",
+        parameters=[OpenApiParameter("left_at", str, description="YYYY-MM-DD, default today.")],
+    )
+    def delete(self, request, pk, membership_id):
+        membership = get_object_or_404(self.get_queryset(), pk=membership_id)
+        require_community_manager(request.user, membership.community)
+        data = request.data if isinstance(request.data, dict) and request.data else request.query_params
+        serializer = MembershipLeaveSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.membership_leave(membership=membership, **serializer.validated_data)
+        return Response(MembershipSerializer(membership).data)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class MemberListCreateApi(generics.ListCreateAPIView):
+    """Memberships across your communities (a member: their own)."""
+
+    serializer_class = MembershipSerializer
+    filterset_class = MembershipFilter
+    ordering_fields = ["joined_at", "left_at", "id", "status", "community"]
+    ordering = ["community", "joined_at", "id"]
+    search_fields = ["user__email", "user__full_name"]
+
+    def get_queryset(self):
+        return selectors.membership_list(user=self.request.user).prefetch_related("metering_points")
+
+    @extend_schema(request=MembershipCreateWithCommunitySerializer, responses={201: MembershipSerializer})
+    def post(self, request):
+        return _add_member(request, None, MembershipCreateWithCommunitySerializer)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class CommunityTransactionsApi(generics.ListCreateAPIView):
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilter
+    ordering_fields = ["interval_start", "energy_kwh", "id"]
+    ordering = ["-interval_start", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return EnergyTransaction.objects.none()
+        community = _visible_community(self.request, self.kwargs["pk"])
+        return selectors.transaction_list(user=self.request.user, community=community)
+
+    @extend_schema(request=TransactionCreateSerializer, responses={201: TransactionSerializer})
+    def post(self, request, pk):
+        community = _visible_community(request, pk)
+        require_community_manager(request.user, community)
+        serializer = TransactionCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        tx = services.transaction_create(community=community, **serializer.validated_data)
+        return Response(TransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class TransactionListApi(generics.ListAPIView):
+    """Energy sharing transactions you can see (a member: those from or to them)."""
+
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilter
+    ordering_fields = ["interval_start", "energy_kwh", "id"]
+    ordering = ["-interval_start", "id"]
+
+    def get_queryset(self):
+        return selectors.transaction_list(user=self.request.user)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class ConfigurationListCreateApi(generics.ListCreateAPIView):
+    serializer_class = ConfigurationSerializer
+    filterset_class = ConfigurationFilter
+    ordering_fields = ["valid_from", "id", "community"]
+    ordering = ["community", "-valid_from", "id"]
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return selectors.configuration_list(user=self.request.user)
+
+    @extend_schema(request=ConfigurationCreateSerializer, responses={201: ConfigurationSerializer})
+    def post(self, request):
+        serializer = ConfigurationCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        require_community_manager(request.user, data["community"])
+        config = services.configuration_create(**data)
+        return Response(ConfigurationSerializer(config).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class MeteringPointListCreateApi(generics.ListCreateAPIView):
+    serializer_class = MeteringPointSerializer
+    filterset_class = MeteringPointFilter
+    ordering_fields = ["code", "created_at", "id"]
+    ordering = ["code"]
+    search_fields = ["code", "meter_serial"]
+
+    def get_queryset(self):
+        return selectors.metering_point_list(user=self.request.user)
+
+    @extend_schema(request=MeteringPointCreateSerializer, responses={201: MeteringPointSerializer})
+    def post(self, request):
+        serializer = MeteringPointCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        membership: Membership = data.pop("membership")
+        require_community_manager(request.user, membership.community)
+        point = services.metering_point_create(membership=membership, **data)
+        return Response(MeteringPointSerializer(point).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class MeteringPointDetailApi(generics.RetrieveAPIView):
+    serializer_class = MeteringPointSerializer
+
+    def get_queryset(self):
+        return selectors.metering_point_list(user=self.request.user)
+
+    def get_object(self) -> MeteringPoint:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])

@@ -1,0 +1,266 @@
+"""Serializers of the communities API: validate input, shape output. No ORM writes here."""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Organization
+from communities.geo import GeoJSONField, LonLatField
+from communities.models import (
+    Community,
+    Configuration,
+    EnergyTransaction,
+    Membership,
+    MeteringPoint,
+    RegimeParameters,
+)
+
+
+def _user(context):
+    return context["request"].user
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedPK(serializers.PrimaryKeyRelatedField):
+    """A primary key resolved only within `Model.objects.visible_to(request.user)`: an id out
+    of the caller's scope reads exactly like one that does not exist."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.visible_to(_user(self.context))
+
+
+class CommunityPublicSerializer(serializers.ModelSerializer):
+    """What any member may know of their community: public facts and aggregates only."""
+
+    boundary = GeoJSONField("MultiPolygon", read_only=True)
+    member_count = serializers.IntegerField(read_only=True)
+    installed_kwp = serializers.DecimalField(max_digits=14, decimal_places=3, read_only=True)
+
+    class Meta:
+        model = Community
+        fields = ["id", "name", "slug", "regime", "status", "market_zone", "boundary",
+                  "member_count", "installed_kwp"]
+
+
+class CommunitySerializer(CommunityPublicSerializer):
+    """The full view, for those who manage the community (admin, its vendor, its referents).
+    Everyone else receives the public subset (CommunityPublicSerializer)."""
+
+    referents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    managed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Community
+        fields = [*CommunityPublicSerializer.Meta.fields, "organization", "primary_substation",
+                  "time_zone", "currency", "referents", "managed", "created_at", "updated_at"]
+
+    def get_managed(self, obj) -> bool:
+        return True
+
+    def to_representation(self, instance):
+        managed = self.context.get("managed_ids", set())
+        if instance.pk not in managed:
+            return CommunityPublicSerializer(instance, context=self.context).data
+        return super().to_representation(instance)
+
+
+class CommunityWriteSerializer(serializers.ModelSerializer):
+    boundary = GeoJSONField("MultiPolygon", required=False, allow_null=True,
+                            help_text="GeoJSON MultiPolygon (a Polygon is accepted and promoted).")
+    slug = serializers.SlugField(required=False, max_length=50)
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(),
+        required=False, help_text="Admins choose; vendors always create in their own organization.",
+    )
+    referents = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=get_user_model().objects.none()
+    )
+
+    class Meta:
+        model = Community
+        fields = ["name", "slug", "organization", "regime", "boundary", "primary_substation",
+                  "market_zone", "time_zone", "currency", "status", "referents"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["referents"].child_relation.queryset = (
+                get_user_model().objects.visible_to(request.user).filter(role="referent")
+            )
+
+    def validate_time_zone(self, value):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise serializers.ValidationError(f"Unknown time zone {value!r}.") from None
+        return value
+
+
+class OutsidePointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    membership = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class OutsidePlantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class OutsideReportSerializer(serializers.Serializer):
+    metering_points = OutsidePointSerializer(many=True)
+    plants = OutsidePlantSerializer(many=True)
+
+
+class CommunityUpdateResponseSerializer(CommunitySerializer):
+    """The community after the change, plus what no longer fits its boundary/substation."""
+
+    outside = OutsideReportSerializer(read_only=True)
+
+    class Meta(CommunitySerializer.Meta):
+        fields = [*CommunitySerializer.Meta.fields, "outside"]
+
+
+class BoundaryFeatureSerializer(serializers.Serializer):
+    type = serializers.CharField(default="Feature")
+    id = serializers.IntegerField()
+    geometry = GeoJSONField("MultiPolygon", allow_null=True)
+    properties = serializers.DictField()
+
+
+class MeteringPointInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    location = LonLatField(required=False, allow_null=True,
+                           help_text='GeoJSON Point, or {"lon": .., "lat": ..}.')
+    primary_substation = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    market_zone = serializers.ChoiceField(choices=MeteringPoint._meta.get_field("market_zone").choices,
+                                          required=False, allow_blank=True)
+    direction = serializers.ChoiceField(choices=MeteringPoint._meta.get_field("direction").choices,
+                                        required=False)
+    meter_serial = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    is_smart_meter = serializers.BooleanField(required=False)
+
+
+class MeteringPointSerializer(serializers.ModelSerializer):
+    location = LonLatField(read_only=True)
+    community = serializers.IntegerField(source="membership.community_id", read_only=True)
+
+    class Meta:
+        model = MeteringPoint
+        fields = ["id", "code", "membership", "community", "location", "primary_substation",
+                  "market_zone", "direction", "meter_serial", "is_smart_meter", "created_at"]
+
+
+class MeteringPointCreateSerializer(MeteringPointInputSerializer):
+    membership = ScopedPK(Membership)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user_email = serializers.EmailField(source="user.email", read_only=True)
+    user_full_name = serializers.CharField(source="user.full_name", read_only=True)
+    metering_points = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "community", "user", "user_email", "user_full_name", "member_type", "role",
+                  "participation_factor_pct", "joined_at", "left_at", "status", "metering_points"]
+
+
+class MembershipCreateSerializer(serializers.Serializer):
+    """Add a member: an existing user by id (within your scope) or anyone by email (a new,
+    invited account is created when the email is unknown)."""
+
+    user = ScopedPK(get_user_model(), required=False)
+    email = serializers.EmailField(required=False)
+    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    member_type = serializers.ChoiceField(choices=Membership._meta.get_field("member_type").choices,
+                                          default="consumer")
+    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices, default="member")
+    joined_at = serializers.DateField(required=False)
+    participation_factor_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
+                                                        min_value=Decimal("0.01"), max_value=Decimal("100"))
+    metering_point = MeteringPointInputSerializer(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("user") and not attrs.get("email"):
+            raise serializers.ValidationError({"user": ["Give a user id or an email."]})
+        return attrs
+
+
+class MembershipCreateWithCommunitySerializer(MembershipCreateSerializer):
+    community = ScopedPK(Community)
+
+
+class MembershipLeaveSerializer(serializers.Serializer):
+    left_at = serializers.DateField(required=False)
+
+
+class RegimeParametersSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RegimeParameters
+        fields = ["id", "regime", "version", "valid_from", "valid_to", "params", "source"]
+
+
+class ConfigurationSerializer(serializers.ModelSerializer):
+    regime_parameters_detail = RegimeParametersSerializer(source="regime_parameters", read_only=True)
+
+    class Meta:
+        model = Configuration
+        fields = ["id", "community", "name", "regime_parameters", "regime_parameters_detail",
+                  "allocation_key", "static_shares", "producers_pct", "consumers_pct", "fund_pct",
+                  "valid_from", "valid_to", "status", "created_at"]
+
+
+class ConfigurationCreateSerializer(serializers.Serializer):
+    community = ScopedPK(Community)
+    name = serializers.CharField(max_length=200)
+    regime_parameters = serializers.PrimaryKeyRelatedField(
+        queryset=RegimeParameters.objects.all(), required=False, allow_null=True,
+        help_text="Default: the set of the community's regime valid on valid_from.",
+    )
+    allocation_key = serializers.ChoiceField(choices=Configuration._meta.get_field("allocation_key").choices,
+                                             required=False)
+    static_shares = serializers.DictField(child=serializers.DecimalField(max_digits=7, decimal_places=6),
+                                          required=False)
+    producers_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
+                                             min_value=0, max_value=100)
+    consumers_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
+                                             min_value=0, max_value=100)
+    fund_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
+                                        min_value=0, max_value=100)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=Configuration._meta.get_field("status").choices, required=False)
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    amount_eur = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = EnergyTransaction
+        fields = ["id", "community", "from_membership", "to_membership", "energy_kwh",
+                  "unit_price_eur_per_kwh", "amount_eur", "interval_start", "interval_end", "status",
+                  "created_at"]
+
+
+class TransactionCreateSerializer(serializers.Serializer):
+    from_membership = ScopedPK(Membership)
+    to_membership = ScopedPK(Membership, required=False, allow_null=True,
+                             help_text="Empty: the energy goes to the community.")
+    energy_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
+    unit_price_eur_per_kwh = serializers.DecimalField(max_digits=10, decimal_places=6, required=False)
+    interval_start = serializers.DateTimeField()
+    interval_end = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=EnergyTransaction._meta.get_field("status").choices,
+                                     required=False)

@@ -1,0 +1,324 @@
+"""Writes of the communities app: one function per business action.
+
+Services check business rules (eligibility, history, one active configuration) and raise
+`ApiError` (a 400 envelope naming the field) when one is broken; nothing is half-written.
+Who may call them is decided by the caller (API, admin) from `managed_by(user)`.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.gis.geos import MultiPolygon, Point
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from communities.eligibility import metering_point_problems, substation_at
+from communities.models import (
+    POD_PATTERNS,
+    AllocationKey,
+    Community,
+    Configuration,
+    ConfigurationStatus,
+    EnergyTransaction,
+    Membership,
+    MembershipStatus,
+    MeteringPoint,
+    RegimeParameters,
+)
+from communities.selectors import community_outside_report, regime_parameters_at
+from core.errors import ApiError
+
+logger = logging.getLogger("commonwatt.communities")
+
+COMMUNITY_FIELDS = {"name", "slug", "regime", "boundary", "primary_substation", "market_zone",
+                    "time_zone", "currency", "status"}
+
+
+def _invalid(message: str, details: dict) -> ApiError:
+    return ApiError(message, details=details)
+
+
+def _unique_slug(name: str, *, exclude_pk=None) -> str:
+    base = slugify(name)[:40] or "community"
+    slug, n = base, 1
+    while Community.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def community_create(
+    *, name: str, organization, regime: str = "it_cer", slug: str = "",
+    boundary: MultiPolygon | None = None, primary_substation: str = "", market_zone: str = "NORD",
+    time_zone: str = "Europe/Rome", currency: str = "EUR", status: str = "draft", referents=(),
+) -> Community:
+    if slug and Community.objects.filter(slug=slug).exists():
+        raise _invalid("This slug is taken.", {"slug": ["A community with this slug already exists."]})
+    community = Community.objects.create(
+        name=name, slug=slug or _unique_slug(name), organization=organization, regime=regime,
+        boundary=boundary, primary_substation=primary_substation.strip().upper(),
+        market_zone=market_zone, time_zone=time_zone, currency=currency, status=status,
+    )
+    if referents:
+        community.referents.set(referents)
+    return community
+
+
+@dataclass
+class CommunityUpdate:
+    community: Community
+    #: members' metering points and plants that no longer fit (see community_outside_report)
+    outside: dict = field(default_factory=dict)
+
+
+@transaction.atomic
+def community_update(*, community: Community, referents=None, **changes) -> CommunityUpdate:
+    """Change a community. A new boundary or substation re-checks the current members'
+    metering points and the plants: those now outside are reported, never dropped."""
+    unknown = set(changes) - COMMUNITY_FIELDS
+    if unknown:
+        raise TypeError(f"community_update() got unexpected fields {sorted(unknown)}")
+    if "slug" in changes and Community.objects.filter(slug=changes["slug"]).exclude(pk=community.pk).exists():
+        raise _invalid("This slug is taken.", {"slug": ["A community with this slug already exists."]})
+    if "primary_substation" in changes:
+        changes["primary_substation"] = (changes["primary_substation"] or "").strip().upper()
+    geo_changed = any(
+        k in changes and changes[k] != getattr(community, k) for k in ("boundary", "primary_substation")
+    )
+    for name, value in changes.items():
+        setattr(community, name, value)
+    community.save()
+    if referents is not None:
+        community.referents.set(referents)
+    outside = community_outside_report(community=community) if geo_changed else {
+        "metering_points": [], "plants": []
+    }
+    if outside["metering_points"] or outside["plants"]:
+        logger.warning(
+            "community %s: %d metering points and %d plants are now outside its boundary or substation",
+            community.pk, len(outside["metering_points"]), len(outside["plants"]),
+        )
+    return CommunityUpdate(community=community, outside=outside)
+
+
+def _check_pod_code(code: str) -> str:
+    code = (code or "").strip().upper()
+    if not any(p.match(code) for p in POD_PATTERNS.values()):
+        raise _invalid(
+            "Not a valid metering point code.",
+            {"code": ["Not a valid metering point code (Italian POD like IT001E12345678, French PRM "
+                      "of 14 digits, or Austrian AT + 31 characters)."]},
+        )
+    if MeteringPoint.objects.filter(code=code).exists():
+        raise _invalid("This metering point is already registered.",
+                       {"code": ["A metering point with this code is already registered."]})
+    return code
+
+
+def _metering_point_fields(community: Community, *, location, primary_substation, market_zone):
+    substation = (primary_substation or "").strip().upper() or substation_at(location)
+    problems = metering_point_problems(
+        community, location=location, primary_substation=substation, market_zone=market_zone or None,
+    )
+    return substation or community.primary_substation, market_zone or community.market_zone, problems
+
+
+@transaction.atomic
+def metering_point_create(
+    *, membership: Membership, code: str, location: Point | None = None, primary_substation: str = "",
+    market_zone: str = "", direction: str = "withdrawal", meter_serial: str = "",
+    is_smart_meter: bool = True,
+) -> MeteringPoint:
+    """Register a POD for a current membership. It must be eligible: inside the boundary,
+    under the community's primary substation (inferred from imported substation areas when
+    not given) and in its market zone."""
+    if not membership.is_current:
+        raise _invalid("This membership has ended.", {"membership": ["This membership has ended."]})
+    code = _check_pod_code(code)
+    community = membership.community
+    substation, zone, problems = _metering_point_fields(
+        community, location=location, primary_substation=primary_substation, market_zone=market_zone,
+    )
+    if problems:
+        first = next(iter(problems.values()))[0]
+        raise _invalid(f"This metering point cannot join: {first}", problems)
+    return MeteringPoint.objects.create(
+        membership=membership, code=code, location=location, primary_substation=substation,
+        market_zone=zone, direction=direction, meter_serial=meter_serial, is_smart_meter=is_smart_meter,
+    )
+
+
+def member_user_resolve(*, email: str, full_name: str = ""):
+    """The user with this email, or a new invited account (no usable password) for it."""
+    from accounts.models import User
+
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            username=email[:150], email=email, password=None, full_name=full_name, status="invited",
+        )
+    return user
+
+
+@transaction.atomic
+def membership_create(
+    *, community: Community, user=None, email: str = "", full_name: str = "",
+    member_type: str = "consumer", role: str = "member", joined_at: date | None = None,
+    participation_factor_pct: Decimal = Decimal("100"), metering_point: dict | None = None,
+) -> Membership:
+    """Add a user (or the person with `email`, invited if new) to a community, optionally
+    with their first metering point (which must be eligible, or nothing is created)."""
+    if user is None:
+        if not email:
+            raise _invalid("Give a user or an email.", {"user": ["Give a user id or an email."]})
+        user = member_user_resolve(email=email, full_name=full_name)
+    if Membership.objects.filter(user=user, community=community, left_at__isnull=True).exists():
+        raise _invalid("Already a member.", {"user": ["This user is already a current member."]})
+    if participation_factor_pct != Decimal("100") and community.regime != "at_eeg":
+        raise _invalid(
+            "Participation factors below 100 % are an Austrian EEG rule.",
+            {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]},
+        )
+    if community.regime == "at_eeg":
+        taken = sum(
+            (m.participation_factor_pct for m in Membership.objects.filter(user=user, left_at__isnull=True)),
+            Decimal("0"),
+        )
+        if taken + participation_factor_pct > 100:
+            raise _invalid(
+                "Participation factors exceed 100 %.",
+                {"participation_factor_pct": [f"The user's current memberships already take {taken} %."]},
+            )
+    membership = Membership.objects.create(
+        user=user, community=community, member_type=member_type, role=role,
+        joined_at=joined_at or timezone.localdate(), participation_factor_pct=participation_factor_pct,
+        status=MembershipStatus.ACTIVE,
+    )
+    if metering_point:
+        try:
+            metering_point_create(membership=membership, **metering_point)
+        except ApiError as exc:
+            raise ApiError(str(exc.detail), details={"metering_point": exc.details}) from None
+    return membership
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership, left_at: date | None = None) -> Membership:
+    """End a membership: sets `left_at` and status `left`. The row stays (history)."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.left_at is not None:
+        raise _invalid("This membership has already ended.",
+                       {"left_at": [f"Already left on {membership.left_at}."]})
+    left_at = left_at or timezone.localdate()
+    if left_at < membership.joined_at:
+        raise _invalid("Cannot leave before joining.", {"left_at": ["Must be on or after joined_at."]})
+    membership.left_at = left_at
+    membership.status = MembershipStatus.LEFT
+    membership.save(update_fields=["left_at", "status"])
+    return membership
+
+
+def _check_static_shares(community: Community, shares: dict) -> dict:
+    if not isinstance(shares, dict):
+        raise _invalid("static_shares must be an object.",
+                       {"static_shares": ["Expected {membership_id: share}."]})
+    ids = set(Membership.objects.filter(community=community).values_list("pk", flat=True))
+    clean, total = {}, Decimal("0")
+    for key, value in shares.items():
+        try:
+            pk, share = int(key), Decimal(str(value))
+        except (ValueError, ArithmeticError):
+            raise _invalid("Bad static share.",
+                           {"static_shares": [f"Bad entry {key!r}: {value!r}."]}) from None
+        if pk not in ids:
+            raise _invalid("Unknown membership in static shares.",
+                           {"static_shares": [f"Membership {key} is not in this community."]})
+        if not 0 <= share <= 1:
+            raise _invalid("Shares are between 0 and 1.", {"static_shares": [f"Share of {key} is {share}."]})
+        clean[str(pk)], total = float(share), total + share
+    if total > 1:
+        raise _invalid("Static shares add up to more than 1.",
+                       {"static_shares": [f"They add up to {total}."]})
+    return clean
+
+
+@transaction.atomic
+def configuration_create(
+    *, community: Community, name: str, valid_from: date, valid_to: date | None = None,
+    allocation_key: str = AllocationKey.PRO_RATA, static_shares: dict | None = None,
+    producers_pct: Decimal = Decimal("55"), consumers_pct: Decimal = Decimal("40"),
+    fund_pct: Decimal = Decimal("5"), status: str = ConfigurationStatus.ACTIVE,
+    regime_parameters: RegimeParameters | None = None,
+) -> Configuration:
+    """A configuration (sharing rules over [valid_from, valid_to)). The database keeps one
+    active configuration per community at any instant; an overlap is a 400 on valid_from."""
+    if valid_to is not None and valid_to <= valid_from:
+        raise _invalid("valid_to must be after valid_from.", {"valid_to": ["Must be after valid_from."]})
+    total = producers_pct + consumers_pct + fund_pct
+    if total != 100:
+        raise _invalid(f"The statute split must add up to 100 (is {total}).",
+                       {"fund_pct": [f"producers_pct + consumers_pct + fund_pct = {total}, not 100."]})
+    if regime_parameters is None:
+        regime_parameters = regime_parameters_at(regime=community.regime, on=valid_from)
+    elif regime_parameters.regime != community.regime:
+        raise _invalid("Parameters of another regime.", {"regime_parameters": [
+            f"These are {regime_parameters.regime} parameters; the community is {community.regime}."]})
+    shares = _check_static_shares(community, static_shares or {})
+    if allocation_key == AllocationKey.STATIC and not shares:
+        raise _invalid("The static key needs shares.", {"static_shares": ["Give a share per member."]})
+    try:
+        with transaction.atomic():
+            return Configuration.objects.create(
+                community=community, name=name, valid_from=valid_from, valid_to=valid_to,
+                allocation_key=allocation_key, static_shares=shares, producers_pct=producers_pct,
+                consumers_pct=consumers_pct, fund_pct=fund_pct, status=status,
+                regime_parameters=regime_parameters,
+            )
+    except IntegrityError as exc:
+        if "one_active_configuration" not in str(exc):
+            raise
+        raise _invalid(
+            "Another active configuration of this community overlaps these dates.",
+            {"valid_from": ["Another active configuration of this community overlaps "
+                            f"[{valid_from}, {valid_to or 'open'})."]},
+        ) from None
+
+
+def _active_on(membership: Membership, day: date) -> bool:
+    return membership.joined_at <= day and (membership.left_at is None or membership.left_at > day)
+
+
+@transaction.atomic
+def transaction_create(
+    *, community: Community, from_membership: Membership, energy_kwh: Decimal,
+    interval_start: datetime, interval_end: datetime, to_membership: Membership | None = None,
+    unit_price_eur_per_kwh: Decimal = Decimal("0"), status: str = "pending",
+) -> EnergyTransaction:
+    """Record energy shared in [interval_start, interval_end) from a member to another
+    member or (to_membership empty) to the community."""
+    if interval_end <= interval_start:
+        raise _invalid("The interval is empty.", {"interval_end": ["Must be after interval_start."]})
+    if energy_kwh <= 0:
+        raise _invalid("Energy must be positive.", {"energy_kwh": ["Must be greater than 0."]})
+    if unit_price_eur_per_kwh < 0:
+        raise _invalid("Price cannot be negative.", {"unit_price_eur_per_kwh": ["Must be 0 or more."]})
+    day = timezone.localtime(interval_start, timezone.get_fixed_timezone(0)).date()
+    for name, membership in (("from_membership", from_membership), ("to_membership", to_membership)):
+        if membership is None:
+            continue
+        if membership.community_id != community.pk:
+            raise _invalid("Membership of another community.", {name: ["Not a member of this community."]})
+        if not _active_on(membership, day):
+            raise _invalid("Membership not active then.", {name: [f"Not an active member on {day}."]})
+    if to_membership is not None and to_membership.pk == from_membership.pk:
+        raise _invalid("A member cannot share with itself.", {"to_membership": ["Same as from_membership."]})
+    return EnergyTransaction.objects.create(
+        community=community, from_membership=from_membership, to_membership=to_membership,
+        energy_kwh=energy_kwh, unit_price_eur_per_kwh=unit_price_eur_per_kwh,
+        interval_start=interval_start, interval_end=interval_end, status=status,
+    )
