@@ -7,16 +7,28 @@ URL = "/api/v1/communities"
 
 
 def geojson_square(lon, lat, half=0.02):
-    ring = [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
-            [lon - half, lat + half], [lon - half, lat - half]]
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+        [lon - half, lat - half],
+    ]
     return {"type": "Polygon", "coordinates": [ring]}
 
 
 def test_it_creates_a_community_in_the_vendors_organization(world, as_user):
-    resp = as_user(world.a.vendor).post(URL, {
-        "name": "Magliano Sole", "boundary": geojson_square(7.8, 44.46), "primary_substation": "ac123",
-        "regime": "it_cer", "market_zone": "NORD",
-    }, format="json")
+    resp = as_user(world.a.vendor).post(
+        URL,
+        {
+            "name": "Magliano Sole",
+            "boundary": geojson_square(7.8, 44.46),
+            "primary_substation": "ac123",
+            "regime": "it_cer",
+            "market_zone": "NORD",
+        },
+        format="json",
+    )
     assert resp.status_code == 201, resp.json()
     body = resp.json()
     community = Community.objects.get(pk=body["id"])
@@ -29,8 +41,9 @@ def test_it_creates_a_community_in_the_vendors_organization(world, as_user):
 
 
 def test_it_refuses_a_vendor_creating_in_another_organization(world, as_user):
-    resp = as_user(world.a.vendor).post(URL, {"name": "X", "organization": world.b.organization.pk},
-                                        format="json")
+    resp = as_user(world.a.vendor).post(
+        URL, {"name": "X", "organization": world.b.organization.pk}, format="json"
+    )
     assert resp.status_code == 403
     assert not Community.objects.filter(name="X").exists()
 
@@ -70,14 +83,18 @@ def test_it_rejects_invalid_geojson_with_a_400_naming_boundary(world, as_user):
 
 def test_it_round_trips_the_boundary_as_geojson(world, as_user):
     client = as_user(world.a.referent)
-    shape = {"type": "MultiPolygon", "coordinates": [[[[11.3, 44.45], [11.4, 44.45], [11.4, 44.55],
-                                                       [11.3, 44.55], [11.3, 44.45]]]]}
+    shape = {
+        "type": "MultiPolygon",
+        "coordinates": [[[[11.3, 44.45], [11.4, 44.45], [11.4, 44.55], [11.3, 44.55], [11.3, 44.45]]]],
+    }
     resp = client.patch(f"{URL}/{world.a.community.pk}", {"boundary": shape}, format="json")
     assert resp.status_code == 200, resp.json()
     out = client.get(f"{URL}/{world.a.community.pk}/boundary").json()
     assert out["type"] == "Feature"
     assert out["geometry"]["type"] == "MultiPolygon"
-    assert GEOSGeometry(str(out["geometry"]).replace("'", '"')).equals(GEOSGeometry(str(shape).replace("'", '"')))
+    assert GEOSGeometry(str(out["geometry"]).replace("'", '"')).equals(
+        GEOSGeometry(str(shape).replace("'", '"'))
+    )
     detail = client.get(f"{URL}/{world.a.community.pk}").json()
     assert detail["boundary"] == out["geometry"]
 
@@ -86,8 +103,17 @@ def test_it_gives_members_only_public_facts(world, as_user):
     resp = as_user(world.a.member).get(f"{URL}/{world.a.community.pk}")
     assert resp.status_code == 200
     body = resp.json()
-    assert set(body) == {"id", "name", "slug", "regime", "status", "market_zone", "boundary",
-                         "member_count", "installed_kwp"}
+    assert set(body) == {
+        "id",
+        "name",
+        "slug",
+        "regime",
+        "status",
+        "market_zone",
+        "boundary",
+        "member_count",
+        "installed_kwp",
+    }
     assert body["member_count"] == 2
     assert body["installed_kwp"] == "6.000"
     listing = as_user(world.a.member).get(URL).json()
@@ -113,15 +139,17 @@ def test_it_replaces_with_put_and_validates_required_fields(world, as_user):
     resp = client.put(f"{URL}/{world.a.community.pk}", {"regime": "it_cer"}, format="json")
     assert resp.status_code == 400
     assert "name" in resp.json()["details"]
-    resp = client.put(f"{URL}/{world.a.community.pk}", {"name": "Bologna Sole", "time_zone": "Europe/Rome"},
-                      format="json")
+    resp = client.put(
+        f"{URL}/{world.a.community.pk}", {"name": "Bologna Sole", "time_zone": "Europe/Rome"}, format="json"
+    )
     assert resp.status_code == 200
     assert resp.json()["name"] == "Bologna Sole"
 
 
 def test_it_rejects_an_unknown_time_zone(world, as_user):
-    resp = as_user(world.a.vendor).patch(f"{URL}/{world.a.community.pk}", {"time_zone": "Mars/Olympus"},
-                                         format="json")
+    resp = as_user(world.a.vendor).patch(
+        f"{URL}/{world.a.community.pk}", {"time_zone": "Mars/Olympus"}, format="json"
+    )
     assert resp.status_code == 400
     assert "time_zone" in resp.json()["details"]
 
@@ -139,14 +167,20 @@ def test_it_filters_orders_and_paginates(world, as_user):
 
 def test_it_reports_members_outside_after_a_boundary_change(world, as_user):
     client = as_user(world.a.referent)
-    mp = client.post("/api/v1/metering-points", {
-        "membership": world.a.membership.pk, "code": "IT001E00000001",
-        "location": {"lon": 11.34, "lat": 44.49},
-    }, format="json")
+    mp = client.post(
+        "/api/v1/metering-points",
+        {
+            "membership": world.a.membership.pk,
+            "code": "IT001E00000001",
+            "location": {"lon": 11.34, "lat": 44.49},
+        },
+        format="json",
+    )
     assert mp.status_code == 201, mp.json()
     # Move the boundary away from Bologna: the member's POD and the plant no longer fit.
-    resp = client.patch(f"{URL}/{world.a.community.pk}", {"boundary": geojson_square(11.6, 44.7)},
-                        format="json")
+    resp = client.patch(
+        f"{URL}/{world.a.community.pk}", {"boundary": geojson_square(11.6, 44.7)}, format="json"
+    )
     assert resp.status_code == 200
     outside = resp.json()["outside"]
     assert [p["code"] for p in outside["metering_points"]] == ["IT001E00000001"]
