@@ -57,7 +57,8 @@ class TestRegister:
 
 
 class TestVerifyEmail:
-    def test_it_verifies_with_the_emailed_token_then_login_works(self, api, django_capture_on_commit_callbacks):
+    def test_it_verifies_with_the_emailed_token_then_login_works(
+            self, api, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             api.post("/api/v1/auth/register", {"email": "v@example.com", "password": PASSWORD}, format="json")
         assert _login(api, "v@example.com").status_code == 403
@@ -160,7 +161,8 @@ class TestRefreshAndLogout:
 class TestPasswordReset:
     def test_it_answers_the_same_for_unknown_emails(self, api, verified, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
-            known = api.post("/api/v1/auth/password-reset-request", {"email": "ada@example.com"}, format="json")
+            known = api.post("/api/v1/auth/password-reset-request", {"email": "ada@example.com"},
+                             format="json")
             unknown = api.post("/api/v1/auth/password-reset-request", {"email": "who@example.com"},
                                format="json")
         assert known.status_code == unknown.status_code == 202
@@ -224,7 +226,8 @@ class TestOAuth2Form:
     def test_it_locks_after_five_failures(self, api, verified):
         for _ in range(5):
             api.post("/api/v1/login/access-token", {"username": "ada@example.com", "password": "x"})
-        response = api.post("/api/v1/login/access-token", {"username": "ada@example.com", "password": PASSWORD})
+        response = api.post("/api/v1/login/access-token",
+                            {"username": "ada@example.com", "password": PASSWORD})
         assert response.status_code == 429
         assert response.json()["error"] == "TooManyRequests"
 
