@@ -347,3 +347,11 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "TransactionStatusEnum": "communities.models.TransactionStatus",
     "PlantStatusEnum": "plants.models.PlantStatus",
 })
+
+# --- accounts: OpenAPI enum names (the users' role/status differ from memberships') ---
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "UserRoleEnum": "accounts.models.Role",
+    "UserStatusEnum": "accounts.models.UserStatus",
+    "MemberTypeEnum": "accounts.models.MemberType",
+    "UserTypeEnum": "accounts.models.UserType",
+})
