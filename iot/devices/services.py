@@ -1,0 +1,122 @@
+"""Writes of the device registry: one function per business action.
+
+A device's community is derived, never chosen freely: from its plant, else from its
+metering point's membership; only a device with neither (a community weather station) names
+its community directly. The secret is returned once by `device_create` and
+`device_rotate_secret` and stored only as hashes (`Device.secret_hash`, and Mosquitto's
+`mqtt_password_hash` for the broker).
+"""
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.errors import ApiError
+from iot.bridges.mqtt_auth import SERIAL_RE, mosquitto_hash
+from iot.models import Device, hash_secret, new_secret
+
+EDITABLE = ("name", "kind", "protocol", "plant", "metering_point", "community", "connection",
+            "poll_interval_s", "expected_interval_s", "is_active")
+
+
+def _derive_community(*, plant, metering_point, community):
+    derived = []
+    if plant is not None and plant.community_id is not None:
+        derived.append(plant.community)
+    if metering_point is not None:
+        derived.append(metering_point.membership.community)
+    ids = {c.id for c in derived}
+    if len(ids) > 1:
+        raise ApiError("The plant and the metering point belong to different communities.",
+                       details={"metering_point": ["Not in the plant's community."]})
+    if derived:
+        if community is not None and community.id not in ids:
+            raise ApiError("The community must be the plant's / metering point's community.",
+                           details={"community": ["Does not match the plant or metering point."]})
+        return derived[0]
+    return community
+
+
+def _check_scope(user, community) -> None:
+    """Staff may attach devices only inside the communities they manage."""
+    if user is None or user.is_platform_admin:
+        return
+    from communities.models import Community
+
+    if community is None or not Community.objects.managed_by(user).filter(pk=community.pk).exists():
+        raise ApiError("You can only register devices in communities you manage.",
+                       error="PermissionDenied", status_code=403)
+
+
+def _issue_secret(device: Device) -> str:
+    secret = new_secret()
+    device.secret_hash = hash_secret(secret)
+    device.mqtt_password_hash = mosquitto_hash(secret)
+    device.secret_rotated_at = timezone.now()
+    return secret
+
+
+@transaction.atomic
+def device_create(*, user=None, serial: str, kind: str, protocol: str = "mqtt", name: str = "",
+                  plant=None, metering_point=None, community=None, connection_settings: dict | None = None,
+                  poll_interval_s: int = 60, expected_interval_s: int = 60, is_active: bool = True
+                  ) -> tuple[Device, str]:
+    """Register a device; returns it with its secret (shown once, never stored in clear)."""
+    if not SERIAL_RE.match(serial or ""):
+        raise ApiError("A serial is 1-64 letters, digits, '.', '-' or '_'.", details={"serial": ["Invalid."]})
+    if Device.objects.filter(serial=serial).exists():
+        raise ApiError("A device with this serial already exists.", error="Conflict", status_code=409,
+                       details={"serial": ["Already registered."]})
+    community = _derive_community(plant=plant, metering_point=metering_point, community=community)
+    _check_scope(user, community)
+    device = Device(serial=serial, kind=kind, protocol=protocol, name=name, plant=plant,
+                    metering_point=metering_point, community=community,
+                    connection=connection_settings or {}, poll_interval_s=poll_interval_s,
+                    expected_interval_s=expected_interval_s, is_active=is_active)
+    secret = _issue_secret(device)
+    device.full_clean()
+    device.save()
+    return device, secret
+
+
+@transaction.atomic
+def device_update(*, device: Device, user=None, **changes) -> Device:
+    """Change editable fields; the community is re-derived when plant/metering point move."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ApiError(f"Not editable: {', '.join(sorted(unknown))}.")
+    if "connection_settings" in changes:
+        changes["connection"] = changes.pop("connection_settings")
+    for name, value in changes.items():
+        setattr(device, name, value)
+    device.community = _derive_community(plant=device.plant, metering_point=device.metering_point,
+                                         community=changes.get("community", device.community))
+    _check_scope(user, device.community)
+    device.full_clean()
+    device.save()
+    return device
+
+
+@transaction.atomic
+def device_rotate_secret(*, device: Device) -> str:
+    """Issue a new secret; the old one stops working at once (HTTP) and at the next
+    `mqtt_sync_auth` (MQTT)."""
+    secret = _issue_secret(device)
+    device.save(update_fields=["secret_hash", "mqtt_password_hash", "secret_rotated_at", "updated_at"])
+    return secret
+
+
+@transaction.atomic
+def device_delete(*, device: Device) -> None:
+    """Delete a device with its readings (iot_reading has no foreign key to cascade)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM iot_reading WHERE device_id = %s", [device.pk])
+    device.delete()
+
+
+def device_authenticate(*, serial: str, secret: str) -> Device | None:
+    """The active device with this serial and secret, else None (same answer for an unknown
+    serial and a wrong secret)."""
+    device = Device.objects.filter(serial=serial, is_active=True).first() if serial else None
+    if device is None or not device.check_secret(secret):
+        return None
+    return device

@@ -1,0 +1,316 @@
+"""The one write path for readings: HTTP, MQTT, pollers, simulator and imports call `ingest`.
+
+    result = ingest([{"device": "INV-1", "metric": "power_w", "ts": "2026-05-01T12:00:00Z",
+                      "value": 2150.0}], source="http")
+    result.accepted, result.duplicate, result.rejected, result.errors  # [{index, reason}]
+
+Steps, in one transaction:
+1. validate each item (known active device and metric, finite value inside the metric's
+   plausible range, timestamp within IOT_TS_MAX_AGE_DAYS in the past and IOT_TS_MAX_AHEAD_S
+   ahead); refused items become `DeadLetter` rows with the raw item and the reason;
+2. binary `COPY` of the valid rows into a session-local staging table, then one
+   `INSERT ... SELECT ... ON CONFLICT (device_id, metric_id, ts)`: a row already stored with
+   the same value is a duplicate and changes nothing (QoS 1 redelivery and retried HTTP
+   batches are exactly-once in effect); a row stored with a different value is a correction
+   (counted in `accepted` and in `corrected`); the rollups learn what changed from the
+   statement triggers on `iot_reading` (iot/rollups/ddl.py);
+3. `Device.last_seen` of every device with a valid reading is set to now; a device whose
+   items were all refused gets `last_error`/`last_error_at` (status "error");
+4. after commit (`transaction.on_commit`), one aggregated message per device is sent to the
+   Channels layer groups
+
+       telemetry.device.<device id>
+       telemetry.plant.<plant id>          (when the device has a plant)
+       telemetry.community.<community id>  (when the device has a community)
+
+   with `{"type": "telemetry.readings", "device": id, "serial": str, "plant": id|None,
+   "community": id|None, "readings": [{"metric": code, "ts": ISO-8601, "value": float}]}`
+   (only stored values, newest IOT_LIVE_MAX_READINGS per device, sorted by ts). Consumers
+   (websocket, SSE) join those groups; the handler name is `telemetry_readings`.
+"""
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from iot.ingest.validation import Rejected, parse_ts, parse_value
+from iot.models import DeadLetter, Device, Metric
+
+logger = logging.getLogger("commonwatt.iot.ingest")
+
+STAGE = "iot_reading_stage"
+LIVE_MESSAGE_TYPE = "telemetry.readings"
+
+
+def device_group(device_id: int) -> str:
+    return f"telemetry.device.{device_id}"
+
+
+def plant_group(plant_id: int) -> str:
+    return f"telemetry.plant.{plant_id}"
+
+
+def community_group(community_id: int) -> str:
+    return f"telemetry.community.{community_id}"
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    corrected: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"accepted": self.accepted, "duplicate": self.duplicate, "rejected": self.rejected,
+                "corrected": self.corrected, "errors": self.errors}
+
+
+@dataclass
+class _Refusal:
+    index: int
+    item: Any
+    reason: str
+    device: Device | None
+
+
+@dataclass
+class _Batch:
+    rows: dict = field(default_factory=dict)  # (device_id, metric_id, ts) -> value
+    refusals: list[_Refusal] = field(default_factory=list)
+    in_batch_duplicates: int = 0
+
+
+def _raw(item) -> str:
+    try:
+        return json.dumps(item, default=str)[:20000]
+    except (TypeError, ValueError):
+        return repr(item)[:20000]
+
+
+def _devices_for(items, device: Device | None) -> dict[str, Device]:
+    if device is not None:
+        return {device.serial: device}
+    serials = {it.get("device") for it in items if isinstance(it, dict)}
+    serials = {s for s in serials if isinstance(s, str)}
+    return {d.serial: d for d in Device.objects.filter(serial__in=serials)}
+
+
+def _validate(items, devices: dict[str, Device], metrics: dict[str, Metric],
+              device: Device | None) -> _Batch:
+    now = timezone.now()
+    oldest = now - timedelta(days=settings.IOT_TS_MAX_AGE_DAYS)
+    newest = now + timedelta(seconds=settings.IOT_TS_MAX_AHEAD_S)
+    batch = _Batch()
+    rows = batch.rows
+    for index, item in enumerate(items):
+        dev = device
+        try:
+            if not isinstance(item, dict):
+                raise Rejected("reading is not an object")
+            serial = item.get("device")
+            if device is None:
+                dev = devices.get(serial) if isinstance(serial, str) else None
+                if dev is None:
+                    raise Rejected(f"unknown device {serial!r}" if serial else "device missing")
+            elif serial is not None and serial != device.serial:
+                raise Rejected(f"device {serial!r} does not match the sending device {device.serial!r}")
+            if not dev.is_active:
+                raise Rejected(f"device {dev.serial!r} is inactive")
+            code = item.get("metric")
+            metric = metrics.get(code) if isinstance(code, str) else None
+            if metric is None:
+                raise Rejected(f"unknown metric {code!r}" if code else "metric missing")
+            ts = parse_ts(item.get("ts"))
+            if ts < oldest:
+                raise Rejected(
+                    f"timestamp {ts.isoformat()} is older than {settings.IOT_TS_MAX_AGE_DAYS} days"
+                )
+            if ts > newest:
+                raise Rejected(f"timestamp {ts.isoformat()} is in the future")
+            value = parse_value(item.get("value"))
+            if (metric.min_value is not None and value < metric.min_value) or (
+                metric.max_value is not None and value > metric.max_value
+            ):
+                raise Rejected(
+                    f"value {value:g} outside the plausible range [{metric.min_value:g}, "
+                    f"{metric.max_value:g}] of {metric.code}"
+                )
+        except Rejected as exc:
+            batch.refusals.append(_Refusal(index, item, str(exc), dev))
+            continue
+        key = (dev.id, metric.id, ts)
+        if key in rows:
+            batch.in_batch_duplicates += 1  # the last value of a repeated key wins
+        rows[key] = value
+    return batch
+
+
+def _metrics() -> dict[str, Metric]:
+    return {m.code: m for m in Metric.objects.all()}
+
+
+def _stage(cursor, rows: dict) -> None:
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (device_id bigint, metric_id integer, "
+        f"ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
+    )
+    # A second ingest in the same transaction must not see the first one's rows.
+    cursor.execute(f"TRUNCATE {STAGE}")
+    sql = f"COPY {STAGE} (device_id, metric_id, ts, value) FROM STDIN (FORMAT BINARY)"
+    with cursor.cursor.copy(sql) as copy:
+        copy.set_types(["int8", "int4", "timestamptz", "float8"])
+        write = copy.write_row
+        for (device_id, metric_id, ts), value in rows.items():
+            write((device_id, metric_id, ts, value))
+
+
+INSERT_SQL = """
+INSERT INTO iot_reading (device_id, metric_id, ts, value)
+SELECT device_id, metric_id, ts, value FROM iot_reading_stage
+ON CONFLICT (device_id, metric_id, ts) DO NOTHING
+RETURNING device_id, metric_id, ts, value
+"""
+
+# Only when some staged rows were already stored: those with a different value are corrections.
+CORRECT_SQL = """
+UPDATE iot_reading r SET value = s.value FROM iot_reading_stage s
+WHERE r.device_id = s.device_id AND r.metric_id = s.metric_id AND r.ts = s.ts
+  AND r.value IS DISTINCT FROM s.value
+RETURNING r.device_id, r.metric_id, r.ts, r.value
+"""
+
+
+def _claimed_serial(refusal: _Refusal) -> str:
+    if refusal.device is not None:
+        return refusal.device.serial
+    if isinstance(refusal.item, dict):
+        return str(refusal.item.get("device") or "")[:64]
+    return ""
+
+
+def _dead_letters(refusals: list[_Refusal], source: str, context: dict) -> None:
+    now = timezone.now()
+    topic = str(context.get("topic", ""))[:300]
+    DeadLetter.objects.bulk_create(
+        [
+            DeadLetter(device=r.device, serial=_claimed_serial(r), source=source, topic=topic,
+                       raw=_raw(r.item), reason=r.reason[:500], received_at=now)
+            for r in refusals
+        ],
+        batch_size=1000,
+    )
+
+
+def _touch_devices(devices_ok: set[int], refusals: list[_Refusal]) -> None:
+    now = timezone.now()
+    if devices_ok:
+        Device.objects.filter(id__in=devices_ok).update(last_seen=now)
+    failed = {r.device.id: r.reason for r in refusals
+              if r.device is not None and r.device.id not in devices_ok}
+    for device_id, reason in failed.items():
+        Device.objects.filter(id=device_id).update(last_error=reason[:500], last_error_at=now)
+
+
+def ingest(items, *, source: str, device: Device | None = None, context: dict | None = None
+           ) -> IngestResult:
+    """Validate and store a batch of readings (see the module docstring). Never raises on
+    bad items: they are counted in `rejected`, listed in `errors` and dead-lettered.
+
+    `device` is the authenticated sender (HTTP, MQTT topic): items then may omit "device"
+    and an item naming another device is refused. `context` may carry a `topic` for the
+    dead letters.
+    """
+    items = list(items)
+    context = context or {}
+    result = IngestResult()
+    with transaction.atomic():
+        devices = _devices_for(items, device)
+        metrics = _metrics()
+        batch = _validate(items, devices, metrics, device)
+        written = []
+        if batch.rows:
+            with connection.cursor() as cursor:
+                _stage(cursor, batch.rows)
+                cursor.execute(INSERT_SQL)
+                written = cursor.fetchall()
+                inserted = len(written)
+                if inserted < len(batch.rows):
+                    cursor.execute(CORRECT_SQL)
+                    written += cursor.fetchall()
+        else:
+            inserted = 0
+        result.accepted = len(written)
+        result.corrected = len(written) - inserted
+        result.duplicate = len(batch.rows) - len(written) + batch.in_batch_duplicates
+        result.rejected = len(batch.refusals)
+        result.errors = [{"index": r.index, "reason": r.reason} for r in batch.refusals]
+        if batch.refusals:
+            _dead_letters(batch.refusals, source, context)
+        _touch_devices({key[0] for key in batch.rows}, batch.refusals)
+        if written:
+            by_id = {d.id: d for d in devices.values()}
+            codes = {m.id: m.code for m in metrics.values()}
+            transaction.on_commit(lambda: publish_live(written, by_id, codes))
+    return result
+
+
+def _live_messages(written, devices: dict[int, Device], codes: dict[int, str]) -> list[tuple[str, dict]]:
+    per_device = defaultdict(list)
+    for device_id, metric_id, ts, value in written:
+        per_device[device_id].append((ts, metric_id, value))
+    limit = settings.IOT_LIVE_MAX_READINGS
+    sends = []
+    for device_id, readings in per_device.items():
+        dev = devices[device_id]
+        readings.sort(key=lambda r: r[0])
+        message = {
+            "type": LIVE_MESSAGE_TYPE,
+            "device": device_id,
+            "serial": dev.serial,
+            "plant": dev.plant_id,
+            "community": dev.community_id,
+            "readings": [
+                {"metric": codes[m], "ts": ts.isoformat(), "value": v} for ts, m, v in readings[-limit:]
+            ],
+        }
+        sends.append((device_group(device_id), message))
+        if dev.plant_id:
+            sends.append((plant_group(dev.plant_id), message))
+        if dev.community_id:
+            sends.append((community_group(dev.community_id), message))
+    return sends
+
+
+def publish_live(written, devices: dict[int, Device], codes: dict[int, str]) -> None:
+    """Send the committed readings to the live groups; a failure is logged, never raised
+    (the readings are stored; live is best effort)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    sends = _live_messages(written, devices, codes)
+
+    async def _send_all():
+        for group, message in sends:
+            await layer.group_send(group, message)
+
+    try:
+        async_to_sync(_send_all)()
+    except Exception:
+        logger.exception("live publish failed", extra={"groups": len(sends)})
+
+
+def device_mark_error(*, device: Device, reason: str) -> None:
+    """A poller or bridge could not read the device: record why (status becomes "error")."""
+    Device.objects.filter(pk=device.pk).update(last_error=reason[:500], last_error_at=timezone.now())
