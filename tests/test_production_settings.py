@@ -1,0 +1,50 @@
+"""With DEBUG=0 and the production variables set, `check --deploy` reports nothing; with a
+secret missing, the process refuses to start and names the variable."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MANDATORY = re.findall(r'_mandatory\("([A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text())
+
+
+def _production_env(**overrides) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k in ("PATH", "HOME", "LANG", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update({name: secrets.token_urlsafe(50) for name in MANDATORY})
+    env.update(DEBUG="0", TESTING="0", ALLOWED_HOSTS="commonwatt.example.org",
+               CSRF_TRUSTED_ORIGINS="https://commonwatt.example.org",
+               SITE_URL="https://commonwatt.example.org",
+               EMAIL_URL="smtp+tls://mailer:secret@smtp.example.org:587")
+    env.update(overrides)
+    return env
+
+
+def _manage(*args, env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_mandatory_secrets_are_found():
+    assert {"SECRET_KEY", "JWT_SIGNING_KEY", "MQTT_PASSWORD"} <= set(MANDATORY)
+
+
+def test_check_deploy_reports_nothing():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+def test_it_refuses_to_start_without_a_secret(name):
+    env = _production_env()
+    env.pop(name)
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{name} must be set when DEBUG=0" in result.stderr
