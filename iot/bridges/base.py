@@ -1,0 +1,204 @@
+"""The poll loop shared by the polled protocols (Modbus TCP, IEC 61850, DNP3).
+
+A protocol supplies a `Poller` that reads one device and returns readings
+(`{"metric": code, "ts": aware datetime, "value": number}`); the loop picks the due
+devices from the registry, reads them concurrently, and hands each device's readings to
+the one write path, `iot.ingest.service.ingest(..., source=<protocol>, device=device)`.
+
+A device that times out or errors is logged, its `last_error` set, and retried after a
+capped exponential backoff (`backoff_base_s * 2**(failures-1)`, at most `backoff_max_s`);
+the loop itself never stops on a device's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from asgiref.sync import sync_to_async
+
+logger = logging.getLogger(__name__)
+
+
+class DeviceConfigError(ValueError):
+    """The device's `connection` settings cannot be used (missing host, bad register map ...)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Poller:
+    """One protocol's client side. Subclasses set `protocol` and implement `read`."""
+
+    protocol: str = ""
+    #: seconds one device's read may take before it counts as a timeout
+    timeout_s: float = 10.0
+
+    async def read(self, device) -> list[dict]:
+        """Read `device` once; return readings `{"metric", "ts", "value"}`."""
+        raise NotImplementedError
+
+    async def forget(self, device) -> None:
+        """Drop any connection kept for `device` (after an error, or at shutdown)."""
+
+    async def close(self) -> None:
+        """Release every connection; called once when the loop ends."""
+
+
+@dataclass
+class DeviceState:
+    next_due: float = 0.0
+    failures: int = 0
+    last_error: str = ""
+
+
+@dataclass
+class CycleReport:
+    polled: int = 0
+    failed: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class PollLoop:
+    """Polls the active devices of `poller.protocol` (optionally only `serials`)."""
+
+    poller: Poller
+    serials: list[str] = field(default_factory=list)
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+    concurrency: int = 20
+    #: how long to sleep at most between registry reloads when nothing is due
+    idle_s: float = 1.0
+    states: dict[int, DeviceState] = field(default_factory=dict)
+    cycles: int = 0
+    totals: CycleReport = field(default_factory=CycleReport)
+
+    async def run(self, *, once: bool = False, max_cycles: int | None = None,
+                  stop: asyncio.Event | None = None) -> CycleReport:
+        """Poll until `stop` is set, or for one cycle (`once`: every device, due or not),
+        or for `max_cycles` cycles (a cycle polls the devices that are due)."""
+        stop = stop or asyncio.Event()
+        try:
+            while not stop.is_set():
+                devices = await _load_devices(self.poller.protocol, self.serials)
+                if not devices:
+                    logger.warning("%s: no active devices to poll", self.poller.protocol)
+                now = time.monotonic()
+                due = devices if once else [d for d in devices if self._state(d).next_due <= now]
+                if due or once:
+                    await self.cycle(due)
+                    self.cycles += 1
+                    if once or (max_cycles is not None and self.cycles >= max_cycles):
+                        break
+                await self._sleep_until_due(devices, stop)
+        finally:
+            await self.poller.close()
+        return self.totals
+
+    async def cycle(self, devices: Iterable) -> CycleReport:
+        report = CycleReport()
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def one(device):
+            async with semaphore:
+                await self._poll_device(device, report)
+
+        await asyncio.gather(*(one(d) for d in devices))
+        for name in ("polled", "failed", "accepted", "duplicate", "rejected"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(report, name))
+        return report
+
+    async def _poll_device(self, device, report: CycleReport) -> None:
+        state = self._state(device)
+        report.polled += 1
+        try:
+            readings = await asyncio.wait_for(self.poller.read(device), timeout=self.poller.timeout_s)
+        except Exception as exc:  # a device's failure must never stop the loop
+            report.failed += 1
+            await self._failed(device, state, _describe(exc))
+            return
+        try:
+            result = await _ingest(readings, source=self.poller.protocol, device=device)
+        except Exception:
+            # The write path itself failed (database down): keep polling, retry later.
+            logger.exception("%s %s: ingest failed", self.poller.protocol, device.serial)
+            report.failed += 1
+            await self._failed(device, state, "ingest failed", record=False)
+            return
+        report.accepted += result.accepted
+        report.duplicate += result.duplicate
+        report.rejected += result.rejected
+        if state.failures:
+            logger.info("%s %s: answering again after %d failure(s)",
+                        self.poller.protocol, device.serial, state.failures)
+        state.failures, state.last_error = 0, ""
+        state.next_due = time.monotonic() + max(1, device.poll_interval_s)
+
+    async def _failed(self, device, state: DeviceState, reason: str, *, record: bool = True) -> None:
+        state.failures += 1
+        delay = backoff_delay(state.failures, self.backoff_base_s, self.backoff_max_s)
+        state.next_due = time.monotonic() + delay
+        state.last_error = reason
+        logger.error("%s %s: poll failed (%s); attempt %d, retrying in %.1f s",
+                     self.poller.protocol, device.serial, reason, state.failures, delay)
+        try:
+            await self.poller.forget(device)
+            if record:
+                await _record_error(device, reason)
+        except Exception:
+            logger.exception("%s %s: could not record the error", self.poller.protocol, device.serial)
+
+    def _state(self, device) -> DeviceState:
+        return self.states.setdefault(device.pk, DeviceState())
+
+    async def _sleep_until_due(self, devices, stop: asyncio.Event) -> None:
+        now = time.monotonic()
+        dues = [self._state(d).next_due for d in devices]
+        wait = min([*(max(0.0, due - now) for due in dues), self.idle_s]) if dues else self.idle_s
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.05))
+
+
+def backoff_delay(failures: int, base_s: float, max_s: float) -> float:
+    """Capped exponential backoff: base, 2*base, 4*base ... at most `max_s` seconds."""
+    return min(max_s, base_s * 2 ** max(0, failures - 1))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return f"{type(exc).__name__}: {exc}"[:480]
+
+
+@sync_to_async
+def _load_devices(protocol: str, serials: list[str]) -> list:
+    from iot.models import Device
+
+    qs = Device.objects.filter(protocol=protocol, is_active=True)
+    if serials:
+        qs = qs.filter(serial__in=serials)
+    return list(qs)
+
+
+@sync_to_async
+def _ingest(readings: list[dict], *, source: str, device):
+    from iot.ingest.service import ingest
+
+    return ingest(readings, source=source, device=device)
+
+
+@sync_to_async
+def _record_error(device, reason: str) -> None:
+    """Mark the device as failing (its status becomes `error` until good data arrives)."""
+    from iot.ingest.service import device_mark_error
+
+    device_mark_error(device=device, reason=reason)
