@@ -50,8 +50,9 @@ class BatterySpec:
         return self.capacity_kwh * self.soc_initial_pct / 100.0
 
 
-def battery_step(spec: BatterySpec, *, soc_kwh: float, request_kw: float, dt_h: float
-                 ) -> tuple[float, float, float]:
+def battery_step(
+    spec: BatterySpec, *, soc_kwh: float, request_kw: float, dt_h: float
+) -> tuple[float, float, float]:
     """One interval: ``request_kw`` > 0 asks to charge, < 0 to discharge.
 
     Returns (charge_kw, discharge_kw, new_soc_kwh), clipped to the power limit and to the
@@ -75,18 +76,22 @@ class BatteryFlows:
     soc_kwh: np.ndarray  # at the END of each interval
 
     def loss_kwh(self, spec: BatterySpec, dt_h: float) -> np.ndarray:
-        return (self.charge_kw * (1 - spec.charge_efficiency)
-                + self.discharge_kw * (1 / spec.discharge_efficiency - 1)) * dt_h
+        return (
+            self.charge_kw * (1 - spec.charge_efficiency)
+            + self.discharge_kw * (1 / spec.discharge_efficiency - 1)
+        ) * dt_h
 
 
-def dispatch_self_consumption(spec: BatterySpec, surplus_kw: np.ndarray, dt_h: float,
-                              soc_start_kwh: float | None = None) -> BatteryFlows:
+def dispatch_self_consumption(
+    spec: BatterySpec, surplus_kw: np.ndarray, dt_h: float, soc_start_kwh: float | None = None
+) -> BatteryFlows:
     """Rule-based baseline: charge from the meter's surplus, discharge to cover its deficit."""
     n = len(surplus_kw)
     charge, discharge, soc = np.zeros(n), np.zeros(n), np.zeros(n)
     level = spec.soc_initial_kwh if soc_start_kwh is None else soc_start_kwh
     for t in range(n):
-        charge[t], discharge[t], level = battery_step(spec, soc_kwh=level, request_kw=float(surplus_kw[t]),
-                                                      dt_h=dt_h)
+        charge[t], discharge[t], level = battery_step(
+            spec, soc_kwh=level, request_kw=float(surplus_kw[t]), dt_h=dt_h
+        )
         soc[t] = level
     return BatteryFlows(charge, discharge, soc)

@@ -101,8 +101,15 @@ def _noise(n: int, seed: int, sigma: float = 0.25, rho: float = 0.8) -> np.ndarr
     return factor / factor.mean()
 
 
-def load_kw(*, profile: str, annual_kwh: float, index: pd.DatetimeIndex, seed: int | None,
-            time_zone: str = "Europe/Rome", country: str = "IT") -> pd.Series:
+def load_kw(
+    *,
+    profile: str,
+    annual_kwh: float,
+    index: pd.DatetimeIndex,
+    seed: int | None,
+    time_zone: str = "Europe/Rome",
+    country: str = "IT",
+) -> pd.Series:
     """Mean power (kW) of a consumer in each interval of ``index`` (tz-aware, regular step).
 
     The BDEW profile is applied in local time (``time_zone``): a year of the series holds

@@ -139,8 +139,9 @@ class SiteWeather:
     temp_air_c: np.ndarray
 
 
-def site_weather(*, lat: float, lon: float, index: pd.DatetimeIndex, seed: int | None,
-                 altitude_m: float = 0.0) -> SiteWeather:
+def site_weather(
+    *, lat: float, lon: float, index: pd.DatetimeIndex, seed: int | None, altitude_m: float = 0.0
+) -> SiteWeather:
     """Solar position, all-sky irradiance (W/m2) and air temperature at interval midpoints."""
     _check_index(index)
     mid = index.tz_convert("UTC") + pd.Timedelta(hours=_step_hours(index) / 2)
@@ -168,12 +169,26 @@ def site_weather(*, lat: float, lon: float, index: pd.DatetimeIndex, seed: int |
     )
 
 
-def pv_power_from_weather(weather: SiteWeather, *, kwp: float, tilt_deg: float, azimuth_deg: float,
-                          losses_pct: float, inverter_kw: float | None = None) -> pd.Series:
+def pv_power_from_weather(
+    weather: SiteWeather,
+    *,
+    kwp: float,
+    tilt_deg: float,
+    azimuth_deg: float,
+    losses_pct: float,
+    inverter_kw: float | None = None,
+) -> pd.Series:
     """PVWatts AC power (kW, interval mean) of one array under a site's weather."""
     poa = pvlib.irradiance.get_total_irradiance(
-        tilt_deg, azimuth_deg, weather.zenith, weather.azimuth,
-        weather.dni, weather.ghi, weather.dhi, dni_extra=weather.dni_extra, model="haydavies",
+        tilt_deg,
+        azimuth_deg,
+        weather.zenith,
+        weather.azimuth,
+        weather.dni,
+        weather.ghi,
+        weather.dhi,
+        dni_extra=weather.dni_extra,
+        model="haydavies",
     )
     aoi = pvlib.irradiance.aoi(tilt_deg, azimuth_deg, weather.zenith, weather.azimuth)
     iam = np.nan_to_num(np.asarray(pvlib.iam.physical(aoi), dtype=float))
@@ -189,14 +204,29 @@ def pv_power_from_weather(weather: SiteWeather, *, kwp: float, tilt_deg: float, 
     return pd.Series(ac_kw, index=weather.index, name="pv_kw")
 
 
-def pv_power_kw(*, lat: float, lon: float, kwp: float, tilt_deg: float, azimuth_deg: float,
-                losses_pct: float, index: pd.DatetimeIndex, seed: int | None,
-                inverter_kw: float | None = None) -> pd.Series:
+def pv_power_kw(
+    *,
+    lat: float,
+    lon: float,
+    kwp: float,
+    tilt_deg: float,
+    azimuth_deg: float,
+    losses_pct: float,
+    index: pd.DatetimeIndex,
+    seed: int | None,
+    inverter_kw: float | None = None,
+) -> pd.Series:
     """Mean AC power (kW) of a PV array in each interval of ``index`` (tz-aware, regular).
 
     azimuth_deg is a compass bearing (180 = south, pvlib convention); losses_pct are the
     PVWatts system losses (soiling, wiring, mismatch...; 14 is PVWatts' default).
     """
     weather = site_weather(lat=lat, lon=lon, index=index, seed=seed)
-    return pv_power_from_weather(weather, kwp=kwp, tilt_deg=tilt_deg, azimuth_deg=azimuth_deg,
-                                 losses_pct=losses_pct, inverter_kw=inverter_kw)
+    return pv_power_from_weather(
+        weather,
+        kwp=kwp,
+        tilt_deg=tilt_deg,
+        azimuth_deg=azimuth_deg,
+        losses_pct=losses_pct,
+        inverter_kw=inverter_kw,
+    )
