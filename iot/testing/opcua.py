@@ -41,7 +41,7 @@ class Certificates:
 def _self_signed(directory: Path, name: str, uri: str, usage) -> tuple[Path, Path]:
     key = generate_private_key()
     cert = generate_self_signed_app_certificate(
-        key, name, {"O": "CommonWatt"},
+        key, name, {"organizationName": "CommonWatt"},
         [x509.UniformResourceIdentifier(uri), x509.DNSName(socket.gethostname()), x509.DNSName("localhost")],
         extended=[usage], days=30,
     )
