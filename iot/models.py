@@ -304,3 +304,5 @@ class DeviceCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command} -> {self.device_id} ({self.status})"
+
+from iot.rollups.models import Alert, AlertKind  # noqa: E402, F401  (read side: iot/rollups/models.py)

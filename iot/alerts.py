@@ -1,0 +1,99 @@
+"""Offline detection: one alert per outage, and an email to the community's referents.
+
+A device is offline when its `last_seen` is older than `IOT_OFFLINE_AFTER_INTERVALS`
+expected intervals (`Device.is_online`). Devices never heard from raise nothing: there is
+no outage before the first reading. Run every minute by beat (`device_offline_check_task`)
+and by operators with `manage.py iot_offline_check`.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
+from django.utils import timezone
+
+from iot.models import Alert, AlertKind, Device
+
+logger = logging.getLogger(__name__)
+
+
+def _stale_before(now, device_path: str = ""):
+    """Per device (row expression): the instant before which its last_seen means offline."""
+    per_interval = timedelta(seconds=settings.IOT_OFFLINE_AFTER_INTERVALS)
+    allowance = ExpressionWrapper(F(f"{device_path}expected_interval_s") * Value(per_interval),
+                                  output_field=DurationField())
+    return ExpressionWrapper(Value(now) - allowance, output_field=DateTimeField())
+
+
+def _referent_emails(device) -> list[str]:
+    if device.community_id is None:
+        return []
+    return list(device.community.referents.filter(is_active=True).exclude(email="")
+                .values_list("email", flat=True))
+
+
+def alert_notify(*, alert_id: int) -> None:
+    """Email the referents of the alert's community (after the alert is committed)."""
+    alert = Alert.objects.select_related("device__community").get(pk=alert_id)
+    recipients = _referent_emails(alert.device)
+    if not recipients:
+        return
+    device = alert.device
+    subject = f"[CommonWatt] {device}: {alert.get_kind_display().lower()}"
+    body = (f"{alert.message}\n\nDevice: {device} (serial {device.serial})\n"
+            f"Community: {device.community}\nLast data: {device.last_seen or 'never'}\n"
+            f"Device page: {settings.SITE_URL}/iot/devices/{device.pk}/\n")
+    send_mail(subject, body, None, recipients)
+    Alert.objects.filter(pk=alert_id).update(notified_at=timezone.now())
+
+
+def _open_outage(device, now) -> Alert | None:
+    message = (f"{device} has sent no data since {device.last_seen:%Y-%m-%d %H:%M} UTC "
+               f"(expected every {device.expected_interval_s} s).")
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(device=device, kind=AlertKind.OFFLINE, opened_at=now,
+                                         last_seen=device.last_seen, message=message)
+    except IntegrityError:  # a concurrent run opened it first: still one alert per outage
+        return None
+    transaction.on_commit(lambda: alert_notify(alert_id=alert.pk))
+    return alert
+
+
+def _close_outage(outage: Alert, now) -> Alert:
+    device = outage.device
+    back_at = device.last_seen or now
+    outage.closed_at = back_at
+    outage.save(update_fields=["closed_at"])
+    down = back_at - outage.last_seen if outage.last_seen else None
+    message = f"{device} is sending data again" + (f" after {down}." if down else ".")
+    alert = Alert.objects.create(device=device, kind=AlertKind.BACK_ONLINE, opened_at=back_at,
+                                 closed_at=back_at, last_seen=device.last_seen, message=message)
+    transaction.on_commit(lambda: alert_notify(alert_id=alert.pk))
+    return alert
+
+
+@transaction.atomic
+def device_offline_check(*, now=None) -> dict:
+    """Open an offline alert for each device that went silent, close the alerts of the
+    devices that came back (with a back_online alert). Returns the counts."""
+    now = now or timezone.now()
+    stale = _stale_before(now)
+    silent = (Device.objects.filter(is_active=True, last_seen__isnull=False, last_seen__lt=stale)
+              .exclude(alerts__kind=AlertKind.OFFLINE, alerts__closed_at__isnull=True)
+              .select_related("community"))
+    opened = sum(1 for device in silent if _open_outage(device, now))
+    back = (Alert.objects.open().filter(kind=AlertKind.OFFLINE)
+            .filter(device__last_seen__gte=_stale_before(now, "device__"))
+            .select_related("device"))
+    closed = 0
+    for outage in back.select_for_update(of=("self",)):
+        _close_outage(outage, now)
+        closed += 1
+    # a deactivated device is retired, not down: its open outage just ends
+    Alert.objects.open().filter(kind=AlertKind.OFFLINE, device__is_active=False).update(closed_at=now)
+    return {"opened": opened, "closed": closed}
+
