@@ -326,7 +326,7 @@ IOT_MAX_BATCH = env.int("IOT_MAX_BATCH", default=10_000)
 IOT_PARTITIONS_MONTHS_AHEAD = env.int("IOT_PARTITIONS_MONTHS_AHEAD", default=3)
 IOT_PARTITIONS_MONTHS_BACK = env.int("IOT_PARTITIONS_MONTHS_BACK", default=12)
 # Live fan-out: at most this many readings per device in one live message (newest kept).
-IOT_LIVE_MAX_READINGS = env.int("IOT_LIVE_MAX_READINGS", default=500)
+IOT_LIVE_MAX_READINGS = env.int("IOT_LIVE_MAX_READINGS", default=100)
 # The project's Mosquitto: generated password/ACL files and config live here.
 MQTT_AUTH_DIR = Path(env.str("MQTT_AUTH_DIR", default=str(BASE_DIR / "var" / "mosquitto")))
 MQTT_KEEPALIVE_S = env.int("MQTT_KEEPALIVE_S", default=30)
