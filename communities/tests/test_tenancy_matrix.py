@@ -2,7 +2,7 @@
 answers exactly like one that does not exist (404 on the URL, 400 "does not exist" when
 named in a body), nothing changes, and lists count only the caller's scope."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -36,8 +36,8 @@ def scene(world):
             from_membership=memberships[0],
             to_membership=memberships[1],
             energy_kwh=1,
-            interval_start=datetime(2025, 5, 1, 10, tzinfo=timezone.utc),
-            interval_end=datetime(2025, 5, 1, 11, tzinfo=timezone.utc),
+            interval_start=datetime(2025, 5, 1, 10, tzinfo=UTC),
+            interval_end=datetime(2025, 5, 1, 11, tzinfo=UTC),
         )
     return world
 
@@ -135,9 +135,9 @@ def test_it_lets_each_role_reach_its_own_scope(scene, as_user, role, method, tem
     manager = role in ("admin", "vendor", "referent")
     sees_object = manager or (
         role == "member"
-        or "{plant}" not in template
+        or ("{plant}" not in template
         and "{mp}" not in template
-        and "{membership}" not in template
+        and "{membership}" not in template)
     )
     if not sees_object:
         assert resp.status_code == 404

@@ -1,0 +1,254 @@
+"""Back office of communities: scoped to the user's communities (see admin_base)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from accounts.models import Organization
+from communities.admin_base import (
+    CommunityScopedAdmin,
+    ReferenceDataAdmin,
+    ScopedImportExportMixin,
+    ScopedInline,
+)
+from communities.eligibility import metering_point_problems
+from communities.models import (
+    Community,
+    CommunityStatus,
+    Configuration,
+    EnergyTransaction,
+    Membership,
+    MeteringPoint,
+    RegimeParameters,
+    SubstationArea,
+    TransactionStatus,
+)
+from communities.resources import MembershipResource, MeteringPointResource
+from communities.selectors import community_outside_report
+from communities.services import membership_leave
+from core.errors import ApiError
+
+
+class MembershipInline(ScopedInline):
+    model = Membership
+    fields = ("user", "member_type", "role", "participation_factor_pct", "joined_at", "left_at", "status")
+    show_change_link = True
+
+
+@admin.register(Community)
+class CommunityAdmin(CommunityScopedAdmin):
+    community_path = "self"
+    add_roles = ("vendor",)
+    list_display = ("name", "slug", "organization", "regime", "market_zone", "primary_substation",
+                    "status", "current_members")
+    list_filter = ("regime", "status", "market_zone", "organization")
+    search_fields = ("name", "slug", "primary_substation")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("referents",)
+    readonly_fields = ("metering_points_overview", "created_at", "updated_at")
+    inlines = [MembershipInline]
+    actions = ["make_active", "make_closed"]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "organization", "regime", "status", "referents")}),
+        ("Geography", {"fields": ("boundary", "primary_substation", "market_zone", "time_zone", "currency")}),
+        ("Metering points of current members", {"fields": ("metering_points_overview",)}),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_members=Count("memberships", filter=Q(memberships__left_at__isnull=True)))
+
+    @admin.display(description="members", ordering="n_members")
+    def current_members(self, obj):
+        return obj.n_members
+
+    @admin.display(description="metering points")
+    def metering_points_overview(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        points = MeteringPoint.objects.filter(membership__community=obj, membership__left_at__isnull=True)
+        points = points.select_related("membership__user").order_by("code")
+        if not points:
+            return "none yet"
+        rows = format_html_join(
+            "", "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((reverse("admin:communities_meteringpoint_change", args=[p.pk]), p.code, p.membership.user,
+              p.get_direction_display(), p.primary_substation) for p in points),
+        )
+        return format_html("<table><tr><th>POD</th><th>member</th><th>direction</th><th>substation</th>"
+                           "</tr>{}</table>", rows)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization" and not request.user.is_platform_admin:
+            kwargs["queryset"] = Organization.objects.filter(pk=request.user.organization_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "referents" and not request.user.is_platform_admin:
+            from accounts.models import User
+
+            kwargs["queryset"] = User.objects.visible_to(request.user).filter(role="referent")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change and {"boundary", "primary_substation"} & set(form.changed_data):
+            report = community_outside_report(community=form.instance)
+            outside = [p["code"] for p in report["metering_points"]] + [p["name"] for p in report["plants"]]
+            if outside:
+                self.message_user(
+                    request, "Now outside the boundary or under another substation (kept, please review): "
+                    + ", ".join(outside), messages.WARNING)
+
+    @admin.action(description="Mark selected communities active")
+    def make_active(self, request, queryset):
+        n = queryset.filter(pk__in=self._managed_pks(request)).update(status=CommunityStatus.ACTIVE)
+        self.message_user(request, f"{n} communities marked active.")
+
+    @admin.action(description="Mark selected communities closed")
+    def make_closed(self, request, queryset):
+        n = queryset.filter(pk__in=self._managed_pks(request)).update(status=CommunityStatus.CLOSED)
+        self.message_user(request, f"{n} communities closed.")
+
+    def _managed_pks(self, request):
+        return Community.objects.managed_by(request.user).values("pk")
+
+
+class MeteringPointInline(ScopedInline):
+    model = MeteringPoint
+    fields = ("code", "location", "primary_substation", "market_zone", "direction", "meter_serial",
+              "is_smart_meter")
+    parent_community_path = "community"
+    show_change_link = True
+
+
+class CurrentFilter(admin.SimpleListFilter):
+    title = "current"
+    parameter_name = "current"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Current members"), ("no", "Left")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(left_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(left_at__isnull=False)
+        return queryset
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
+    resource_classes = [MembershipResource]
+    list_display = ("user", "community", "member_type", "role", "participation_factor_pct", "joined_at",
+                    "left_at", "status")
+    list_filter = (CurrentFilter, "status", "member_type", "role", "community")
+    search_fields = ("user__email", "user__full_name", "community__name")
+    list_select_related = ("user", "community")
+    date_hierarchy = "joined_at"
+    inlines = [MeteringPointInline]
+    actions = ["mark_left"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # history: leaving sets left_at, rows are never deleted
+
+    @admin.action(description="Mark selected memberships as left today")
+    def mark_left(self, request, queryset):
+        done = 0
+        for membership in queryset.filter(left_at__isnull=True):
+            if not self._manages(request, membership):
+                continue
+            try:
+                membership_leave(membership=membership)
+                done += 1
+            except ApiError as exc:
+                self.message_user(request, f"{membership}: {exc.detail}", messages.ERROR)
+        self.message_user(request, f"{done} memberships marked as left.")
+
+
+class MeteringPointForm(forms.ModelForm):
+    class Meta:
+        model = MeteringPoint
+        fields = ("code", "membership", "location", "primary_substation", "market_zone", "direction",
+                  "meter_serial", "is_smart_meter")
+
+    def clean(self):
+        data = super().clean()
+        membership = data.get("membership")
+        if membership is not None:
+            if data.get("code"):
+                data["code"] = data["code"].strip().upper()
+            problems = metering_point_problems(
+                membership.community, location=data.get("location"),
+                primary_substation=data.get("primary_substation"),
+                market_zone=data.get("market_zone") or None,
+            )
+            for field, errors in problems.items():
+                self.add_error(field, errors)
+        return data
+
+
+@admin.register(MeteringPoint)
+class MeteringPointAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
+    form = MeteringPointForm
+    resource_classes = [MeteringPointResource]
+    community_path = "membership__community"
+    list_display = ("code", "membership", "community_name", "primary_substation", "market_zone", "direction",
+                    "is_smart_meter")
+    list_filter = ("direction", "market_zone", "is_smart_meter", "membership__community")
+    search_fields = ("code", "meter_serial", "membership__user__email", "primary_substation")
+    list_select_related = ("membership__community", "membership__user")
+
+    @admin.display(description="community", ordering="membership__community__name")
+    def community_name(self, obj):
+        return obj.membership.community
+
+
+@admin.register(Configuration)
+class ConfigurationAdmin(CommunityScopedAdmin):
+    list_display = ("name", "community", "regime_parameters", "allocation_key", "producers_pct",
+                    "consumers_pct", "fund_pct", "valid_from", "valid_to", "status")
+    list_filter = ("status", "allocation_key", "community")
+    search_fields = ("name", "community__name")
+    list_select_related = ("community", "regime_parameters")
+
+
+@admin.register(EnergyTransaction)
+class EnergyTransactionAdmin(CommunityScopedAdmin):
+    list_display = ("interval_start", "community", "from_membership", "to_membership", "energy_kwh",
+                    "unit_price_eur_per_kwh", "status")
+    list_filter = ("status", "community")
+    search_fields = ("from_membership__user__email", "to_membership__user__email")
+    date_hierarchy = "interval_start"
+    list_select_related = ("community", "from_membership__user", "to_membership__user")
+    actions = ["mark_settled", "mark_cancelled"]
+
+    def _set_status(self, request, queryset, status):
+        managed = Community.objects.managed_by(request.user)
+        return queryset.filter(community__in=managed, status=TransactionStatus.PENDING).update(status=status)
+
+    @admin.action(description="Mark selected pending transactions settled")
+    def mark_settled(self, request, queryset):
+        n = self._set_status(request, queryset, TransactionStatus.SETTLED)
+        self.message_user(request, f"{n} settled.")
+
+    @admin.action(description="Cancel selected pending transactions")
+    def mark_cancelled(self, request, queryset):
+        n = self._set_status(request, queryset, TransactionStatus.CANCELLED)
+        self.message_user(request, f"{n} cancelled.")
+
+
+@admin.register(RegimeParameters)
+class RegimeParametersAdmin(ReferenceDataAdmin):
+    list_display = ("regime", "version", "valid_from", "valid_to", "source")
+    list_filter = ("regime",)
+    search_fields = ("version", "source")
+
+
+@admin.register(SubstationArea)
+class SubstationAreaAdmin(ReferenceDataAdmin):
+    list_display = ("code", "name", "source", "imported_at")
+    search_fields = ("code", "name")

@@ -1,0 +1,162 @@
+"""CSV/XLSX import and export of members and metering points (back office)."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from import_export import fields
+
+from communities.eligibility import metering_point_problems, substation_at
+from communities.importing import (
+    ScopedResource,
+    cell,
+    parse_bool,
+    parse_choice,
+    parse_date,
+    parse_decimal,
+    parse_point,
+)
+from communities.models import (
+    Direction,
+    MarketZone,
+    Membership,
+    MembershipRole,
+    MembershipStatus,
+    MeteringPoint,
+)
+
+
+def _member_types():
+    return Membership._meta.get_field("member_type").choices
+
+
+class MembershipResource(ScopedResource):
+    """One row per membership: community (slug), email, full_name, member_type, role,
+    participation_factor_pct, joined_at, left_at. An unknown email invites a new user."""
+
+    community = fields.Field(column_name="community", dehydrate_method="dehydrate_community")
+    email = fields.Field(column_name="email", dehydrate_method="dehydrate_email")
+    full_name = fields.Field(column_name="full_name", dehydrate_method="dehydrate_full_name")
+
+    class Meta:
+        model = Membership
+        fields = ("id", "community", "email", "full_name", "member_type", "role",
+                  "participation_factor_pct", "joined_at", "left_at", "status")
+        export_order = fields
+        import_id_fields = ("community", "email")
+        clean_model_instances = True
+
+    def dehydrate_community(self, obj):
+        return obj.community.slug
+
+    def dehydrate_email(self, obj):
+        return obj.user.email
+
+    def dehydrate_full_name(self, obj):
+        return obj.user.full_name
+
+    def get_instance(self, instance_loader, row):
+        slug, email = cell(row, "community"), cell(row, "email").lower()
+        return Membership.objects.filter(
+            community__in=self._managed(), community__slug=slug, user__email__iexact=email,
+            left_at__isnull=True,
+        ).first()
+
+    def _managed(self):
+        from communities.models import Community
+
+        return Community.objects.managed_by(self.user)
+
+    def import_instance(self, instance, row, **kwargs):
+        from communities.services import member_user_resolve
+
+        errors = {}
+        community = self.community(row, errors)
+        email = cell(row, "email").lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = f"Not an email address: {email!r}."
+        member_type = parse_choice(row, "member_type", _member_types(), errors, "consumer")
+        role = parse_choice(row, "role", MembershipRole.choices, errors, "member")
+        factor = parse_decimal(row, "participation_factor_pct", errors)
+        joined_at = parse_date(row, "joined_at", errors, required=instance.pk is None)
+        left_at = parse_date(row, "left_at", errors)
+        if factor is not None and factor != 100 and community is not None and community.regime != "at_eeg":
+            errors["participation_factor_pct"] = "Only communities of regime at_eeg split a meter."
+        self.raise_if(errors)
+        if instance.pk is None:
+            instance.community = community
+            instance.user = member_user_resolve(email=email, full_name=cell(row, "full_name"))
+        instance.member_type, instance.role = member_type, role
+        if factor is not None:
+            instance.participation_factor_pct = factor
+        if joined_at is not None:
+            instance.joined_at = joined_at
+        if left_at is not None:
+            instance.left_at, instance.status = left_at, MembershipStatus.LEFT
+
+
+class MeteringPointResource(ScopedResource):
+    """One row per POD: code, community (slug), email (of a current member), lon, lat,
+    primary_substation, market_zone, direction, meter_serial, is_smart_meter.
+    Each row must be eligible for its community (boundary, substation, market zone)."""
+
+    community = fields.Field(column_name="community", dehydrate_method="dehydrate_community")
+    email = fields.Field(column_name="email", dehydrate_method="dehydrate_email")
+    lon = fields.Field(column_name="lon", dehydrate_method="dehydrate_lon")
+    lat = fields.Field(column_name="lat", dehydrate_method="dehydrate_lat")
+
+    class Meta:
+        model = MeteringPoint
+        fields = ("code", "community", "email", "lon", "lat", "primary_substation", "market_zone",
+                  "direction", "meter_serial", "is_smart_meter")
+        export_order = fields
+        import_id_fields = ("code",)
+        clean_model_instances = True
+
+    def dehydrate_community(self, obj):
+        return obj.membership.community.slug
+
+    def dehydrate_email(self, obj):
+        return obj.membership.user.email
+
+    def dehydrate_lon(self, obj):
+        return obj.location.x if obj.location else ""
+
+    def dehydrate_lat(self, obj):
+        return obj.location.y if obj.location else ""
+
+    def get_instance(self, instance_loader, row):
+        return MeteringPoint.objects.filter(code=cell(row, "code").upper()).first()
+
+    def import_instance(self, instance, row, **kwargs):
+        errors = {}
+        community = self.community(row, errors)
+        if instance.pk and not MeteringPoint.objects.visible_to(self.user).filter(pk=instance.pk).exists():
+            errors["code"] = "This metering point is already registered."
+        membership = None
+        if community is not None:
+            membership = Membership.objects.filter(
+                community=community, user__email__iexact=cell(row, "email"), left_at__isnull=True
+            ).first()
+            if membership is None:
+                errors["email"] = f"No current member with email {cell(row, 'email')!r} in {community.slug}."
+        location = parse_point(row, errors)
+        zone = cell(row, "market_zone")
+        if zone and zone not in MarketZone.values:
+            errors["market_zone"] = f"Unknown market zone {zone!r}."
+        direction = parse_choice(row, "direction", Direction.choices, errors, Direction.WITHDRAWAL)
+        substation = cell(row, "primary_substation").upper() or substation_at(location)
+        if community is not None and not errors:
+            for name, messages in metering_point_problems(
+                community, location=location, primary_substation=substation, market_zone=zone or None,
+            ).items():
+                errors[name] = messages
+        self.raise_if(errors)
+        instance.code = cell(row, "code").upper()
+        instance.membership = membership
+        instance.location = location
+        instance.primary_substation = substation or community.primary_substation
+        instance.market_zone = zone or community.market_zone
+        instance.direction = direction
+        instance.meter_serial = cell(row, "meter_serial")
+        instance.is_smart_meter = parse_bool(row, "is_smart_meter")
