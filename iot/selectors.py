@@ -75,8 +75,8 @@ def devices_of(*, user, community_id: int | None = None, target=None, kinds=None
 def community_managed(*, user, community_id: int):
     from communities.models import Community
 
-    community = (Community.objects.visible_to(user) & Community.objects.managed_by(user)
-                 ).filter(pk=community_id).first()
+    visible = Community.objects.visible_to(user).values("pk")
+    community = Community.objects.managed_by(user).filter(pk=community_id, pk__in=visible).first()
     if community is None:
         raise ApiError("Community not found.", error="NotFound", status_code=404)
     return community

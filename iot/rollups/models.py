@@ -61,3 +61,7 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+# Celery discovers `iot.tasks` only; importing the read side's beat tasks here registers them.
+from iot.rollups import tasks as _beat_tasks  # noqa: E402, F401
