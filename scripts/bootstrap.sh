@@ -11,41 +11,46 @@ want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
 log() { printf '\033[1;32m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m!!\033[0m %s\n' "$*" >&2; exit 1; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- system packages -------------------------------------------------------------------
-pkgs=(python3-venv python3-dev gdal-bin libgdal-dev postgresql postgresql-contrib
-      postgis redis-server mosquitto mosquitto-clients nodejs npm curl)
-pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || true)
-pkgs+=("postgresql-${pg_major:-15}-postgis-3")
-(( want_test )) && pkgs+=(chromium)
-missing=()
-for p in "${pkgs[@]}"; do
-  # node/npm may come from elsewhere (nvm, NodeSource): only ask apt when the command is absent.
-  [[ ( $p == nodejs || $p == npm ) ]] && command -v npm >/dev/null && continue
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if (( ${#missing[@]} )); then
-  log "installing system packages: ${missing[*]}"
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+apt_updated=0
+apt_install() {
+  (( $# )) || return 0
+  log "installing system packages: $*"
   export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  (( apt_updated )) || { as_root apt-get update -qq; apt_updated=1; }
+  as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+pkgs=(python3-venv python3-dev build-essential gdal-bin libgdal-dev postgresql postgresql-contrib
+      redis-server mosquitto mosquitto-clients curl ca-certificates)
+(( want_test )) && pkgs+=(chromium)
+# node/npm may come from elsewhere (nvm, NodeSource): only ask apt when the command is absent.
+command -v npm >/dev/null || pkgs+=(nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do have_pkg "$p" || missing+=("$p"); done
+apt_install "${missing[@]}"
+# PostGIS for the installed PostgreSQL major version (known only once postgresql is in).
+pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || true)
+[[ -n "$pg_major" ]] || die "PostgreSQL did not install (no /usr/lib/postgresql/<version>)"
+have_pkg "postgresql-${pg_major}-postgis-3" || apt_install "postgresql-${pg_major}-postgis-3"
 
 # --- services: start one only if nothing already answers on its port --------------------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 1 50); do port_open "$1" && return 0; sleep 0.2; done; return 1; }
 
 if ! port_open 5432; then
-  log "starting PostgreSQL"
-  ver=$(ls /etc/postgresql | sort -n | tail -1)
-  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start
-  wait_port 5432
+  log "starting PostgreSQL ${pg_major}"
+  [[ -d "/etc/postgresql/${pg_major}/main" ]] || as_root pg_createcluster "$pg_major" main >/dev/null
+  as_root pg_ctlcluster --skip-systemctl-redirect "$pg_major" main start
+  wait_port 5432 || die "PostgreSQL did not come up on port 5432"
 fi
 if ! port_open 6379; then
   log "starting Redis"
   as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-  wait_port 6379
+  wait_port 6379 || die "Redis did not come up on port 6379"
 fi
 
 # --- database role and database ---------------------------------------------------------
