@@ -1,0 +1,84 @@
+"""Offline detection: one alert per outage, referents emailed, closed when data comes back."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from iot.alerts import device_offline_check
+from iot.ingest.service import ingest
+from iot.models import Alert, Device
+from iot.testing.registry import make_device
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def meter(world):
+    device, _ = make_device("AL-MTR-A", kind="meter", plant=world.a.plant, expected_interval_s=60)
+    return device
+
+
+def go_silent(device, minutes: int):
+    Device.objects.filter(pk=device.pk).update(last_seen=timezone.now() - timedelta(minutes=minutes))
+
+
+def test_it_opens_one_alert_per_outage_and_emails_the_referents(world, meter, mailoutbox,
+                                                                 django_capture_on_commit_callbacks):
+    go_silent(meter, 10)  # 3 expected intervals of 60 s = 3 minutes
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = device_offline_check()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = device_offline_check()
+
+    assert (first, second) == ({"opened": 1, "closed": 0}, {"opened": 0, "closed": 0})
+    (alert,) = Alert.objects.filter(device=meter)
+    assert alert.kind == "offline" and alert.is_open and alert.notified_at is not None
+    (mail,) = mailoutbox
+    assert mail.to == [world.a.referent.email]
+    assert "AL-MTR-A" in mail.body and "offline" in mail.subject
+
+
+def test_it_closes_the_outage_when_data_comes_back(world, meter, mailoutbox,
+                                                    django_capture_on_commit_callbacks):
+    go_silent(meter, 10)
+    device_offline_check()
+    ingest([{"device": meter.serial, "metric": "power_w", "ts": timezone.now(), "value": 5.0}], source="http")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = device_offline_check()
+
+    assert counts == {"opened": 0, "closed": 1}
+    outage, = Alert.objects.filter(device=meter, kind="offline")
+    assert outage.closed_at is not None
+    back, = Alert.objects.filter(device=meter, kind="back_online")
+    assert "sending data again" in back.message
+    assert [m.subject for m in mailoutbox][-1].endswith("device back online")
+
+
+def test_it_ignores_devices_within_their_interval_and_never_heard_from(world, meter):
+    make_device("AL-NEW", kind="meter", plant=world.a.plant)  # no data yet: no outage
+    go_silent(meter, 2)
+
+    assert device_offline_check() == {"opened": 0, "closed": 0}
+    assert not Alert.objects.exists()
+
+
+def test_the_command_runs_the_same_check(world, meter, capsys):
+    go_silent(meter, 10)
+
+    call_command("iot_offline_check")
+
+    assert "opened 1 offline alerts" in capsys.readouterr().out
+
+
+def test_alerts_are_scoped_like_devices(world, meter):
+    go_silent(meter, 10)
+    device_offline_check()
+
+    assert Alert.objects.visible_to(world.a.member).count() == 1
+    assert Alert.objects.visible_to(world.a.referent).count() == 1
+    assert Alert.objects.visible_to(world.b.referent).count() == 0
+    assert Alert.objects.visible_to(world.a.other_member).count() == 0
