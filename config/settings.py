@@ -355,3 +355,15 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "MemberTypeEnum": "accounts.models.MemberType",
     "UserTypeEnum": "accounts.models.UserType",
 })
+
+# --- simulation ---
+# Optimal dispatch LP: "highspy" (HiGHS from numpy arrays) or "pulp" (PuLP with HiGHS, else
+# CBC); rolling window length (days) and a per-window solver time limit (a timed-out window
+# fails the run with a message, never a silent fallback). SSE progress streams are bounded.
+SIMULATION_LP_BACKEND = env.str("SIMULATION_LP_BACKEND", default="highspy")
+if SIMULATION_LP_BACKEND not in ("highspy", "pulp"):
+    raise ImproperlyConfigured("SIMULATION_LP_BACKEND must be 'highspy' or 'pulp'.")
+SIMULATION_LP_WINDOW_DAYS = env.int("SIMULATION_LP_WINDOW_DAYS", default=7)
+SIMULATION_LP_TIME_LIMIT_S = env.float("SIMULATION_LP_TIME_LIMIT_S", default=120.0)
+SIMULATION_SSE_MAX_S = env.int("SIMULATION_SSE_MAX_S", default=900)
+SIMULATION_SSE_POLL_S = env.float("SIMULATION_SSE_POLL_S", default=0.5)

@@ -1,0 +1,259 @@
+"""REST endpoints of the simulation: start, follow (SSE), read, export, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import ApiError
+from simulation import selectors, services
+from simulation.csv_upload import parse_consumption_csv
+from simulation.models import FINAL_STATUSES, SimulationRun
+from simulation.serializers import JobOut, RunDetailOut, RunOut, ScenarioIn
+from simulation.storage import npz_to_frame
+
+ERRORS = {
+    400: OpenApiTypes.OBJECT,
+    401: OpenApiTypes.OBJECT,
+    403: OpenApiTypes.OBJECT,
+    404: OpenApiTypes.OBJECT,
+}
+EVENT_EXAMPLE = (
+    'event: progress\ndata: {"job":"5b0c...","status":"running","percent":42.5,"stage":"optimal",'
+    '"message":"LP window 23 of 53"}\n\n'
+    'event: done\ndata: {"job":"5b0c...","status":"done","percent":100.0,"stage":"done",'
+    '"message":"Simulation complete"}\n\n'
+)
+
+
+def _job_param(raw) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except (TypeError, ValueError):
+        raise ApiError("job must be a simulation job id (UUID).", details={"job": ["not a UUID"]})
+
+
+def _job_payload(request, run: SimulationRun) -> dict:
+    return {
+        "job": str(run.job),
+        "scenario": run.scenario_id,
+        "status": run.status,
+        "progress_url": request.build_absolute_uri(f"/api/v1/simulation/progress?job={run.job}"),
+        "websocket_url": f"/ws/simulation/{run.job}/",
+        "result_url": request.build_absolute_uri(f"/api/v1/simulation/{run.job}"),
+    }
+
+
+class SimulationView(ListAPIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    serializer_class = RunOut
+
+    def get_queryset(self):
+        return selectors.run_list(user=self.request.user)
+
+    @extend_schema(tags=["simulation"], summary="Simulation runs visible to you")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["simulation"],
+        summary="Start a simulation (202 + job id)",
+        description="JSON: a scenario (members, plants, batteries, tariffs, economics, statute) or "
+        '`{"scenario": id}` to re-run a stored one. Multipart: a `scenario` field holding that '
+        "JSON and a `consumption` CSV file (a `timestamp` column and one kWh column per member "
+        "key). A bad CSV answers 400 `InvalidCSV` with `details.problems` = [{row, column, "
+        "problem}] and nothing runs.",
+        request={
+            "application/json": ScenarioIn,
+            "multipart/form-data": inline_serializer(
+                "SimulationUpload",
+                {
+                    "scenario": serializers.CharField(help_text="The scenario as JSON."),
+                    "consumption": serializers.FileField(),
+                },
+            ),
+        },
+        responses={202: JobOut, **ERRORS},
+    )
+    def post(self, request):
+        data, upload = request.data, None
+        if request.content_type.startswith("multipart/"):
+            upload = request.FILES.get("consumption")
+            try:
+                data = json.loads(request.data.get("scenario") or "{}")
+            except json.JSONDecodeError as exc:
+                raise ApiError(
+                    f"scenario: not valid JSON ({exc.msg}).", details={"scenario": ["invalid JSON"]}
+                )
+            if upload is None:
+                raise ApiError("consumption: a CSV file is required.", details={"consumption": ["missing"]})
+        consumption = None
+        if upload is not None:
+            raw_resolution = data.get("resolution_minutes", 60) if isinstance(data, dict) else 60
+            if raw_resolution not in (15, 60):
+                raise ApiError(
+                    "resolution_minutes must be 15 or 60.", details={"resolution_minutes": ["invalid"]}
+                )
+            consumption = parse_consumption_csv(
+                upload.read(),
+                resolution_minutes=raw_resolution,
+                time_zone=(data.get("time_zone") or "Europe/Rome"),
+            )
+        context = {"csv_keys": set(consumption.curves_kwh) if consumption else set()}
+        serializer = ScenarioIn(data=data, context=context)
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        if valid.get("scenario") is not None:
+            scenario = selectors.scenario_get(user=request.user, scenario_id=valid["scenario"])
+        else:
+            scenario = services.scenario_create(user=request.user, data=valid, consumption=consumption)
+        run = services.run_start(user=request.user, scenario=scenario)
+        return Response(_job_payload(request, run), status=status.HTTP_202_ACCEPTED)
+
+
+class SimulationDetailView(APIView):
+    @extend_schema(
+        tags=["simulation"],
+        summary="A run: status and, when done, its results",
+        responses={200: RunDetailOut, **ERRORS},
+    )
+    def get(self, request, job):
+        return Response(RunDetailOut(selectors.run_get(user=request.user, job=job)).data)
+
+
+class CsvRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return orjson.dumps(data)
+
+
+class SimulationResultsCsvView(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        tags=["simulation"],
+        summary="The run's interval table as CSV",
+        responses={
+            (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR),
+            409: OpenApiTypes.OBJECT,
+            **ERRORS,
+        },
+    )
+    def get(self, request, job):
+        run = selectors.run_get(user=request.user, job=job)
+        if run.status != "done" or not run.intervals_npz:
+            raise ApiError(f"The run is {run.status}: no results yet.", error="Conflict", status_code=409)
+        frame = npz_to_frame(run.intervals_npz)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["interval_start", *frame.columns])
+        stamps = frame.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+        values = frame.to_numpy()
+        for ts, row in zip(stamps, values, strict=True):
+            writer.writerow([ts, *(f"{v:.6g}" for v in row)])
+        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="simulation-{run.job}.csv"'
+        return response
+
+
+class SimulationCancelView(APIView):
+    @extend_schema(
+        tags=["simulation"],
+        summary="Cancel a queued or running simulation",
+        request=None,
+        responses={202: RunOut, 409: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def post(self, request, job):
+        run = selectors.run_get(user=request.user, job=job)
+        run = services.run_cancel(run=run)
+        return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Accepts `Accept: text/event-stream`; only an error envelope is rendered through it."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return orjson.dumps(data)
+
+
+def _snapshot(pk: int) -> dict | None:
+    run = (
+        SimulationRun.objects.filter(pk=pk).only("job", "status", "progress_pct", "stage", "message").first()
+    )
+    return run.progress_event() if run else None
+
+
+async def progress_events(pk: int):
+    """Poll the run row (the truth, written by the worker) and emit each change, until the
+    run ends or SIMULATION_SSE_MAX_S passes; a heartbeat comment every 15 s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.SIMULATION_SSE_MAX_S
+    last, quiet_since = None, loop.time()
+    yield b"retry: 3000\n\n"
+    while loop.time() < deadline:
+        event = await sync_to_async(_snapshot, thread_sensitive=False)(pk)
+        if event is None:
+            yield b"event: failed\ndata: " + orjson.dumps({"message": "run deleted"}) + b"\n\n"
+            return
+        if event != last:
+            name = event["status"] if event["status"] in FINAL_STATUSES else "progress"
+            yield f"event: {name}\ndata: ".encode() + orjson.dumps(event) + b"\n\n"
+            last, quiet_since = event, loop.time()
+            if event["status"] in FINAL_STATUSES:
+                return
+        elif loop.time() - quiet_since > 15:
+            yield b": heartbeat\n\n"
+            quiet_since = loop.time()
+        await asyncio.sleep(settings.SIMULATION_SSE_POLL_S)
+    yield (
+        b"event: timeout\ndata: "
+        + orjson.dumps({"message": "stream time limit reached; reconnect"})
+        + b"\n\n"
+    )
+
+
+class SimulationProgressView(APIView):
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    @extend_schema(
+        tags=["simulation"],
+        summary="Progress of a run as server-sent events",
+        description="`progress` events (percent, stage, message) until a final `done`, `failed` or "
+        "`cancelled` event, then the stream ends. The same events go to the websocket "
+        "ws/simulation/<job>/.",
+        parameters=[OpenApiParameter("job", OpenApiTypes.UUID, required=True)],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(response=OpenApiTypes.STR, description=EVENT_EXAMPLE),
+            **ERRORS,
+        },
+    )
+    def get(self, request):
+        if "job" not in request.query_params:
+            raise ApiError("job is required.", details={"job": ["required"]})
+        run = selectors.run_get(user=request.user, job=_job_param(request.query_params["job"]))
+        response = StreamingHttpResponse(progress_events(run.pk), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
