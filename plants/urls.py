@@ -1,3 +1,9 @@
+from django.urls import path
+
+from plants import views
+
 app_name = "plants"
 
-urlpatterns = []
+urlpatterns = [
+    path("plants/", views.my_plants, name="my_plants"),
+]
