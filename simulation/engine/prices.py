@@ -13,7 +13,7 @@ def tou_band(index: pd.DatetimeIndex, *, time_zone: str, country: str = "IT") ->
     F3 the other hours, Sundays and public holidays."""
     local = index.tz_convert(time_zone)
     hour = local.hour.to_numpy()
-    weekday = local.weekday.to_numpy()
+    weekday = local.day_of_week.to_numpy()
     years = set(local.year)
     holidays = set().union(*(national_holidays(y, country) for y in years))
     holiday = np.array([d in holidays for d in local.date])
@@ -34,13 +34,13 @@ def synthetic_zonal_price(
     """
     local = index.tz_convert(time_zone)
     hour = local.hour.to_numpy() + local.minute.to_numpy() / 60.0
-    doy = local.dayofyear.to_numpy()
+    doy = local.day_of_year.to_numpy()
     summerness = 0.5 - 0.5 * np.cos(2 * np.pi * (doy - 15) / 365.25)  # 0 in Jan, 1 in Jul
     evening = np.exp(-((hour - 19.5) ** 2) / 4.0)
     morning = np.exp(-((hour - 8.0) ** 2) / 3.0)
     solar_dip = np.exp(-((hour - 13.0) ** 2) / 6.0) * (0.15 + 0.35 * summerness)
     shape = 1.0 + 0.35 * evening + 0.15 * morning - solar_dip + 0.10 * (1 - summerness)
-    weekend = np.where(local.weekday.to_numpy() >= 5, 0.88, 1.0)
+    weekend = np.where(local.day_of_week.to_numpy() >= 5, 0.88, 1.0)
     rng = np.random.default_rng([int(seed), 7919])
     days = (local.normalize() - local.normalize()[0]).days.to_numpy()
     daily = rng.normal(0.0, 0.12, days.max() + 1)

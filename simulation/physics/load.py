@@ -76,7 +76,7 @@ def year_shares(profile: str, year: int, country: str = "IT") -> np.ndarray:
     idx = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="15min", inclusive="left")
     holidays = national_holidays(year, country)
     is_holiday = np.array([d in holidays for d in idx.date[::96]]).repeat(96)
-    weekday = idx.weekday.to_numpy()
+    weekday = idx.day_of_week.to_numpy()
     daytype = np.where(is_holiday | (weekday == 6), 2, np.where(weekday == 5, 1, 0))
     season = _season_of(idx.month.to_numpy(), idx.day.to_numpy())
     quarter = idx.hour.to_numpy() * 4 + idx.minute.to_numpy() // 15

@@ -65,7 +65,7 @@ def _tmy_clear_sky_index() -> np.ndarray:
     ghi = data["ghi"].to_numpy(dtype=float)
     ghi_clear = clear["ghi"].fillna(0).to_numpy()
     solar = mid + pd.to_timedelta(lon / 15.0, unit="h")
-    day = np.minimum(solar.dayofyear.to_numpy() - 1, 364)
+    day = np.minimum(solar.day_of_year.to_numpy() - 1, 364)
     hour = solar.hour.to_numpy()
     daily_ghi = np.bincount(day, weights=ghi, minlength=365)
     daily_clear = np.bincount(day, weights=ghi_clear, minlength=365)
@@ -104,7 +104,7 @@ def clear_sky_index(*, lat: float, lon: float, index: pd.DatetimeIndex, seed: in
     table = _tmy_clear_sky_index()
     mid = index.tz_convert("UTC") + pd.Timedelta(hours=_step_hours(index) / 2)
     solar = mid + pd.to_timedelta(lon / 15.0, unit="h")
-    doy = np.minimum(solar.dayofyear.to_numpy() - 1, 364)
+    doy = np.minimum(solar.day_of_year.to_numpy() - 1, 364)
     src = (doy + _day_offsets(seed, solar.year.to_numpy(), doy)) % 365
     frac_hour = solar.hour.to_numpy() + solar.minute.to_numpy() / 60.0 - 0.5
     h0 = np.clip(np.floor(frac_hour).astype(int), 0, 23)
@@ -118,7 +118,7 @@ def air_temperature_c(*, lat: float, index: pd.DatetimeIndex, lon: float) -> np.
     """Synthetic air temperature: ~14.5 C mean at 44.5 N, +/-10 C seasonal, +/-4 C daily."""
     mid = index.tz_convert("UTC") + pd.Timedelta(hours=_step_hours(index) / 2)
     mean = 28.0 - 0.3 * abs(lat)
-    doy = mid.dayofyear.to_numpy()
+    doy = mid.day_of_year.to_numpy()
     seasonal = -10.0 * np.cos(2 * np.pi * (doy - 20) / 365.25) * np.sign(lat or 1)
     solar_hour = (mid.hour.to_numpy() + mid.minute.to_numpy() / 60.0 + lon / 15.0) % 24
     daily = 4.0 * np.cos(2 * np.pi * (solar_hour - 15.0) / 24.0)
@@ -156,7 +156,7 @@ def site_weather(
     kc = clear_sky_index(lat=lat, lon=lon, index=index, seed=seed)
     ghi = kc * ghi_clear
     zenith = solpos["zenith"].to_numpy()
-    split = pvlib.irradiance.erbs(ghi, zenith, mid.dayofyear.to_numpy())
+    split = pvlib.irradiance.erbs(ghi, zenith, mid.day_of_year.to_numpy())
     return SiteWeather(
         index=index,
         zenith=zenith,
@@ -164,7 +164,7 @@ def site_weather(
         ghi=ghi,
         dni=np.nan_to_num(np.asarray(split["dni"], dtype=float)),
         dhi=np.nan_to_num(np.asarray(split["dhi"], dtype=float)),
-        dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(mid.dayofyear.to_numpy()), dtype=float),
+        dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(mid.day_of_year.to_numpy()), dtype=float),
         temp_air_c=air_temperature_c(lat=lat, lon=lon, index=index),
     )
 
