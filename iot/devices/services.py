@@ -81,11 +81,11 @@ def device_create(*, user=None, serial: str, kind: str, protocol: str = "mqtt", 
 @transaction.atomic
 def device_update(*, device: Device, user=None, **changes) -> Device:
     """Change editable fields; the community is re-derived when plant/metering point move."""
+    if "connection_settings" in changes:
+        changes["connection"] = changes.pop("connection_settings")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ApiError(f"Not editable: {', '.join(sorted(unknown))}.")
-    if "connection_settings" in changes:
-        changes["connection"] = changes.pop("connection_settings")
     for name, value in changes.items():
         setattr(device, name, value)
     device.community = _derive_community(plant=device.plant, metering_point=device.metering_point,

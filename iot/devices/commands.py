@@ -1,0 +1,75 @@
+"""Device commands: recorded, published on `devices/<serial>/commands` after the commit, and
+acknowledged by the device on `devices/<serial>/commands/ack` (consumed by the MQTT bridge).
+
+Message to the device: `{"id": "<command uuid>", "command": "set_power_limit", "payload": {...}}`.
+Acknowledgement from the device: `{"id": "<command uuid>", "status": "ok" | "error",
+"result": {...}, "error": "..."}`.
+"""
+
+import json
+import logging
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ApiError
+from iot.bridges.mqtt_auth import COMMANDS_TOPIC
+from iot.bridges.mqtt_client import MqttUnavailable, publish_once
+from iot.models import CommandStatus, Device, DeviceCommand
+
+logger = logging.getLogger("commonwatt.iot.commands")
+
+
+def device_command_send(*, device: Device, command: str, payload: dict | None = None, user=None
+                        ) -> DeviceCommand:
+    """Record a command and publish it once the row is committed (so an acknowledgement can
+    never arrive before the command exists). Returns the command, refreshed: `sent`, or
+    `failed` with the reason when the broker could not take it."""
+    if not device.is_active:
+        raise ApiError("The device is inactive.", error="Conflict", status_code=409)
+    with transaction.atomic():
+        cmd = DeviceCommand.objects.create(device=device, command=command, payload=payload or {},
+                                           created_by=user)
+        transaction.on_commit(lambda: device_command_publish(command=cmd))
+    cmd.refresh_from_db()
+    return cmd
+
+
+def device_command_publish(*, command: DeviceCommand) -> None:
+    message = json.dumps({"id": str(command.command_id), "command": command.command,
+                          "payload": command.payload})
+    topic = COMMANDS_TOPIC.format(serial=command.device.serial)
+    try:
+        publish_once(topic, message, qos=1)
+    except MqttUnavailable as exc:
+        logger.warning("command %s not sent: %s", command.command_id, exc)
+        DeviceCommand.objects.filter(pk=command.pk).update(status=CommandStatus.FAILED, error=str(exc)[:500])
+        return
+    DeviceCommand.objects.filter(pk=command.pk, status=CommandStatus.PENDING).update(
+        status=CommandStatus.SENT, sent_at=timezone.now())
+
+
+def device_command_ack(*, serial: str, payload: bytes | str) -> DeviceCommand | None:
+    """Apply an acknowledgement received on `devices/<serial>/commands/ack`. Returns the
+    command, or None (logged) when the payload is malformed or names another device's command."""
+    try:
+        body = json.loads(payload)
+        command_id = uuid.UUID(str(body["id"]))
+    except (ValueError, TypeError, KeyError):
+        logger.warning("malformed command ack from %s", serial)
+        return None
+    ok = str(body.get("status", "ok")).lower() in ("ok", "done", "success", "acknowledged")
+    with transaction.atomic():
+        cmd = (DeviceCommand.objects.select_for_update()
+               .filter(command_id=command_id, device__serial=serial).first())
+        if cmd is None:
+            logger.warning("ack from %s for unknown command %s", serial, command_id)
+            return None
+        cmd.status = CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED
+        cmd.acked_at = timezone.now()
+        result = body.get("result")
+        cmd.response = result if isinstance(result, dict) else {"result": result}
+        cmd.error = "" if ok else str(body.get("error") or "device reported an error")[:500]
+        cmd.save(update_fields=["status", "acked_at", "response", "error"])
+    return cmd
