@@ -163,6 +163,7 @@ class OpcUaCollector:
     backoff_max_s: float = 300.0
     watch_s: float = 5.0
     timeout_s: float = 10.0
+    refresh_s: float = 60.0
     batches: int = 0
     accepted: int = 0
     duplicate: int = 0
@@ -172,6 +173,7 @@ class OpcUaCollector:
     def __post_init__(self):
         self._queue: asyncio.Queue = asyncio.Queue()
         self._pending: dict[int, set[str]] = {}  # --once: nodes not heard from yet, per device
+        self._tasks: dict[int, tuple[asyncio.Task, dict]] = {}  # device pk -> (session task, connection)
 
     def received(self, device, node_id: str, item: dict) -> None:
         self._queue.put_nowait((device, item))
@@ -180,32 +182,58 @@ class OpcUaCollector:
     async def run(self, *, stop: asyncio.Event, once: bool = False, max_batches: int | None = None,
                   duration_s: float | None = None) -> None:
         """Collect until `stop`, `duration_s`, `max_batches` batches, or (`once`) until every
-        device delivered a value for each of its nodes or failed."""
+        device delivered a value for each of its nodes or failed. Except with `once`, the
+        registry is read again every `refresh_s`: new devices are subscribed, deactivated ones
+        dropped, and a device whose connection settings changed is reconnected."""
+        loop = asyncio.get_running_loop()
         devices = await _load_devices("opcua", self.serials)
         if not devices:
-            logger.warning("opcua: no active devices to collect from")
-            return
+            logger.warning("opcua: no active devices to collect from (yet)")
+            if once:
+                return
         self._once = once
         if once:
             for device in devices:
                 with contextlib.suppress(DeviceConfigError):  # the device's loop reports it
                     self._pending[device.pk] = set(parse_node_ids((device.connection or {}).get("node_ids")))
-        tasks = [asyncio.create_task(self._device_loop(d), name=f"opcua-{d.serial}") for d in devices]
-        deadline = None if duration_s is None else asyncio.get_running_loop().time() + duration_s
+        self._sync(devices)
+        deadline = None if duration_s is None else loop.time() + duration_s
+        next_refresh = loop.time() + self.refresh_s
         try:
             while not stop.is_set():
                 await self._flush_next(deadline, stop)
                 if max_batches is not None and self.batches >= max_batches:
                     break
-                if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+                if deadline is not None and loop.time() >= deadline:
                     break
                 if once and not any(self._pending.values()):
                     break
+                if not once and loop.time() >= next_refresh:
+                    self._sync(await _load_devices("opcua", self.serials))
+                    next_refresh = loop.time() + self.refresh_s
         finally:
+            tasks = [task for task, _ in self._tasks.values()]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.clear()
             await self._flush_now()  # what arrived before the end is stored, not lost
+
+    def _sync(self, devices: list) -> None:
+        """Start, stop or restart the device sessions to match the registry."""
+        wanted = {d.pk: d for d in devices}
+        for pk in list(self._tasks):
+            task, settings = self._tasks[pk]
+            device = wanted.get(pk)
+            if device is None or device.connection != settings or task.done():
+                if device is None:
+                    logger.info("opcua: device %s left the registry; unsubscribing", pk)
+                task.cancel()
+                del self._tasks[pk]
+        for pk, device in wanted.items():
+            if pk not in self._tasks:
+                task = asyncio.create_task(self._device_loop(device), name=f"opcua-{device.serial}")
+                self._tasks[pk] = (task, device.connection)
 
     async def _flush_next(self, deadline: float | None, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

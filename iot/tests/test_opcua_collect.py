@@ -125,3 +125,36 @@ def test_it_keeps_collecting_when_one_server_is_down(world, certs, caplog):
     assert down.status == "error"
     retries = [r.getMessage() for r in caplog.records if down.serial in r.getMessage()]
     assert len(retries) >= 2 and all("retrying in" in m for m in retries)
+
+
+def test_it_follows_the_registry_while_running(world):
+    """New devices are subscribed and deactivated ones dropped without a restart."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from iot.bridges.command import run_until_stopped
+    from iot.bridges.opcua import OpcUaCollector
+    from iot.models import Device
+
+    with OpcUaLoopbackServer({"Power": 1.0}) as server:
+        conn = {"endpoint": server.endpoint, "node_ids": {server.node_ids["Power"]: "power_w"},
+                "security_policy": "None", "allow_insecure": True, "publishing_interval_ms": 100}
+        first = polled_device(plant=world.a.plant, protocol="opcua", kind="meter", connection=conn)
+        collector = OpcUaCollector(refresh_s=0.3, flush_interval_s=0.2, backoff_base_s=0.2)
+
+        async def scenario(stop):
+            run = asyncio.create_task(collector.run(stop=stop, duration_s=5))
+            await asyncio.sleep(1.5)
+            second = await sync_to_async(polled_device)(plant=world.a.plant, protocol="opcua", kind="meter",
+                                                        connection=conn)
+            await sync_to_async(Device.objects.filter(pk=first.pk).update)(is_active=False)
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(server.write, "Power", 2.0)
+            await run
+            return second
+
+        second = run_until_stopped(scenario)
+
+    assert readings_of(first) == {"power_w": [1.0]}
+    assert readings_of(second) == {"power_w": [1.0, 2.0]}

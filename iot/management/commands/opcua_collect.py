@@ -34,6 +34,8 @@ class Command(BaseCommand):
                             help="Longest a reading waits before it is ingested.")
         parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
                             help="Connect and request timeout.")
+        parser.add_argument("--refresh", type=float, default=60.0, metavar="S",
+                            help="Re-read the device registry every S seconds.")
         parser.add_argument("--backoff-base", type=float, default=2.0, metavar="S")
         parser.add_argument("--backoff-max", type=float, default=300.0, metavar="S")
 
@@ -45,7 +47,7 @@ class Command(BaseCommand):
             certificate=options["certificate"], private_key=options["private_key"],
             batch_size=options["batch_size"], flush_interval_s=options["flush_interval"],
             backoff_base_s=options["backoff_base"], backoff_max_s=options["backoff_max"],
-            timeout_s=options["timeout"],
+            timeout_s=options["timeout"], refresh_s=options["refresh"],
         )
         run_until_stopped(lambda stop: collector.run(
             stop=stop, once=options["once"], max_batches=options["max_batches"],
