@@ -1,6 +1,7 @@
 """Reads of the plants app: scoped plant lists, geo queries and performance figures."""
 
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point, Polygon
@@ -34,6 +35,32 @@ def plants_near(qs: QuerySet[Plant], point: Point, radius_km: float) -> QuerySet
 
 
 def plant_performance(*, plant: Plant, start: date, end: date) -> dict | None:
-    """Energy, specific yield (kWh/kWp) and performance ratio over [start, end), from the
-    plant's devices' telemetry; None while no telemetry source exists for the plant."""
-    return None
+    """Performance over the local days [start, end) of the plant's community, from the
+    telemetry of its devices (iot app, 15-minute rollups):
+
+    - energy_kwh: energy produced (differences of the `energy_produced_kwh` registers);
+    - specific_yield_kwh_per_kwp = energy_kwh / capacity_kwp (final yield Yf);
+    - performance_ratio = Yf / Yr, with the reference yield Yr = plane-of-array irradiation
+      (kWh/m2) / 1 kW/m2 (IEC 61724-1); None without irradiance data.
+
+    None when no device of the plant reported energy in the period.
+    """
+    from iot.models import Device
+    from iot.selectors import plant_energy_kwh, plant_irradiation_kwh_m2
+
+    tz = ZoneInfo(plant.community.time_zone if plant.community else "UTC")
+    start_at = datetime.combine(start, time.min, tzinfo=tz)
+    end_at = datetime.combine(end, time.min, tzinfo=tz)
+    energy = plant_energy_kwh(plant=plant, start=start_at, end=end_at)
+    if energy is None:
+        return None
+    specific_yield = energy / float(plant.capacity_kwp)
+    irradiation = plant_irradiation_kwh_m2(plant=plant, start=start_at, end=end_at)
+    ratio = specific_yield / irradiation if irradiation else None
+    return {
+        "energy_kwh": round(energy, 3),
+        "specific_yield_kwh_per_kwp": round(specific_yield, 3),
+        "irradiation_kwh_per_m2": round(irradiation, 3) if irradiation is not None else None,
+        "performance_ratio": round(ratio, 4) if ratio is not None else None,
+        "devices": Device.objects.filter(plant=plant).count(),
+    }
