@@ -39,9 +39,15 @@ def test_it_agrees_between_hourly_and_quarter_hour_resolution():
 
 def test_it_is_reproducible_with_a_seed_and_varies_between_seeds():
     days = pd.date_range("2025-04-01", periods=10 * 24, freq="1h", tz="UTC")
-    a = pv_power_kw(lat=44.5, lon=11.3, kwp=3, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=days, seed=3)
-    b = pv_power_kw(lat=44.5, lon=11.3, kwp=3, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=days, seed=3)
-    c = pv_power_kw(lat=44.5, lon=11.3, kwp=3, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=days, seed=4)
+    a = pv_power_kw(
+        lat=44.5, lon=11.3, kwp=3, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=days, seed=3
+    )
+    b = pv_power_kw(
+        lat=44.5, lon=11.3, kwp=3, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=days, seed=3
+    )
+    c = pv_power_kw(
+        lat=44.5, lon=11.3, kwp=3, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=days, seed=4
+    )
     assert a.equals(b)
     assert not np.allclose(a.to_numpy(), c.to_numpy())
     assert (a >= 0).all() and a.max() <= 3.0
@@ -49,8 +55,12 @@ def test_it_is_reproducible_with_a_seed_and_varies_between_seeds():
 
 def test_it_produces_nothing_at_night_and_less_facing_north():
     day = pd.date_range("2025-06-21", periods=24, freq="1h", tz="Europe/Rome")
-    south = pv_power_kw(lat=44.5, lon=11.3, kwp=1, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=day, seed=1)
-    north = pv_power_kw(lat=44.5, lon=11.3, kwp=1, tilt_deg=30, azimuth_deg=0, losses_pct=14, index=day, seed=1)
+    south = pv_power_kw(
+        lat=44.5, lon=11.3, kwp=1, tilt_deg=30, azimuth_deg=180, losses_pct=14, index=day, seed=1
+    )
+    north = pv_power_kw(
+        lat=44.5, lon=11.3, kwp=1, tilt_deg=30, azimuth_deg=0, losses_pct=14, index=day, seed=1
+    )
     assert south.iloc[0] == 0 and south.iloc[23] == 0
     assert north.sum() < south.sum()
 
@@ -81,8 +91,15 @@ def test_it_rejects_an_unknown_profile():
 
 
 def test_it_keeps_a_battery_step_within_power_and_soc_limits():
-    spec = BatterySpec(capacity_kwh=10, power_kw=4, charge_efficiency=0.9, discharge_efficiency=0.9,
-                       soc_min_pct=10, soc_max_pct=90, soc_initial_pct=50)
+    spec = BatterySpec(
+        capacity_kwh=10,
+        power_kw=4,
+        charge_efficiency=0.9,
+        discharge_efficiency=0.9,
+        soc_min_pct=10,
+        soc_max_pct=90,
+        soc_initial_pct=50,
+    )
     c, d, soc = battery_step(spec, soc_kwh=8.5, request_kw=10, dt_h=1)
     assert d == 0 and soc == pytest.approx(9.0) and c == pytest.approx(0.5 / 0.9)
     c, d, soc = battery_step(spec, soc_kwh=5, request_kw=-10, dt_h=1)
