@@ -1,9 +1,8 @@
 """A Modbus TCP server on loopback holding a SunSpec-like register image.
 
-Used by the poller tests and by the demo (`python -m iot.testing.modbus` serves a simulated
-three-phase inverter). The SunSpec image is laid out from pysunspec2's own model
-definitions (model 1 common + model 103 three-phase inverter), so every point sits where
-the SunSpec standard puts it.
+Used by the poller tests and by the demo (`python -m iot.testing.demo`). The SunSpec
+image is laid out from pysunspec2's own model definitions (model 1 common + model 103
+three-phase inverter), so every point sits where the SunSpec standard puts it.
 """
 
 from __future__ import annotations
@@ -82,6 +81,22 @@ class ModbusLoopbackServer:
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._error: BaseException | None = None
+        self._pending: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def set_registers(self, address: int, values: list[int], *, table: str = "holding") -> None:
+        """Change registers while serving (from any thread); the next request sees them."""
+        with self._lock:
+            self._pending.update({(table, address + i): v & 0xFFFF for i, v in enumerate(values)})
+
+    async def _apply_pending(self, function_code, start_address, address, count, registers, set_values):
+        table = "input" if function_code == 4 else "holding"
+        with self._lock:
+            for (tbl, addr), value in list(self._pending.items()):
+                if tbl == table and 0 <= addr - start_address < len(registers):
+                    registers[addr - start_address] = value
+                    del self._pending[(tbl, addr)]
+        return None
 
     def _device(self) -> SimDevice:
         def blocks(image):
@@ -90,7 +105,7 @@ class ModbusLoopbackServer:
         empty = {0: [0]}
         holding, inputs = blocks(self.holding or empty), blocks(self.input or empty)
         off = [SimData(address=0, values=[False], datatype=DataType.BITS)]
-        return SimDevice(id=self.device_id, simdata=(off, off, holding, inputs))
+        return SimDevice(id=self.device_id, simdata=(off, off, holding, inputs), action=self._apply_pending)
 
     async def _serve(self):
         self._server = ModbusTcpServer(self._device(), address=("127.0.0.1", self.port))

@@ -171,3 +171,15 @@ def test_a_not_implemented_scale_factor_gives_no_value():
     assert decode(spec, {("holding", 0): 100, ("holding", 1): 0x8000}) is None
     assert decode(spec, {("holding", 0): 100, ("holding", 1): 0xFFFE}) == pytest.approx(1.0)
 
+
+
+def test_registers_changed_on_the_device_arrive_on_the_next_poll(world):
+    with ModbusLoopbackServer(holding={SUNSPEC_BASE: sunspec_inverter_image(INVERTER)}) as server:
+        device = polled_device(plant=world.a.plant, protocol="modbus",
+                               connection={"host": "127.0.0.1", "port": server.port, "sunspec": True})
+        poll("--once", "--device", device.serial)
+        image = sunspec_inverter_image({**INVERTER, "W": 6000})
+        server.set_registers(SUNSPEC_BASE, image)
+        poll("--once", "--device", device.serial)
+
+    assert readings_of(device)["power_w"] == [pytest.approx(512.3), pytest.approx(600.0)]
