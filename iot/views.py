@@ -1,0 +1,37 @@
+"""Portal pages of telemetry: the live dashboard and a device's page with history charts.
+
+Both render the first state on the server (same selectors as the API) and then update in
+the browser: websocket frames (static/js/iot_live.js) and the timeseries API for charts
+(static/js/iot_charts.js)."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from iot.dashboards import dashboard_overview
+from iot.models import Device, Metric
+from iot.selectors import RESOLUTIONS, devices_of, latest_values
+
+
+@login_required
+def live_dashboard(request):
+    devices = devices_of(user=request.user)
+    latest = latest_values(device_ids=[d.id for d in devices], metric_codes=["power_w", "soc_pct"])
+    rows = [{"device": d, "power": latest[d.id].get("power_w"), "soc": latest[d.id].get("soc_pct")}
+            for d in devices]
+    return render(request, "iot/dashboard.html", {
+        "overview": dashboard_overview(devices=devices), "rows": rows,
+        "device_ids": [d.id for d in devices],
+    })
+
+
+@login_required
+def device_detail(request, pk: int):
+    device = get_object_or_404(Device.objects.visible_to(request.user).select_related("plant", "community"),
+                               pk=pk)
+    latest = latest_values(device_ids=[device.id])[device.id]
+    units = dict(Metric.objects.filter(code__in=latest).values_list("code", "unit"))
+    values = [{"code": code, "unit": units.get(code, ""), **v} for code, v in sorted(latest.items())]
+    return render(request, "iot/device_detail.html", {
+        "device": device, "values": values, "resolutions": [*RESOLUTIONS, "auto"],
+        "default_metric": "power_w" if "power_w" in latest else (values[0]["code"] if values else "power_w"),
+    })
