@@ -367,3 +367,9 @@ SIMULATION_LP_WINDOW_DAYS = env.int("SIMULATION_LP_WINDOW_DAYS", default=7)
 SIMULATION_LP_TIME_LIMIT_S = env.float("SIMULATION_LP_TIME_LIMIT_S", default=120.0)
 SIMULATION_SSE_MAX_S = env.int("SIMULATION_SSE_MAX_S", default=900)
 SIMULATION_SSE_POLL_S = env.float("SIMULATION_SSE_POLL_S", default=0.5)
+
+# --- iot queries ---
+# Telemetry reads (iot/selectors.py): the most points one series request may return (raw or a
+# rollup; "auto" stays under 2,000), and the SSE heartbeat (`: heartbeat` comment) interval.
+IOT_QUERY_MAX_POINTS = env.int("IOT_QUERY_MAX_POINTS", default=100_000)
+IOT_SSE_HEARTBEAT_S = env.float("IOT_SSE_HEARTBEAT_S", default=15.0)
