@@ -139,3 +139,11 @@ def test_google_login_is_shown_with_credentials(client):
     content = client.get("/accounts/login/").content
     assert b"Continue with Google" in content
     assert b"/accounts/google/login/" in content
+
+
+def test_logged_in_account_pages_use_the_portal_layout(client):
+    client.force_login(make_user("ok@example.com"))
+    for url in ("/accounts/password/change/", "/accounts/email/", "/accounts/logout/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b'class="topbar"' in response.content and b"ok@example.com" in response.content, url
