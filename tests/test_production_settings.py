@@ -53,7 +53,7 @@ def test_it_refuses_to_start_without_a_secret(name):
 def test_email_goes_to_smtp_from_email_url():
     code = ("from django.conf import settings as s; "
             "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_USER)")
-    result = _manage("shell", "-c", code, env=_production_env())
+    result = _manage("shell", "--no-imports", "-c", code, env=_production_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.org",
                                      "587", "True", "mailer"]
@@ -62,5 +62,5 @@ def test_email_goes_to_smtp_from_email_url():
 def test_email_goes_to_the_console_in_development():
     env = _production_env(DEBUG="1")
     env.pop("EMAIL_URL")
-    result = _manage("shell", "-c", "from django.conf import settings as s; print(s.EMAIL_BACKEND)", env=env)
+    result = _manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.EMAIL_BACKEND)", env=env)
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
