@@ -214,8 +214,8 @@ def test_it_rejects_bad_json_scenarios_with_the_envelope(world, as_user):
 
 @pytest.mark.django_db
 def test_it_hides_other_communities(world, as_user):
-    from simulation.services import run_start, scenario_create
     from simulation.serializers import ScenarioIn
+    from simulation.services import run_start, scenario_create
 
     serializer = ScenarioIn(data=payload(community=world.a.community.pk))
     serializer.is_valid(raise_exception=True)
