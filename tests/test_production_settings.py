@@ -62,5 +62,6 @@ def test_email_goes_to_smtp_from_email_url():
 def test_email_goes_to_the_console_in_development():
     env = _production_env(DEBUG="1")
     env.pop("EMAIL_URL")
-    result = _manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.EMAIL_BACKEND)", env=env)
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    result = _manage("shell", "--no-imports", "-c", code, env=env)
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
