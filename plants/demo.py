@@ -49,5 +49,5 @@ def seed(ctx: dict, out) -> None:
         plants.append(plant)
     ctx["plants"] = plants
     batteries = sum(1 for p in plants if p.assets.filter(kind="battery").exists())
-    out.write(f"plants: {len(plants)} PV plants ({sum(p.capacity_kwp for p in plants)} kWp), "
+    out.write(f"plants: {len(plants)} PV plants ({sum(p.capacity_kwp for p in plants):.1f} kWp), "
               f"{batteries} with batteries")
