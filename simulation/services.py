@@ -224,6 +224,7 @@ def scenario_create(*, user, data: dict, consumption: Consumption | None = None)
             },
             inverter_kw=item.get("inverter_kw"),
             commissioned_on=item.get("commissioned_on"),
+            plant=_plant(community, item.get("plant")),
         )
     for i, item in enumerate(data["batteries"], start=1):
         ScenarioBattery.objects.create(
@@ -276,6 +277,17 @@ def _membership(community, membership_id):
             details={"members": [f"unknown membership {membership_id}"]},
         )
     return ms
+
+
+def _plant(community, plant_id):
+    if not plant_id:
+        return None
+    plant = community.plants.filter(pk=plant_id).first() if community is not None else None
+    if plant is None:
+        raise ApiError(
+            f"Plant {plant_id} is not in this community.", details={"plants": [f"unknown plant {plant_id}"]}
+        )
+    return plant
 
 
 def _jsonable(value):

@@ -1,3 +1,10 @@
+from django.urls import path
+
+from simulation import views
+
 app_name = "simulation"
 
-urlpatterns = []
+urlpatterns = [
+    path("simulation/", views.scenario_wizard, name="wizard"),
+    path("simulation/runs/<uuid:job>/", views.run_page, name="run"),
+]

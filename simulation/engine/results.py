@@ -251,7 +251,14 @@ def build_results(pr, base: Dispatch, opt: Dispatch) -> tuple[dict, pd.DataFrame
                 "battery_soc_kwh": round(float(s_opt["battery_soc_kwh"][mask].mean()), 3),
             }
         )
+    sample = slice(0, min(len(inp.index), round(7 * 24 / inp.dt_h)))
+    soc_sample = {
+        "t": [ts.isoformat() for ts in local[sample]],
+        "optimal_kwh": [round(float(v), 3) for v in s_opt["battery_soc_kwh"][sample]],
+        "baseline_kwh": [round(float(v), 3) for v in s_base["battery_soc_kwh"][sample]],
+    }
     summary = {
+        "soc_first_week": soc_sample,
         "period": {
             "start": inp.index[0].isoformat(),
             "end": (inp.index[-1] + pd.Timedelta(hours=inp.dt_h)).isoformat(),
