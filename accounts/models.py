@@ -60,6 +60,9 @@ class UserStatus(models.TextChoices):
 
 
 class UserQuerySet(ScopedQuerySet):
+    def _scope_vendor_without_organization(self, user):
+        return self.filter(pk=user.pk)
+
     def _scope(self, user):
         if user.role == Role.VENDOR:
             org = user.organization_id

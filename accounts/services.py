@@ -281,6 +281,8 @@ def user_update(*, actor: User, user: User, data: dict) -> User:
             )
         else:
             setattr(user, field, value if value is not None else "")
+    if user.role == Role.VENDOR and user.organization_id is None:
+        raise ValidationError({"organization": ["A vendor belongs to an organization."]})
     if "email" in changed:
         user.is_verified = False
     _set_active_from_status(user)

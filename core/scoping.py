@@ -16,7 +16,14 @@ class ScopedQuerySet(models.QuerySet):
             return self.all()
         if not user.is_active:
             return self.none()
+        if getattr(user, "role", None) == "vendor" and getattr(user, "organization_id", None) is None:
+            # A vendor without an organization is a misconfiguration; never let
+            # `organization_id=None` filters match every row that has no organization.
+            return self._scope_vendor_without_organization(user)
         return self._scope(user)
+
+    def _scope_vendor_without_organization(self, user):
+        return self.none()
 
     def _scope(self, user):  # pragma: no cover - each model defines its rule
         raise NotImplementedError(f"{type(self).__name__} must define its scoping rule")

@@ -286,3 +286,18 @@ class TestCheck:
         response = as_user(world.admin).get("/api/v1/users/check")
         assert response.status_code == 400
         assert "email" in response.json()["details"]
+
+
+class TestVendorWithoutOrganization:
+    def test_it_sees_only_themself(self, world, as_user):
+        orphan = make_user("orphan@example.com", "vendor")
+        assert _ids(as_user(orphan).get("/api/v1/users")) == {orphan.id}
+        assert as_user(orphan).get(f"/api/v1/users/{world.a.member.id}").status_code == 404
+
+    def test_admin_cannot_make_a_vendor_without_organization(self, world, as_user):
+        response = as_user(world.admin).patch(f"/api/v1/users/{world.a.member.id}", {"role": "vendor"},
+                                              format="json")
+        assert response.status_code == 400
+        assert "organization" in response.json()["details"]
+        world.a.member.refresh_from_db()
+        assert world.a.member.role == "user"
