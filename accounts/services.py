@@ -10,8 +10,6 @@ Who may create or change whom:
 Role escalation (setting a role the actor may not grant) is a 403.
 """
 
-from datetime import date
-
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -193,10 +191,9 @@ def _place_in_community(user: User, community) -> None:
     if user.role == Role.REFERENT:
         community.referents.add(user)
         return
-    from communities.models import Membership
+    from communities.services import membership_create
 
-    Membership.objects.create(user=user, community=community, member_type=user.member_type,
-                              joined_at=date.today())
+    membership_create(community=community, user=user, member_type=user.member_type)
 
 
 @transaction.atomic
