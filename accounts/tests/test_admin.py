@@ -65,3 +65,17 @@ def test_admin_searches_and_filters_users(client, world):
         "member-a@example.com", "member-b@example.com"}
     for param in ("user_type__exact=real", "status__exact=active"):
         assert client.get(f"/admin/accounts/user/?{param}").status_code == 200
+
+
+def test_a_referent_changes_a_member_in_scope(client, world):
+    _admin_login(client, world.a.referent)
+    url = f"/admin/accounts/user/{world.a.member.id}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items() if not isinstance(v, list | dict)}
+    data.update(full_name="Renamed by referent", preferences="{}", status="active", is_active="on",
+                is_verified="on")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    world.a.member.refresh_from_db()
+    assert world.a.member.full_name == "Renamed by referent" and world.a.member.role == "user"
