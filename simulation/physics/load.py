@@ -90,14 +90,11 @@ def year_shares(profile: str, year: int, country: str = "IT") -> np.ndarray:
 
 def _noise(n: int, seed: int, sigma: float = 0.25, rho: float = 0.8) -> np.ndarray:
     """Mean-one AR(1) multiplicative noise: one household is not the average of thousands."""
+    from scipy.signal import lfilter
+
     rng = np.random.default_rng(seed)
     eps = rng.normal(0.0, sigma * np.sqrt(1 - rho**2), n)
-    x = np.empty(n)
-    acc = 0.0
-    for i in range(n):
-        acc = rho * acc + eps[i]
-        x[i] = acc
-    factor = np.exp(x)
+    factor = np.exp(lfilter([1.0], [1.0, -rho], eps))
     return factor / factor.mean()
 
 
