@@ -12,6 +12,7 @@ ACL (devices may touch only their own topics):
 """
 
 import base64
+import getpass
 import hashlib
 import os
 import re
@@ -118,7 +119,7 @@ def config_write(*, port: int, directory: Path | None = None, host: str = "127.0
     password, ACL, persistence and pid files live in `directory` (default MQTT_AUTH_DIR)."""
     directory = Path(directory or settings.MQTT_AUTH_DIR)
     (directory / "data").mkdir(parents=True, exist_ok=True)
-    text = CONFIG_TEMPLATE.read_text().format(host=host, port=port, dir=directory)
+    text = CONFIG_TEMPLATE.read_text().format(host=host, port=port, dir=directory, user=getpass.getuser())
     path = directory / "mosquitto.conf"
     _atomic_write(path, text)
     return path

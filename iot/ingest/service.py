@@ -95,11 +95,16 @@ class _Batch:
     in_batch_duplicates: int = 0
 
 
+def clean_text(text: str, limit: int) -> str:
+    """PostgreSQL text cannot hold NUL: keep it visible as an escape instead."""
+    return text.replace("\x00", "\\x00")[:limit]
+
+
 def _raw(item) -> str:
     try:
-        return json.dumps(item, default=str)[:20000]
+        return clean_text(json.dumps(item, default=str), 20000)
     except (TypeError, ValueError):
-        return repr(item)[:20000]
+        return clean_text(repr(item), 20000)
 
 
 def _devices_for(items, device: Device | None) -> dict[str, Device]:
@@ -237,15 +242,44 @@ def _claimed_serial(refusal: _Refusal) -> str:
 
 def _dead_letters(refusals: list[_Refusal], source: str, context: dict) -> None:
     now = timezone.now()
-    topic = str(context.get("topic", ""))[:300]
+    topics = context.get("topics")  # one per item (a bridge batch spans topics), or one for all
+
+    def topic(index: int) -> str:
+        return clean_text(str(topics[index] if topics else context.get("topic", "")), 300)
+
     DeadLetter.objects.bulk_create(
         [
-            DeadLetter(device=r.device, serial=_claimed_serial(r), source=source, topic=topic,
-                       raw=_raw(r.item), reason=r.reason[:500], received_at=now)
+            DeadLetter(device=r.device, serial=clean_text(_claimed_serial(r), 64), source=source,
+                       topic=topic(r.index), raw=_raw(r.item), reason=clean_text(r.reason, 500),
+                       received_at=now)
             for r in refusals
         ],
         batch_size=1000,
     )
+
+
+def _raw_text(raw) -> str:
+    if isinstance(raw, bytes):
+        return clean_text(raw.decode("utf-8", errors="backslashreplace"), 20000)
+    if isinstance(raw, str):
+        return clean_text(raw, 20000)
+    return _raw(raw)
+
+
+def dead_letters_record(entries: list[dict], *, source: str) -> int:
+    """Keep refused payloads that never reached `ingest` (a bridge's malformed message).
+    Each entry: `raw` (bytes, str or a decoded object), `reason`, optional `serial`, `topic`."""
+    serials = {e.get("serial") for e in entries if e.get("serial")}
+    devices = {d.serial: d for d in Device.objects.filter(serial__in=serials)}
+    now = timezone.now()
+    DeadLetter.objects.bulk_create([
+        DeadLetter(device=devices.get(e.get("serial") or ""),
+                   serial=clean_text(str(e.get("serial") or ""), 64), source=source,
+                   topic=clean_text(str(e.get("topic") or ""), 300), raw=_raw_text(e.get("raw")),
+                   reason=clean_text(str(e["reason"]), 500), received_at=now)
+        for e in entries
+    ])
+    return len(entries)
 
 
 def _touch_devices(devices_ok: set[int], refusals: list[_Refusal]) -> None:
@@ -316,7 +350,7 @@ def ingest(items, *, source: str, device: Device | None = None, context: dict | 
 
     `device` is the authenticated sender (HTTP, MQTT topic): items then may omit "device"
     and an item naming another device is refused. `context` may carry a `topic` for the
-    dead letters.
+    dead letters, or `topics`, one per item.
     """
     items = list(items)
     context = context or {}

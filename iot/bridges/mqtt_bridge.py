@@ -1,0 +1,239 @@
+"""MQTT -> the one write path. Run by `manage.py mqtt_bridge`.
+
+Subscribes (QoS 1, persistent session: fixed client id, clean_session False) to
+`devices/+/telemetry` and `devices/+/commands/ack`. paho's network thread only queues the
+messages; the main thread takes them in batches (up to MQTT_BRIDGE_BATCH_MESSAGES messages
+or MQTT_BRIDGE_BATCH_MS milliseconds), stores the batch with one `ingest` call, and only
+after that commit acknowledges every message of the batch (`manual_ack_set(True)`,
+`ack(mid, qos)`): a message is never acknowledged before its readings are stored, and a
+redelivered message is a duplicate that changes nothing, so the effect is exactly once.
+
+A malformed payload (not JSON, no usable shape, readings naming another device) is
+dead-lettered with its reason and acknowledged: it would never get better by redelivery.
+When the database fails, the batch is kept unacknowledged and retried with capped
+exponential backoff; the broker connection reconnects the same way (paho
+`reconnect_delay_set`). Acks are only sent on the connection that delivered the message
+(a message from an earlier connection is redelivered by the broker anyway).
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+
+from iot.bridges.mqtt_client import make_client
+from iot.devices.commands import device_command_ack
+from iot.ingest.payload import PayloadError, parse_json, readings_from_payload
+from iot.ingest.service import dead_letters_record, ingest
+
+logger = logging.getLogger("commonwatt.iot.mqtt_bridge")
+
+SUBSCRIPTIONS = [("devices/+/telemetry", 1), ("devices/+/commands/ack", 1)]
+
+
+@dataclass
+class Received:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    generation: int
+    received_at: float
+
+
+@dataclass
+class BridgeStats:
+    messages: int = 0
+    batches: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    dead_letters: int = 0
+    acks: int = 0
+    db_failures: int = 0
+    connects: int = 0
+    last_commit_at: float = 0.0
+    latencies_s: list = field(default_factory=list)
+
+
+def split_topic(topic: str) -> tuple[str, str] | None:
+    """("<serial>", "telemetry" | "ack") for the bridge's topics, else None."""
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == "devices" and parts[2] == "telemetry" and parts[1]:
+        return parts[1], "telemetry"
+    if len(parts) == 4 and parts[0] == "devices" and parts[2:] == ["commands", "ack"] and parts[1]:
+        return parts[1], "ack"
+    return None
+
+
+class MqttBridge:
+    def __init__(self, *, host: str | None = None, port: int | None = None,
+                 client_id: str | None = None, batch_messages: int | None = None,
+                 batch_ms: int | None = None, backoff_max_s: float = 30.0,
+                 on_batch: Callable[[list[Received]], None] | None = None):
+        self.host = host or settings.MQTT_HOST
+        self.port = port or settings.MQTT_PORT
+        self.batch_messages = batch_messages or settings.MQTT_BRIDGE_BATCH_MESSAGES
+        self.batch_s = (batch_ms or settings.MQTT_BRIDGE_BATCH_MS) / 1000
+        self.backoff_max_s = backoff_max_s
+        self.on_batch = on_batch
+        self.stats = BridgeStats()
+        self.inbox: queue.Queue[Received] = queue.Queue()
+        self.stopping = threading.Event()
+        self.generation = 0
+        self.client = make_client(client_id or settings.MQTT_BRIDGE_CLIENT_ID, clean_session=False)
+        self.client.manual_ack_set(True)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=int(backoff_max_s))
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    # paho's network thread -------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            logger.error("broker refused the bridge: %s", reason_code)
+            return
+        self.generation += 1
+        self.stats.connects += 1
+        client.subscribe(SUBSCRIPTIONS)
+        logger.info("bridge connected to %s:%s (session present: %s)", self.host, self.port,
+                    flags.session_present)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if not self.stopping.is_set():
+            logger.warning("bridge disconnected (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message):
+        self.inbox.put(Received(message.mid, message.qos, message.topic, message.payload,
+                                self.generation, time.monotonic()))
+
+    # main thread -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=settings.MQTT_KEEPALIVE_S)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def run(self, *, max_seconds: float | None = None) -> BridgeStats:
+        """Process batches until `stop()` (or `max_seconds`); the caller started the client."""
+        ends = None if max_seconds is None else time.monotonic() + max_seconds
+        while not self.stopping.is_set() and (ends is None or time.monotonic() < ends):
+            batch = self._collect()
+            if batch:
+                self._process_until_stored(batch)
+        return self.stats
+
+    def _collect(self) -> list[Received]:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_s
+        while len(batch) < self.batch_messages:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _process_until_stored(self, batch: list[Received]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.process(batch)
+                return
+            except (OperationalError, InterfaceError):  # the database is away: wait and retry
+                self.stats.db_failures += 1
+                logger.exception("database error; batch of %d kept unacknowledged, retry in %.1fs",
+                                 len(batch), delay)
+                connection.close()
+                if self.stopping.wait(delay):
+                    return  # not acknowledged: the broker redelivers after a restart
+                delay = min(delay * 2, self.backoff_max_s)
+                close_old_connections()
+            except DatabaseError:
+                # Not transient: a message the database refuses. Isolate it, so one poison
+                # message cannot hold the stream back forever.
+                logger.exception("database refused a batch of %d; isolating", len(batch))
+                if len(batch) > 1:
+                    for msg in batch:
+                        self._process_until_stored([msg])
+                else:
+                    self._poison(batch[0])
+                return
+
+    def _poison(self, msg: Received) -> None:
+        """Dead-letter a message the database refused as it is; acknowledged either way."""
+        where = split_topic(msg.topic)
+        try:
+            dead_letters_record([{"topic": msg.topic, "serial": where[0] if where else "",
+                                  "raw": repr(msg.payload), "reason": "refused by the database"}],
+                                source="mqtt")
+            self.stats.dead_letters += 1
+        except DatabaseError:
+            logger.exception("could not dead-letter a message on %s: %r", msg.topic, msg.payload[:2000])
+        self._ack([msg])
+
+    def process(self, batch: list[Received]) -> None:
+        """Store one batch, then acknowledge it. Raises DatabaseError (nothing acknowledged)."""
+        items, topics, letters = [], [], []
+        for msg in batch:
+            where = split_topic(msg.topic)
+            if where is None:
+                letters.append({"topic": msg.topic, "raw": msg.payload, "reason": "unexpected topic"})
+                continue
+            serial, kind = where
+            if kind == "ack":
+                device_command_ack(serial=serial, payload=msg.payload)
+                continue
+            try:
+                readings = readings_from_payload(parse_json(msg.payload))
+            except PayloadError as exc:
+                letters.append({"topic": msg.topic, "serial": serial, "raw": msg.payload, "reason": str(exc)})
+                continue
+            for reading in readings:
+                if isinstance(reading, dict):
+                    claimed = reading.setdefault("device", serial)
+                    if claimed != serial:
+                        letters.append({"topic": msg.topic, "serial": serial, "raw": reading,
+                                        "reason": f"reading names device {claimed!r} on {serial!r}'s topic"})
+                        continue
+                items.append(reading)
+                topics.append(msg.topic)
+        if letters:
+            dead_letters_record(letters, source="mqtt")
+        if items:
+            result = ingest(items, source="mqtt", context={"topics": topics})
+            self.stats.accepted += result.accepted
+            self.stats.duplicate += result.duplicate
+            self.stats.rejected += result.rejected
+        self.stats.dead_letters += len(letters)
+        self._ack(batch)
+        if self.on_batch is not None:
+            self.on_batch(batch)
+
+    def _ack(self, batch: list[Received]) -> None:
+        now = time.monotonic()
+        self.stats.batches += 1
+        self.stats.messages += len(batch)
+        self.stats.last_commit_at = now
+        for msg in batch:
+            self.stats.latencies_s.append(now - msg.received_at)
+            if (msg.qos and msg.generation == self.generation
+                    and self.client.ack(msg.mid, msg.qos) == mqtt.MQTT_ERR_SUCCESS):
+                self.stats.acks += 1
+        if len(self.stats.latencies_s) > 100_000:
+            del self.stats.latencies_s[:50_000]

@@ -1,0 +1,40 @@
+"""`manage.py mqtt_bridge`: MQTT telemetry and command acknowledgements -> the database."""
+
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from iot.bridges.mqtt_bridge import MqttBridge
+
+
+class Command(BaseCommand):
+    help = ("Subscribe to devices/+/telemetry and devices/+/commands/ack (QoS 1, persistent session) "
+            "and store readings through the ingest service, acknowledging after the commit.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.MQTT_HOST)
+        parser.add_argument("--port", type=int, default=settings.MQTT_PORT)
+        parser.add_argument("--client-id", default=settings.MQTT_BRIDGE_CLIENT_ID,
+                            help="Fixed id: the broker keeps the session (and queued messages) under it.")
+        parser.add_argument("--batch-messages", type=int, default=settings.MQTT_BRIDGE_BATCH_MESSAGES)
+        parser.add_argument("--batch-ms", type=int, default=settings.MQTT_BRIDGE_BATCH_MS)
+        parser.add_argument("--max-seconds", type=float, default=None, help="Exit after this long.")
+
+    def handle(self, *args, **options):
+        bridge = MqttBridge(host=options["host"], port=options["port"], client_id=options["client_id"],
+                            batch_messages=options["batch_messages"], batch_ms=options["batch_ms"])
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: bridge.stop())
+        self.stdout.write(f"mqtt bridge: {options['host']}:{options['port']} as {options['client_id']}")
+        self.stdout.flush()
+        bridge.start()
+        try:
+            stats = bridge.run(max_seconds=options["max_seconds"])
+        finally:
+            bridge.close()
+        self.stdout.write(
+            f"mqtt bridge stopped: {stats.messages} messages in {stats.batches} batches; readings "
+            f"accepted={stats.accepted} duplicate={stats.duplicate} rejected={stats.rejected}; "
+            f"dead letters={stats.dead_letters}; connects={stats.connects}"
+        )

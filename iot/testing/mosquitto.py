@@ -1,0 +1,80 @@
+"""A project Mosquitto for tests and benchmarks: our config template, auth from the registry.
+
+    broker = Broker(port=18831, directory=tmp_path); broker.start(); ...; broker.stop()
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from iot.bridges.mqtt_auth import auth_files_write, config_write
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(first: int, last: int) -> int:
+    for port in range(first, last + 1):
+        if port_free(port):
+            return port
+    raise RuntimeError(f"no free port in {first}-{last}")
+
+
+class Broker:
+    def __init__(self, *, port: int, directory: Path):
+        self.port = port
+        self.directory = Path(directory)
+        self.process: subprocess.Popen | None = None
+        self.config = config_write(port=port, directory=self.directory)
+        self.log = self.directory / "mosquitto.log"
+
+    def sync_auth(self) -> None:
+        """Regenerate password/ACL from the registry and make a running broker reload them."""
+        auth_files_write(directory=self.directory)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
+
+    def start(self) -> "Broker":
+        if not (self.directory / "passwd").exists():
+            auth_files_write(directory=self.directory)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=log, stderr=log)
+        for _ in range(100):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not listen")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def restart(self, sig: int = signal.SIGTERM, down_s: float = 0.5) -> None:
+        self.stop(sig)
+        time.sleep(down_s)
+        self.start()

@@ -1,0 +1,117 @@
+"""pytest fixtures for MQTT tests: a project Mosquitto (ports 18830-18839) and the bridge
+running as `manage.py mqtt_bridge` in a subprocess on the test database.
+
+Import them into a test module (`from iot.testing.mqtt_fixtures import broker, bridge`);
+the tests must be transactional (`django_db(transaction=True)`) so the subprocess sees the
+committed rows.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from iot.testing.mosquitto import Broker, free_port
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+@pytest.fixture
+def broker(tmp_path, transactional_db):
+    broker = Broker(port=free_port(18830, 18839), directory=tmp_path / "mosquitto").start()
+    yield broker
+    broker.stop()
+
+
+class BridgeProcess:
+    def __init__(self, port: int, client_id: str):
+        db = connection.settings_dict
+        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{host}/{db['NAME']}",
+            "MQTT_PORT": str(port),
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+        env.pop("TEST_DATABASE_NAME", None)
+        self.lines: list[str] = []
+        self.connected = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), "mqtt_bridge", "--client-id", client_id,
+             "--batch-ms", "20"],
+            cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.connected.wait(30):
+            self.stop()
+            raise RuntimeError("bridge did not connect:\n" + "\n".join(self.lines[-30:]))
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+            if "bridge connected" in line:
+                self.connected.set()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def bridge(broker):
+    process = BridgeProcess(broker.port, f"test-bridge-{uuid.uuid4().hex[:8]}")
+    yield process
+    process.stop()
+
+
+def device_client(broker, username: str, password: str, *, client_id: str | None = None,
+                  clean_session: bool = True) -> mqtt.Client:
+    """A connected paho client (loop running) with these credentials; raises on refusal."""
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                         client_id=client_id or f"dev-{uuid.uuid4().hex[:8]}",
+                         clean_session=clean_session, protocol=mqtt.MQTTv311)
+    client.username_pw_set(username, password)
+    client.reconnect_delay_set(min_delay=1, max_delay=2)
+    result = {}
+    ready = threading.Event()
+
+    def on_connect(client, userdata, flags, reason_code, properties):
+        result["rc"] = reason_code
+        ready.set()
+
+    client.on_connect = on_connect
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    if not ready.wait(10) or result["rc"].is_failure:
+        client.loop_stop()
+        raise ConnectionRefusedError(f"broker refused {username}: {result.get('rc')}")
+    return client
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
+    ends = time.monotonic() + timeout
+    while time.monotonic() < ends:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
