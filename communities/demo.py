@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 from communities.models import Community, Configuration, Membership, MeteringPoint
+from communities.regime_sets import regime_parameters_ensure
 from communities.services import configuration_create, membership_create, metering_point_create
 
 SLUG = "cer-san-lazzaro"
@@ -70,6 +71,7 @@ def _community(ctx) -> Community:
 
 
 def seed(ctx: dict, out) -> None:
+    regime_parameters_ensure()
     community = _community(ctx)
     people = list(ctx["users"]["user"])
     people += [_extra_user(n, local, t, ctx["password"]) for n, local, t in EXTRA_MEMBERS]

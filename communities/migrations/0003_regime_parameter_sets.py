@@ -1,101 +1,12 @@
-"""Seed the dated regime parameter sets of shared/DOMAIN.md (rules change by decree:
-every figure lives here, versioned, never as a constant in code)."""
+"""Seed the dated regime parameter sets of shared/DOMAIN.md (see communities/regime_sets.py)."""
 
 from django.db import migrations
 
-NORTH = ["Emilia-Romagna", "Friuli-Venezia Giulia", "Liguria", "Lombardia", "Piemonte",
-         "Trentino-Alto Adige", "Valle d'Aosta", "Veneto"]
-CENTRE = ["Lazio", "Marche", "Toscana", "Umbria", "Abruzzo"]
-
-TIP = {
-    # Per plant, by the plant's power on its POD (not the community's total).
-    "tip_bands": [
-        {"max_kw": 200, "base_eur_per_mwh": 80, "cap_eur_per_mwh": 120},
-        {"max_kw": 600, "base_eur_per_mwh": 70, "cap_eur_per_mwh": 110},
-        {"max_kw": None, "base_eur_per_mwh": 60, "cap_eur_per_mwh": 100},
-    ],
-    # TIP = min(cap, base + max(0, pz_reference - Pz)) + geographic correction
-    "tip_pz_reference_eur_per_mwh": 180,
-    "tip_years": 20,
-    # PV only, added after the cap (DM 414/2023 Annex 1 region lists).
-    "geo_correction_eur_per_mwh": {"north": 10, "centre": 4, "south": 0},
-    "geo_correction_after_cap": True,
-    "geo_regions": {"north": NORTH, "centre": CENTRE},
-    # TIP x (1 - F); F linear from 0 (no grant) to 0.50 at a 40 % capital grant.
-    "capital_grant": {"max_grant_share": 0.40, "max_reduction_factor": 0.50},
-    # excess_share = max(0, E_shared / E_injected - threshold): that share of the premium
-    # goes only to non-business consumers or to social purposes.
-    "excess_threshold": 0.55,
-    "excess_threshold_with_grant": 0.45,
-    # ARERA valorisation, monthly: E_shared x CU_Af,m (LV transmission + highest
-    # distribution component), 2024.
-    "cu_af_eur_per_mwh": {"transmission": 10.57, "distribution": 0.65, "total": 11.22},
-    "interval_minutes": 60,
-    "sharing_requires_same": "market_zone",
-    "incentive_requires_same": "primary_substation",
-    "allocation_order": "commissioning_date_oldest_first",
-}
-
-SETS = [
-    {
-        "regime": "it_cer", "version": "2024", "valid_from": "2024-01-24", "valid_to": None,
-        "params": TIP,
-        "source": "DM MASE 414/2023 (Annex 1); ARERA TIAD 727/2022; GSE Regole Operative CACER; "
-                  "CU_Af 2024 via Regione Emilia-Romagna",
-    },
-    {
-        "regime": "it_auc", "version": "2024", "valid_from": "2024-01-24", "valid_to": None,
-        "params": {
-            **TIP,
-            # groups in one building also get avoided network losses (2023 figures).
-            "avoided_losses_eur_per_mwh": {"lv": 1.5, "mv": 3.3},
-            "avoided_losses_year": 2023,
-        },
-        "source": "DM MASE 414/2023; ARERA TIAD 727/2022 (avoided losses 2023)",
-    },
-    {
-        "regime": "fr_acc", "version": "2023", "valid_from": "2023-01-01", "valid_to": None,
-        "params": {
-            "interval_minutes": 15,
-            "allocation_keys": ["static", "default_dynamic", "simple_dynamic", "full_dynamic"],
-            "default_allocation_key": "default_dynamic",
-            "allocation_capped_at_consumption": True,
-            "max_distance_km": 2, "max_distance_km_derogation": 20,
-            "max_power_mw": 5, "max_power_mw_previous": 3,
-        },
-        "source": "Code de l'energie L315-2 and R315-1 ff.; arretes on the ACC perimeter and power",
-    },
-    {
-        "regime": "at_eeg", "version": "2024", "valid_from": "2024-01-01", "valid_to": None,
-        "params": {
-            "interval_minutes": 15,
-            "allocation_keys": ["static", "dynamic"],
-            "allocation_capped_at_consumption": True,
-            "multi_participation": True,
-            "grid_fee_energy_charge_reduction": {"local": 0.57, "regional": 0.28},
-        },
-        "source": "EAG 2021 and ElWG; SNE-V (grid-fee reductions local 57 %, regional 28 %)",
-    },
-    {
-        "regime": "p2p", "version": "1", "valid_from": "2020-01-01", "valid_to": None,
-        "params": {
-            "interval_minutes": 15,
-            "ledger": "double_entry",
-            "wallet_may_go_negative": False,
-            "settlement_idempotent": True,
-        },
-        "source": "CommonWatt marketplace rules (shared/DOMAIN.md, Peer-to-peer)",
-    },
-]
+from communities.regime_sets import SETS, regime_parameters_ensure
 
 
 def seed(apps, schema_editor):
-    RegimeParameters = apps.get_model("communities", "RegimeParameters")
-    for row in SETS:
-        RegimeParameters.objects.update_or_create(
-            regime=row["regime"], version=row["version"],
-            defaults={k: v for k, v in row.items() if k not in ("regime", "version")},
-        )
+    regime_parameters_ensure(apps.get_model("communities", "RegimeParameters"))
 
 
 def unseed(apps, schema_editor):

@@ -4,11 +4,21 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from communities.models import Configuration, RegimeParameters
+from communities.regime_sets import regime_parameters_ensure
+
+
+@pytest.fixture(autouse=True)
+def regime_sets(db):
+    """The sets the data migration seeds (a transactional test elsewhere may have flushed them)."""
+    regime_parameters_ensure()
+
 
 URL = "/api/v1/configurations"
 
 
 def test_it_seeds_the_regime_parameter_sets(db):
+    assert regime_parameters_ensure() == 5  # idempotent: the fixture already ran it
+    assert RegimeParameters.objects.count() == 5
     cer = RegimeParameters.objects.get(regime="it_cer", version="2024")
     bands = cer.params["tip_bands"]
     assert [(b["base_eur_per_mwh"], b["cap_eur_per_mwh"]) for b in bands] == [(80, 120), (70, 110), (60, 100)]

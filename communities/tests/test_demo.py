@@ -32,6 +32,7 @@ def test_it_seeds_a_realistic_community(db):
     assert all(p.code.startswith("IT001E") and len(p.code) == 14 for p in pods)
     assert all(location_problem(community, p.location) is None for p in pods)
     assert Configuration.objects.filter(community=community, status="active").count() == 1
+    assert Configuration.objects.get(community=community).regime_parameters.version == "2024"
     plants = ctx["plants"]
     assert len(plants) == 6
     assert all(plant_problems(p) == {} for p in plants)
