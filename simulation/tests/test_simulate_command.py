@@ -62,3 +62,15 @@ def test_it_imports_the_community_members_plants_and_batteries(world):
 def test_it_refuses_an_unknown_scenario(world):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("simulate", "999999")
+
+
+@pytest.mark.django_db
+def test_it_seeds_a_demo_scenario_once(world):
+    from simulation import demo
+
+    out = StringIO()
+    demo.seed({"community": world.a.community}, out)
+    demo.seed({"community": world.a.community}, out)
+    scenario = world.a.community.scenarios.get()
+    assert scenario.runs.filter(status="done").count() == 1
+    assert scenario.plants.count() == 2 and scenario.batteries.count() == 1
