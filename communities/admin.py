@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -26,7 +26,7 @@ from communities.models import (
     TransactionStatus,
 )
 from communities.resources import MembershipResource, MeteringPointResource
-from communities.selectors import community_outside_report
+from communities.selectors import community_outside_report, member_count_subquery
 from communities.services import membership_leave
 from core.errors import ApiError
 
@@ -58,8 +58,8 @@ class CommunityAdmin(CommunityScopedAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            n_members=Count("memberships", filter=Q(memberships__left_at__isnull=True)))
+        # a subquery, not Count(): the scope's joins (referents) could multiply the rows
+        return super().get_queryset(request).annotate(n_members=Coalesce(member_count_subquery(), 0))
 
     @admin.display(description="members", ordering="n_members")
     def current_members(self, obj):

@@ -16,20 +16,44 @@ from rest_framework.exceptions import ValidationError
 SRID = 4326
 
 
+WGS84_CRS_NAMES = {"EPSG:4326", "urn:ogc:def:crs:EPSG::4326", "urn:ogc:def:crs:OGC:1.3:CRS84", "CRS84"}
+
+
+def geojson_geometry_text(value) -> str:
+    """The JSON text of a GeoJSON geometry (dict, Feature or string), without its `crs`.
+
+    A `crs` member is accepted only when it names WGS 84: GDAL may follow linked CRS
+    references (files, URLs), and coordinates are always lon/lat WGS 84 here anyway.
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("Expected a GeoJSON geometry object.") from None
+    if not isinstance(value, dict):
+        raise ValueError("Expected a GeoJSON geometry object.")
+    if value.get("type") == "Feature":
+        value = value.get("geometry")
+        if not isinstance(value, dict):
+            raise ValueError("The Feature has no geometry.")
+    crs = value.get("crs")
+    if crs is not None:
+        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+        if not (isinstance(crs, dict) and crs.get("type") == "name" and name in WGS84_CRS_NAMES):
+            raise ValueError("Only WGS 84 coordinates (lon, lat) are accepted; drop the crs member.")
+        value = {k: v for k, v in value.items() if k != "crs"}
+    return json.dumps(value)
+
+
 def parse_geojson(value, *, expect: str) -> GEOSGeometry:
     """A GEOS geometry from a GeoJSON geometry (dict or string) of type `expect`.
 
     A Polygon is promoted to a MultiPolygon when `expect` is MultiPolygon. Raises
     ValueError with a human message on anything else.
     """
-    if isinstance(value, dict) and value.get("type") == "Feature":
-        value = value.get("geometry")
-    if isinstance(value, dict):
-        value = json.dumps(value)
-    if not isinstance(value, str) or not value.strip().startswith("{"):
-        raise ValueError("Expected a GeoJSON geometry object.")
+    text = geojson_geometry_text(value)
     try:
-        geom = GEOSGeometry(value)
+        geom = GEOSGeometry(text)
     except (GEOSException, GDALException, ValueError, TypeError) as exc:
         raise ValueError(f"Not a valid GeoJSON geometry ({exc}).") from None
     geom.srid = SRID

@@ -26,7 +26,7 @@ from communities.models import (
 )
 
 
-def _member_count_sq():
+def member_count_subquery():
     return Subquery(
         Membership.objects.filter(community=OuterRef("pk"), left_at__isnull=True)
         .order_by().values("community").annotate(n=Count("id")).values("n"),
@@ -52,7 +52,7 @@ def community_list(*, user) -> QuerySet[Community]:
         .select_related("organization")
         .prefetch_related("referents")
         .annotate(
-            member_count=Coalesce(_member_count_sq(), Value(0)),
+            member_count=Coalesce(member_count_subquery(), Value(0)),
             installed_kwp=Coalesce(_installed_kwp_sq(), Value(Decimal("0")),
                                    output_field=DecimalField(max_digits=14, decimal_places=3)),
         )

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.gis.geos import MultiPolygon, Point
 from django.db import IntegrityError, transaction
@@ -307,7 +308,8 @@ def transaction_create(
         raise _invalid("Energy must be positive.", {"energy_kwh": ["Must be greater than 0."]})
     if unit_price_eur_per_kwh < 0:
         raise _invalid("Price cannot be negative.", {"unit_price_eur_per_kwh": ["Must be 0 or more."]})
-    day = timezone.localtime(interval_start, timezone.get_fixed_timezone(0)).date()
+    # membership dates are the community's local days
+    day = timezone.localtime(interval_start, ZoneInfo(community.time_zone)).date()
     for name, membership in (("from_membership", from_membership), ("to_membership", to_membership)):
         if membership is None:
             continue

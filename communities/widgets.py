@@ -10,6 +10,8 @@ from django import forms
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point
 
+from communities.geo import geojson_geometry_text
+
 LON_LAT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -41,7 +43,12 @@ class GeoJSONTextarea(forms.Textarea):
         text = (value or "").strip()
         match = LON_LAT.match(text)
         try:
-            geom = Point(float(match[1]), float(match[2])) if match else GEOSGeometry(text)
+            if match:
+                geom = Point(float(match[1]), float(match[2]))
+            elif text.startswith("{"):
+                geom = GEOSGeometry(geojson_geometry_text(text))
+            else:
+                geom = GEOSGeometry(text)
         except (GEOSException, GDALException, ValueError, TypeError):
             return None
         if geom.srid is None:

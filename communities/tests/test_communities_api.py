@@ -1,3 +1,4 @@
+import pytest
 from django.contrib.gis.geos import GEOSGeometry
 
 from communities.models import Community
@@ -198,3 +199,23 @@ def test_it_reports_nothing_when_the_boundary_still_fits(world, as_user):
     )
     assert resp.status_code == 200
     assert resp.json()["outside"] == {"metering_points": [], "plants": []}
+
+
+def test_it_refuses_a_linked_crs_and_accepts_a_named_wgs84_one(world, as_user):
+    client = as_user(world.a.referent)
+    url = f"{URL}/{world.a.community.pk}"
+    shape = geojson_square(11.34, 44.49)
+    linked = {**shape, "crs": {"type": "link", "properties": {"href": "http://example.com/crs.wkt"}}}
+    resp = client.patch(url, {"boundary": linked}, format="json")
+    assert resp.status_code == 400
+    assert "crs" in resp.json()["details"]["boundary"][0]
+    other = {**shape, "crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}
+    assert client.patch(url, {"boundary": other}, format="json").status_code == 400
+    named = {**shape, "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}}
+    assert client.patch(url, {"boundary": named}, format="json").status_code == 200
+    feature = {"type": "Feature", "properties": {}, "geometry": geojson_square(11.35, 44.5)}
+    resp = client.patch(url, {"boundary": feature}, format="json")
+    assert resp.status_code == 200
+    assert Community.objects.get(pk=world.a.community.pk).boundary.centroid.coords == pytest.approx(
+        (11.35, 44.5)
+    )
