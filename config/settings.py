@@ -373,3 +373,12 @@ SIMULATION_SSE_POLL_S = env.float("SIMULATION_SSE_POLL_S", default=0.5)
 # rollup; "auto" stays under 2,000), and the SSE heartbeat (`: heartbeat` comment) interval.
 IOT_QUERY_MAX_POINTS = env.int("IOT_QUERY_MAX_POINTS", default=100_000)
 IOT_SSE_HEARTBEAT_S = env.float("IOT_SSE_HEARTBEAT_S", default=15.0)
+# Under ASGI (daphne, uvicorn) Django runs each request's sync code in a thread of its own, so
+# persistent connections (DB_CONN_MAX_AGE) are never reused and every API request pays a new
+# PostgreSQL connection (~13 ms here). DB_POOL=1 uses psycopg's pool instead (needs the
+# psycopg-pool package); see README, Benchmarks (query).
+if env.bool("DB_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=20),
+    }

@@ -35,15 +35,16 @@ ENERGY_METRICS = {
 
 
 def max_points() -> int:
-    return getattr(settings, "IOT_QUERY_MAX_POINTS", 100_000)
+    return settings.IOT_QUERY_MAX_POINTS
 
 
 # --- scoping entry points -------------------------------------------------------------
 
 def device_visible(*, user, device_id: int) -> Device:
     """The device if `user` may read it; 404 envelope otherwise (existence is not leaked)."""
-    device = (Device.objects.visible_to(user).filter(pk=device_id)
-              .select_related("community", "plant").first())
+    # the scoping query as a semi-join on one pk: no DISTINCT over the tenancy joins
+    visible = Device.objects.visible_to(user).filter(pk=device_id).values("pk")
+    device = Device.objects.filter(pk=device_id, pk__in=visible).select_related("community", "plant").first()
     if device is None:
         raise ApiError("Device not found.", error="NotFound", status_code=404)
     return device

@@ -31,7 +31,7 @@ EVENT_EXAMPLE = (
 
 
 def heartbeat_s() -> float:
-    return float(getattr(settings, "IOT_SSE_HEARTBEAT_S", 15))
+    return float(settings.IOT_SSE_HEARTBEAT_S)
 
 
 async def sse_events(group: str, kind: str, pk: int):
