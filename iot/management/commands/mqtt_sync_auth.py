@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from iot.bridges.mqtt_auth import auth_files_write, config_write
+from iot.bridges.mqtt_auth import auth_files_write, broker_reload, config_write
 
 
 class Command(BaseCommand):
@@ -29,6 +29,7 @@ class Command(BaseCommand):
             path = config_write(port=options["port"], directory=directory, host=options["host"])
             self.stdout.write(f"config: {path}")
         pid_file = options["pid_file"] or directory / "mosquitto.pid"
-        files = auth_files_write(directory=directory, pid_file=pid_file if pid_file.exists() else None)
+        files = auth_files_write(directory=directory)
+        reloaded = pid_file.exists() and broker_reload(pid_file)
         self.stdout.write(f"passwd: {files.password_file} ({files.users} accounts); acl: {files.acl_file}"
-                          + ("; broker reloaded" if pid_file.exists() else ""))
+                          + ("; broker reloaded" if reloaded else ""))
