@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.models import User
 from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,16 @@ def test_a_referent_changes_a_member_in_scope(client, world):
     assert response.status_code == 302, response.context["adminform"].form.errors
     world.a.member.refresh_from_db()
     assert world.a.member.full_name == "Renamed by referent" and world.a.member.role == "user"
+
+
+def test_only_admins_add_users_in_the_admin(client, world):
+    _admin_login(client, world.a.vendor)
+    assert client.get("/admin/accounts/user/add/").status_code == 403
+    client.logout()
+    _admin_login(client, world.admin)
+    response = client.post("/admin/accounts/user/add/", {
+        "email": "added@example.com", "username": "added", "full_name": "Added", "role": "user",
+        "member_type": "consumer", "user_type": "real", "password1": PASSWORD, "password2": PASSWORD,
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.get(email="added@example.com").check_password(PASSWORD)
