@@ -27,7 +27,7 @@ from communities.models import (
 )
 from communities.resources import MembershipResource, MeteringPointResource
 from communities.selectors import community_outside_report, member_count_subquery
-from communities.services import membership_leave
+from communities.services import membership_leave, transaction_problems
 from core.errors import ApiError
 
 
@@ -216,8 +216,27 @@ class ConfigurationAdmin(CommunityScopedAdmin):
     list_select_related = ("community", "regime_parameters")
 
 
+class EnergyTransactionForm(forms.ModelForm):
+    class Meta:
+        model = EnergyTransaction
+        fields = ("community", "from_membership", "to_membership", "energy_kwh", "unit_price_eur_per_kwh",
+                  "interval_start", "interval_end", "status")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("community") is None:
+            return data
+        problems = transaction_problems(**{k: data.get(k) for k in (
+            "community", "from_membership", "to_membership", "energy_kwh", "unit_price_eur_per_kwh",
+            "interval_start", "interval_end")})
+        for field, errors in problems.items():
+            self.add_error(field, errors)
+        return data
+
+
 @admin.register(EnergyTransaction)
 class EnergyTransactionAdmin(CommunityScopedAdmin):
+    form = EnergyTransactionForm
     list_display = ("interval_start", "community", "from_membership", "to_membership", "energy_kwh",
                     "unit_price_eur_per_kwh", "status")
     list_filter = ("status", "community")

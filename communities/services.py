@@ -294,6 +294,34 @@ def _active_on(membership: Membership, day: date) -> bool:
     return membership.joined_at <= day and (membership.left_at is None or membership.left_at > day)
 
 
+def transaction_problems(
+    *, community: Community, from_membership: Membership | None, to_membership: Membership | None,
+    energy_kwh: Decimal | None, unit_price_eur_per_kwh: Decimal | None, interval_start: datetime | None,
+    interval_end: datetime | None,
+) -> dict[str, list[str]]:
+    """Field -> messages for a transaction that breaks a rule (empty when it is fine); the
+    API service and the back-office form ask the same questions."""
+    problems: dict[str, list[str]] = {}
+    if interval_start and interval_end and interval_end <= interval_start:
+        problems["interval_end"] = ["Must be after interval_start."]
+    if energy_kwh is not None and energy_kwh <= 0:
+        problems["energy_kwh"] = ["Must be greater than 0."]
+    if unit_price_eur_per_kwh is not None and unit_price_eur_per_kwh < 0:
+        problems["unit_price_eur_per_kwh"] = ["Must be 0 or more."]
+    # membership dates are the community's local days
+    day = timezone.localtime(interval_start, ZoneInfo(community.time_zone)).date() if interval_start else None
+    for name, membership in (("from_membership", from_membership), ("to_membership", to_membership)):
+        if membership is None:
+            continue
+        if membership.community_id != community.pk:
+            problems[name] = ["Not a member of this community."]
+        elif day is not None and not _active_on(membership, day):
+            problems[name] = [f"Not an active member on {day}."]
+    if to_membership is not None and from_membership is not None and to_membership.pk == from_membership.pk:
+        problems["to_membership"] = ["Same as from_membership: a member cannot share with itself."]
+    return problems
+
+
 @transaction.atomic
 def transaction_create(
     *, community: Community, from_membership: Membership, energy_kwh: Decimal,
@@ -302,23 +330,14 @@ def transaction_create(
 ) -> EnergyTransaction:
     """Record energy shared in [interval_start, interval_end) from a member to another
     member or (to_membership empty) to the community."""
-    if interval_end <= interval_start:
-        raise _invalid("The interval is empty.", {"interval_end": ["Must be after interval_start."]})
-    if energy_kwh <= 0:
-        raise _invalid("Energy must be positive.", {"energy_kwh": ["Must be greater than 0."]})
-    if unit_price_eur_per_kwh < 0:
-        raise _invalid("Price cannot be negative.", {"unit_price_eur_per_kwh": ["Must be 0 or more."]})
-    # membership dates are the community's local days
-    day = timezone.localtime(interval_start, ZoneInfo(community.time_zone)).date()
-    for name, membership in (("from_membership", from_membership), ("to_membership", to_membership)):
-        if membership is None:
-            continue
-        if membership.community_id != community.pk:
-            raise _invalid("Membership of another community.", {name: ["Not a member of this community."]})
-        if not _active_on(membership, day):
-            raise _invalid("Membership not active then.", {name: [f"Not an active member on {day}."]})
-    if to_membership is not None and to_membership.pk == from_membership.pk:
-        raise _invalid("A member cannot share with itself.", {"to_membership": ["Same as from_membership."]})
+    problems = transaction_problems(
+        community=community, from_membership=from_membership, to_membership=to_membership,
+        energy_kwh=energy_kwh, unit_price_eur_per_kwh=unit_price_eur_per_kwh,
+        interval_start=interval_start, interval_end=interval_end,
+    )
+    if problems:
+        field, messages = next(iter(problems.items()))
+        raise _invalid(f"{field}: {messages[0]}", problems)
     return EnergyTransaction.objects.create(
         community=community, from_membership=from_membership, to_membership=to_membership,
         energy_kwh=energy_kwh, unit_price_eur_per_kwh=unit_price_eur_per_kwh,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from communities.models import Community, Membership, MeteringPoint
+from communities.models import Community, EnergyTransaction, Membership, MeteringPoint
 from conftest import PASSWORD, make_user
 from plants.models import Plant
 
@@ -207,3 +207,26 @@ def test_reference_data_is_read_only_for_referents(client, world):
     login(client, world.a.referent)
     assert client.get("/admin/communities/regimeparameters/").status_code == 200
     assert client.get("/admin/communities/regimeparameters/add/").status_code == 403
+
+
+def test_the_admin_checks_transactions_like_the_api(client, world):
+    login(client, world.admin)
+    resp = client.post(
+        "/admin/communities/energytransaction/add/",
+        {
+            "community": world.a.community.pk,
+            "from_membership": world.b.membership.pk,
+            "to_membership": "",
+            "energy_kwh": "2",
+            "unit_price_eur_per_kwh": "0.1",
+            "status": "pending",
+            "interval_start_0": "2025-05-01",
+            "interval_start_1": "10:00:00",
+            "interval_end_0": "2025-05-01",
+            "interval_end_1": "09:00:00",
+        },
+    )
+    assert resp.status_code == 200
+    errors = resp.context["adminform"].form.errors
+    assert "from_membership" in errors and "interval_end" in errors
+    assert not EnergyTransaction.objects.exists()

@@ -135,9 +135,7 @@ def test_it_lets_each_role_reach_its_own_scope(scene, as_user, role, method, tem
     manager = role in ("admin", "vendor", "referent")
     sees_object = manager or (
         role == "member"
-        or ("{plant}" not in template
-        and "{mp}" not in template
-        and "{membership}" not in template)
+        or ("{plant}" not in template and "{mp}" not in template and "{membership}" not in template)
     )
     if not sees_object:
         assert resp.status_code == 404
@@ -211,3 +209,16 @@ def test_it_treats_foreign_ids_in_a_body_as_missing(scene, as_user, url, make_bo
 @pytest.mark.parametrize("url", list(LISTS))
 def test_it_refuses_anonymous_callers(scene, api, url):
     assert api.get(url.format(**ids(scene.a))).status_code == 401
+
+
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_it_does_not_reach_a_membership_through_another_communitys_url(scene, as_user, method):
+    """/communities/{mine}/members/{theirs}: the membership is looked up inside the URL's community."""
+    resp = call(
+        as_user(scene.admin),
+        method,
+        f"/api/v1/communities/{scene.a.community.pk}/members/{scene.b.membership.pk}",
+        None,
+    )
+    assert resp.status_code == 404
+    assert Membership.objects.get(pk=scene.b.membership.pk).left_at is None
