@@ -230,3 +230,32 @@ def test_the_admin_checks_transactions_like_the_api(client, world):
     errors = resp.context["adminform"].form.errors
     assert "from_membership" in errors and "interval_end" in errors
     assert not EnergyTransaction.objects.exists()
+
+
+def test_a_vendor_adds_a_community_in_their_organization_only(client, world):
+    login(client, world.a.vendor)
+    page = client.get("/admin/communities/community/add/")
+    assert list(page.context["adminform"].form.fields["organization"].queryset) == [world.a.organization]
+    base = {
+        "name": "CER Casalecchio",
+        "slug": "cer-casalecchio",
+        "regime": "it_cer",
+        "status": "draft",
+        "boundary": "POLYGON((11.26 44.46, 11.30 44.46, 11.30 44.49, 11.26 44.49, 11.26 44.46))",
+        "primary_substation": "AC001E02000",
+        "market_zone": "NORD",
+        "time_zone": "Europe/Rome",
+        "currency": "EUR",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    resp = client.post("/admin/communities/community/add/", {**base, "organization": world.b.organization.pk})
+    assert resp.status_code == 200 and "organization" in resp.context["adminform"].form.errors
+    resp = client.post("/admin/communities/community/add/", {**base, "organization": world.a.organization.pk})
+    assert resp.status_code == 302
+    created = Community.objects.get(slug="cer-casalecchio")
+    assert created.organization == world.a.organization and created.boundary.geom_type == "MultiPolygon"
+    # a referent may not add communities
+    client.logout()
+    login(client, world.a.referent)
+    assert client.get("/admin/communities/community/add/").status_code == 403
