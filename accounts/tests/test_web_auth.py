@@ -147,3 +147,11 @@ def test_logged_in_account_pages_use_the_portal_layout(client):
         response = client.get(url)
         assert response.status_code == 200, url
         assert b'class="topbar"' in response.content and b"ok@example.com" in response.content, url
+
+
+@override_settings(ACCOUNT_RATE_LIMITS={"login_failed": None})
+def test_the_lockout_not_allauths_limit_answers_with_production_rate_limits(client):
+    make_user("ok@example.com")
+    for _ in range(5):
+        assert _login(client, "ok@example.com", "nope").status_code == 200
+    assert _login(client, "ok@example.com").status_code == 429
