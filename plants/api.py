@@ -51,6 +51,14 @@ class PlantListCreateApi(generics.ListCreateAPIView):
     def get_queryset(self):
         return selectors.plant_list(user=self.request.user)
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Errors keep the JSON envelope and media type even when GeoJSON was asked for.
+        accepted = getattr(request, "accepted_renderer", None)
+        if response.status_code >= 400 and accepted is not None and accepted.format == "geojson":
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         if request.accepted_renderer.format == "geojson":

@@ -74,3 +74,10 @@ def test_it_rejects_bad_geo_parameters(world, as_user):
         body = resp.json()
         assert body["error"] == "ValidationError"
         assert field in body["details"], (params, body)
+
+
+def test_geojson_errors_keep_the_json_envelope(world, as_user):
+    resp = as_user(world.admin).get(URL, {"format": "geojson", "in_bbox": "1,2"})
+    assert resp.status_code == 400
+    assert resp["Content-Type"] == "application/json"
+    assert resp.json()["details"]["in_bbox"]
