@@ -105,14 +105,18 @@ class SimulationView(ListAPIView):
                 raise ApiError("consumption: a CSV file is required.", details={"consumption": ["missing"]})
         consumption = None
         if upload is not None:
-            raw_resolution = data.get("resolution_minutes", 60) if isinstance(data, dict) else 60
-            if raw_resolution not in (15, 60):
+            if not isinstance(data, dict):
+                raise ApiError(
+                    "scenario: a JSON object is required.", details={"scenario": ["not an object"]}
+                )
+            raw_resolution = str(data.get("resolution_minutes", 60))
+            if raw_resolution not in ("15", "60"):
                 raise ApiError(
                     "resolution_minutes must be 15 or 60.", details={"resolution_minutes": ["invalid"]}
                 )
             consumption = parse_consumption_csv(
                 upload.read(),
-                resolution_minutes=raw_resolution,
+                resolution_minutes=int(raw_resolution),
                 time_zone=(data.get("time_zone") or "Europe/Rome"),
             )
         context = {"csv_keys": set(consumption.curves_kwh) if consumption else set()}

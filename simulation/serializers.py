@@ -153,6 +153,10 @@ class ScenarioIn(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("scenario") is not None:
             return attrs
+        if "end" in attrs and "start" not in attrs:
+            raise serializers.ValidationError({"start": "required when end is given."})
+        if "start" in attrs and "end" not in attrs and not self.context.get("csv_keys"):
+            attrs["end"] = attrs["start"] + timedelta(days=365)
         if "start" in attrs and "end" in attrs:
             if attrs["end"] <= attrs["start"]:
                 raise serializers.ValidationError({"end": "must be after start."})

@@ -282,3 +282,27 @@ def test_it_lists_every_endpoint_in_the_openapi_schema():
     assert "text/event-stream" in paths["/api/v1/simulation/progress"]["get"]["responses"]["200"]["content"]
     assert "text/csv" in paths["/api/v1/simulation/{job}/results.csv"]["get"]["responses"]["200"]["content"]
     assert "multipart/form-data" in paths["/api/v1/simulation"]["post"]["requestBody"]["content"]
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_bad_multipart_scenario(world, as_user):
+    client = as_user(world.a.referent)
+    for scenario, message in (("not json", "not valid JSON"), ("[1, 2]", "JSON object")):
+        upload = io.BytesIO(CSV_OK.encode())
+        upload.name = "c.csv"
+        response = client.post(
+            "/api/v1/simulation", {"scenario": scenario, "consumption": upload}, format="multipart"
+        )
+        assert response.status_code == 400 and message in response.json()["message"]
+    response = client.post("/api/v1/simulation", {"scenario": "{}"}, format="multipart")
+    assert response.status_code == 400 and response.json()["details"] == {"consumption": ["missing"]}
+    quarter = "timestamp,home\n2025-06-02T00:00:00Z,0.1\n2025-06-02T00:15:00Z,0.1\n2025-06-02T00:45:00Z,0.1\n"
+    response = _upload(client, quarter, resolution_minutes="15")
+    assert response.json()["details"]["problems"] == [
+        {
+            "row": 4,
+            "column": "timestamp",
+            "problem": "gap: 1 missing interval(s) after 2025-06-02T00:15:00+00:00",
+        }
+    ]
+    assert SimulationRun.objects.count() == 0
