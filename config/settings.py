@@ -180,7 +180,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 # allauth's own failed-login limit is off: accounts.lockout locks every login path alike.
-ACCOUNT_RATE_LIMITS = False if TESTING else {"login_failed": None}
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "CommonWatt: "
 ACCOUNT_PRESERVE_USERNAME_CASING = False
