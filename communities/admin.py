@@ -57,6 +57,13 @@ class CommunityAdmin(CommunityScopedAdmin):
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self._manages(request, obj):
+            # the PODs list is other members' data: only for those who manage the community
+            fieldsets = [fs for fs in fieldsets if "metering_points_overview" not in fs[1]["fields"]]
+        return fieldsets
+
     def get_queryset(self, request):
         # a subquery, not Count(): the scope's joins (referents) could multiply the rows
         return super().get_queryset(request).annotate(n_members=Coalesce(member_count_subquery(), 0))

@@ -259,3 +259,14 @@ def test_a_vendor_adds_a_community_in_their_organization_only(client, world):
     client.logout()
     login(client, world.a.referent)
     assert client.get("/admin/communities/community/add/").status_code == 403
+
+
+def test_a_member_elsewhere_does_not_see_that_communitys_pods(client, world):
+    MeteringPoint.objects.create(membership=world.b.membership, code="IT001E50505050")
+    Membership.objects.create(user=world.a.referent, community=world.b.community, joined_at="2025-01-01")
+    login(client, world.a.referent)
+    resp = client.get(f"/admin/communities/community/{world.b.community.pk}/change/")
+    assert resp.status_code == 200  # they may look at their own community b (read only)
+    html = resp.content.decode()
+    assert "IT001E50505050" not in html and "member-b@example.com" not in html
+    assert "Member b" not in html and "Other b" not in html
