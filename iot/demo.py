@@ -1,0 +1,72 @@
+"""Demo devices for the demo community (idempotent, keyed on serial): a smart meter per POD,
+an inverter per plant, a battery device where the plant has a battery asset, and one weather
+station for the community. All speak MQTT; `manage.py simulate_devices` publishes for them
+(`make run` starts it). The broker's password/ACL files are regenerated at the end.
+"""
+
+from django.conf import settings
+
+from communities.models import MeteringPoint
+from iot.bridges.mqtt_auth import auth_files_write
+from iot.catalogue import metrics_ensure
+from iot.devices.services import device_create
+from iot.models import Device
+
+SIM_INTERVAL_S = 15
+
+
+def _big_consumer(mp: MeteringPoint) -> float | None:
+    """A POD hosting more than 20 kWp is a public or business building: a G0 profile sized to
+    its plants (annual kWh), else None (a household)."""
+    kwp = sum(float(p.capacity_kwp) for p in mp.plants.all())
+    return 1100.0 * kwp * 0.9 if kwp > 20 else None
+
+
+def _ensure(serial: str, created: list, **fields) -> Device:
+    device = Device.objects.filter(serial=serial).first()
+    if device is None:
+        device, secret = device_create(serial=serial, protocol="mqtt", expected_interval_s=SIM_INTERVAL_S,
+                                       **fields)
+        created.append((device, secret))
+    return device
+
+
+def devices_ensure(*, community, plants) -> tuple[list[Device], list[tuple[Device, str]]]:
+    """The demo devices of `community` (created when missing); returns (all, newly created
+    with their secret)."""
+    metrics_ensure()
+    created: list[tuple[Device, str]] = []
+    devices = []
+    pods = (MeteringPoint.objects.filter(membership__community=community, membership__left_at__isnull=True)
+            .prefetch_related("plants").order_by("code"))
+    for i, mp in enumerate(pods):
+        annual = _big_consumer(mp)
+        connection = ({"profile": "G0", "annual_kwh": round(annual)} if annual
+                      else {"profile": "H0", "annual_kwh": 2200 + (i * 397) % 2600})
+        devices.append(_ensure(f"MTR-{mp.code}", created, kind="meter", metering_point=mp,
+                               name=f"Smart meter {mp.code}", connection_settings=connection))
+    for plant in plants:
+        devices.append(_ensure(f"INV-P{plant.pk}", created, kind="inverter", plant=plant,
+                               name=f"Inverter {plant.name}"))
+        battery = plant.assets.filter(kind="battery").first()
+        if battery is not None:
+            devices.append(_ensure(f"BAT-P{plant.pk}", created, kind="battery", plant=plant,
+                                   name=f"Battery {plant.name}",
+                                   connection_settings={"asset": battery.pk}))
+    devices.append(_ensure(f"WX-{community.slug}"[:64], created, kind="weather", community=community,
+                           name=f"Weather station {community.name}"))
+    return devices, created
+
+
+def seed(ctx: dict, out) -> None:
+    community, plants = ctx.get("community"), ctx.get("plants") or []
+    if community is None:
+        out.write("iot: no demo community, no devices")
+        return
+    devices, created = devices_ensure(community=community, plants=plants)
+    files = auth_files_write(directory=settings.MQTT_AUTH_DIR)
+    ctx["devices"] = devices
+    out.write(f"iot: {len(devices)} devices ({len(created)} new), broker accounts in {files.password_file}")
+    if created:
+        device, secret = created[0]
+        out.write(f"  e.g. device {device.serial} secret (shown once): {secret}")
