@@ -72,6 +72,16 @@ class RequestIdMiddleware(_BothModes):
         return response
 
 
+# Django's own HTML answers (CSRF failure, bad request, unknown URL...) under /api/.
+_HTML_ERRORS = {
+    400: ("BadRequest", "Bad request."),
+    403: ("PermissionDenied", "Forbidden (e.g. a missing CSRF token with cookie authentication)."),
+    404: ("NotFound", "Not found."),
+    405: ("MethodNotAllowed", "Method not allowed."),
+    500: ("InternalServerError", "An unexpected error occurred."),
+}
+
+
 class ApiErrorMiddleware(_BothModes):
     """Under /api/, Django's own HTML 404/405/500 pages become the JSON error envelope."""
 
@@ -80,10 +90,9 @@ class ApiErrorMiddleware(_BothModes):
             ("application/json", "text/event-stream", "text/csv", "application/vnd")
         ):
             return response
-        if response.status_code == 404:
-            return error_response("NotFound", "Not found.", 404)
-        if response.status_code == 405:
-            return error_response("MethodNotAllowed", "Method not allowed.", 405)
+        known = _HTML_ERRORS.get(response.status_code)
+        if known is not None:
+            return error_response(*known, response.status_code)
         return response
 
     def process_exception(self, request, exception):

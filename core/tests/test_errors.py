@@ -82,3 +82,22 @@ def test_a_portal_500_is_a_page_with_the_reference(boom_client, db):
     response = boom_client.get("/boom", HTTP_X_REQUEST_ID="req-page-500")
     assert response.status_code == 500
     assert b"req-page-500" in response.content and b"SELECT" not in response.content
+
+
+@override_settings(ROOT_URLCONF="core.tests.urls_boom")
+def test_django_html_errors_under_the_api_become_the_envelope(client, db):
+    response = client.get("/api/v1/html-403")
+    assert response.status_code == 403
+    assert response.json()["error"] == "PermissionDenied" and set(response.json()) == ENVELOPE_KEYS
+
+
+def test_a_csrf_failure_with_cookie_auth_is_a_403_envelope(world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.a.member)
+    response = client.put("/api/v1/users/profile", {"full_name": "x"}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["error"] == "PermissionDenied" and "CSRF" in response.json()["message"]
+    world.a.member.refresh_from_db()
+    assert world.a.member.full_name == "Member a"

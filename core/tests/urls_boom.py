@@ -1,5 +1,6 @@
 """Test-only URLconf (used through override_settings(ROOT_URLCONF=...)): views that fail."""
 
+from django.http import HttpResponseForbidden
 from django.urls import include, path
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -11,6 +12,10 @@ def drf_boom(request):
     raise RuntimeError("secret SELECT * FROM users")
 
 
+def html_forbidden(request):
+    return HttpResponseForbidden("<h1>CSRF verification failed</h1>")
+
+
 def django_boom(request):
     raise RuntimeError("secret SELECT * FROM users")
 
@@ -18,6 +23,7 @@ def django_boom(request):
 urlpatterns = [
     path("api/v1/boom-drf", drf_boom),
     path("api/v1/boom-django", django_boom),
+    path("api/v1/html-403", html_forbidden),
     path("boom", django_boom),
     path("", include("config.urls")),
 ]
