@@ -9,7 +9,7 @@ import json
 import uuid
 
 import orjson
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -217,7 +217,7 @@ async def progress_events(pk: int):
     last, quiet_since = None, loop.time()
     yield b"retry: 3000\n\n"
     while loop.time() < deadline:
-        event = await sync_to_async(_snapshot, thread_sensitive=False)(pk)
+        event = await database_sync_to_async(_snapshot)(pk)
         if event is None:
             yield b"event: failed\ndata: " + orjson.dumps({"message": "run deleted"}) + b"\n\n"
             return

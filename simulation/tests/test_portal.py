@@ -75,3 +75,16 @@ def test_it_hides_other_communities(world):
     assert _client(world.b.referent).get(f"/simulation/runs/{job}/").status_code == 404
     assert _client(world.b.referent).get(f"/simulation/?community={world.a.community.pk}").status_code == 404
     assert _client(world.a.member).get(f"/simulation/runs/{job}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_scopes_scenarios_and_runs_in_the_back_office(world):
+    client = _client(world.a.referent)
+    client.post("/simulation/", {**WIZARD, "community": world.a.community.pk, "name": "Scenario of A"})
+    run = SimulationRun.objects.get()
+    own = _client(world.a.vendor)
+    assert "Scenario of A" in own.get("/admin/simulation/scenario/").content.decode()
+    assert own.get(f"/admin/simulation/simulationrun/{run.pk}/change/").status_code == 200
+    outsider = _client(world.b.vendor)
+    assert "Scenario of A" not in outsider.get("/admin/simulation/scenario/").content.decode()
+    assert outsider.get(f"/admin/simulation/simulationrun/{run.pk}/change/").status_code in (302, 404)
