@@ -209,3 +209,27 @@ def test_rollups_equal_recomputation_for_any_arrival_order(world, batches):
         ingest(items, source="import")
         rollup_run()
         assert_rollups_match(device)
+
+
+def test_beat_runs_the_rollup_and_offline_tasks_every_minute(meter):
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    from config.celery import app
+
+    # what migration 0005 ran (a transactional test elsewhere may have flushed its rows)
+    importlib.import_module("iot.migrations.0005_rollups_alerts").register(apps, None)
+    scheduled = {t.task: (t.interval.every, t.interval.period, t.enabled)
+                 for t in PeriodicTask.objects.filter(task__startswith="iot.rollups.")}
+    assert scheduled == {"iot.rollups.tasks.rollup_run_task": (1, "minutes", True),
+                         "iot.rollups.tasks.device_offline_check_task": (1, "minutes", True)}
+    ingest(readings(meter.serial, T0, 4), source="http")
+
+    outcome = app.tasks["iot.rollups.tasks.rollup_run_task"].apply().get()
+
+    assert outcome["queued"] >= 2 and not outcome["skipped"]  # our two (device, metric) writes
+    assert_rollups_match(meter)
+    offline = app.tasks["iot.rollups.tasks.device_offline_check_task"].apply().get()
+    assert offline == {"opened": 0, "closed": 0}
