@@ -124,7 +124,7 @@ class SimulationView(ListAPIView):
         serializer.is_valid(raise_exception=True)
         valid = serializer.validated_data
         if valid.get("scenario") is not None:
-            scenario = selectors.scenario_get(user=request.user, scenario_id=valid["scenario"])
+            scenario = services.scenario_for_rerun(user=request.user, scenario_id=valid["scenario"])
         else:
             scenario = services.scenario_create(user=request.user, data=valid, consumption=consumption)
         run = services.run_start(user=request.user, scenario=scenario)

@@ -226,6 +226,23 @@ def _jsonable(value):
     return value
 
 
+def scenario_for_rerun(*, user, scenario_id: int) -> Scenario:
+    """A stored scenario the user may run again: visible, and for a community's scenario
+    managed by the user (its members may read the results, not start runs)."""
+    from communities.models import Community
+    from simulation.selectors import scenario_get
+
+    scenario = scenario_get(user=user, scenario_id=scenario_id)
+    if (
+        scenario.community_id
+        and not Community.objects.managed_by(user).filter(pk=scenario.community_id).exists()
+    ):
+        raise ApiError(
+            "Only the community's managers may run its scenarios.", error="PermissionDenied", status_code=403
+        )
+    return scenario
+
+
 def run_start(*, user, scenario: Scenario) -> SimulationRun:
     """Queue a run of the scenario; the Celery task starts after the commit."""
     from simulation.tasks import simulation_run_task

@@ -246,6 +246,11 @@ def test_it_hides_other_communities(world, as_user):
         == 403
     )
     assert SimulationRun.objects.get(job=run.job).cancel_requested is False
+    rerun = {"scenario": scenario.pk}
+    assert as_user(world.b.referent).post("/api/v1/simulation", rerun, format="json").status_code == 404
+    assert as_user(world.a.member).post("/api/v1/simulation", rerun, format="json").status_code == 403
+    assert as_user(world.a.referent).post("/api/v1/simulation", rerun, format="json").status_code == 202
+    assert SimulationRun.objects.filter(scenario=scenario).count() == 2
 
 
 @pytest.mark.django_db
