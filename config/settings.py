@@ -337,6 +337,9 @@ MQTT_BRIDGE_BATCH_MS = env.int("MQTT_BRIDGE_BATCH_MS", default=50)
 # The simulator publishes on behalf of the demo devices with its own broker account.
 MQTT_SIMULATOR_USERNAME = env.str("MQTT_SIMULATOR_USERNAME", default="commonwatt-simulator")
 MQTT_SIMULATOR_PASSWORD = _mandatory("MQTT_SIMULATOR_PASSWORD", "commonwatt-simulator-dev")
+# Rewrite the broker's password/ACL files (and reload it) whenever a device is registered,
+# rotated or (de)activated; on by default in development (`make run`), off in tests.
+MQTT_AUTO_SYNC_AUTH = env.bool("MQTT_AUTO_SYNC_AUTH", default=DEBUG and not TESTING)
 
 # --- communities and plants: schema enum names (several models have a `status`/`role`) ---
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({

@@ -64,7 +64,8 @@ def seed(ctx: dict, out) -> None:
         out.write("iot: no demo community, no devices")
         return
     devices, created = devices_ensure(community=community, plants=plants)
-    files = auth_files_write(directory=settings.MQTT_AUTH_DIR)
+    files = auth_files_write(directory=settings.MQTT_AUTH_DIR,
+                             pid_file=settings.MQTT_AUTH_DIR / "mosquitto.pid")
     ctx["devices"] = devices
     out.write(f"iot: {len(devices)} devices ({len(created)} new), broker accounts in {files.password_file}")
     if created:

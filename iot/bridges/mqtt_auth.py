@@ -95,18 +95,21 @@ def auth_files_write(*, directory: Path | None = None, pid_file: Path | None = N
     _atomic_write(files.password_file, "\n".join(lines) + "\n")
     _atomic_write(files.acl_file, acl_text(bridge_user=settings.MQTT_USERNAME,
                                            simulator_user=settings.MQTT_SIMULATOR_USERNAME))
-    if pid_file is not None:
+    if pid_file is not None and Path(pid_file).exists():
         broker_reload(pid_file)
     return files
 
 
 def broker_reload(pid_file: Path) -> bool:
     """SIGHUP the broker whose pid is in `pid_file` (Mosquitto re-reads password/ACL files).
-    Returns False when the file is missing or the process is gone."""
+    Returns False when the file is missing or the process is gone or is not Mosquitto."""
     try:
         pid = int(Path(pid_file).read_text().strip())
+        # A stale pid file may name another process by now: only ever signal a mosquitto.
+        if Path(f"/proc/{pid}/comm").read_text().strip() != "mosquitto":
+            return False
         os.kill(pid, signal.SIGHUP)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return False
     return True
 

@@ -7,11 +7,12 @@ its community directly. The secret is returned once by `device_create` and
 `mqtt_password_hash` for the broker).
 """
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import ApiError
-from iot.bridges.mqtt_auth import SERIAL_RE, mosquitto_hash
+from iot.bridges.mqtt_auth import SERIAL_RE, auth_files_write, mosquitto_hash
 from iot.models import Device, hash_secret, new_secret
 
 EDITABLE = ("name", "kind", "protocol", "plant", "metering_point", "community", "connection",
@@ -47,6 +48,13 @@ def _check_scope(user, community) -> None:
                        error="PermissionDenied", status_code=403)
 
 
+def _broker_sync_later() -> None:
+    """After the commit, rewrite the broker's password/ACL files and reload the project's
+    Mosquitto (MQTT_AUTO_SYNC_AUTH; otherwise operators run `manage.py mqtt_sync_auth`)."""
+    if settings.MQTT_AUTO_SYNC_AUTH:
+        transaction.on_commit(lambda: auth_files_write(pid_file=settings.MQTT_AUTH_DIR / "mosquitto.pid"))
+
+
 def _issue_secret(device: Device) -> str:
     secret = new_secret()
     device.secret_hash = hash_secret(secret)
@@ -75,6 +83,7 @@ def device_create(*, user=None, serial: str, kind: str, protocol: str = "mqtt", 
     secret = _issue_secret(device)
     device.full_clean()
     device.save()
+    _broker_sync_later()
     return device, secret
 
 
@@ -93,6 +102,8 @@ def device_update(*, device: Device, user=None, **changes) -> Device:
     _check_scope(user, device.community)
     device.full_clean()
     device.save()
+    if "is_active" in changes:
+        _broker_sync_later()
     return device
 
 
@@ -102,6 +113,7 @@ def device_rotate_secret(*, device: Device) -> str:
     `mqtt_sync_auth` (MQTT)."""
     secret = _issue_secret(device)
     device.save(update_fields=["secret_hash", "mqtt_password_hash", "secret_rotated_at", "updated_at"])
+    _broker_sync_later()
     return secret
 
 

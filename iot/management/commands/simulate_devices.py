@@ -52,6 +52,7 @@ class Command(BaseCommand):
             devices = [d for d in devices if d.community and d.community.slug == options["community"]]
         if not devices:
             raise CommandError("No active MQTT devices to simulate (run `manage.py seed_demo` first).")
+        self.once = options["once"]
         fleet = Fleet(devices, seed=options["seed"])
         self.pending = []
         fixed_now = _parse_now(options["now"])
@@ -89,9 +90,12 @@ class Command(BaseCommand):
         client.on_message = lambda client, userdata, message: self._answer(client, fleet, message)
         client.connect_async(options["host"], options["port"], keepalive=settings.MQTT_KEEPALIVE_S)
         client.loop_start()
-        if not connected.wait(30):
-            client.loop_stop()
-            raise CommandError(f"Could not connect to the broker at {options['host']}:{options['port']}.")
+        # Live mode waits for the broker (under `make run` it may start after us); --once does not.
+        while not connected.wait(30):
+            if self.once:
+                client.loop_stop()
+                raise CommandError(f"Could not connect to the broker at {options['host']}:{options['port']}.")
+            self.stderr.write(f"simulator: waiting for the broker at {options['host']}:{options['port']}")
         return client
 
     @staticmethod
