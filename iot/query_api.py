@@ -77,13 +77,13 @@ class DeviceTimeseriesView(APIView):
             "last": [817.1, 826.0], "delta": [9.1, 8.9], "gaps": [0, 0]})],
     )
     def get(self, request, device_id: int):
-        device = device_visible(user=request.user, device_id=device_id)
+        device_id = device_visible(user=request.user, device_id=device_id)
         metric = metric_by_code(request.query_params.get("metric"))
         start, end = period_bounds(datetime_param(request, "start"), datetime_param(request, "end"),
                                    timedelta(hours=24))
         resolution = choice_param(request, "resolution", [*RESOLUTIONS, "auto"], "auto")
-        series = _series(device_id=device.id, metric=metric, start=start, end=end, resolution=resolution)
-        return json_response({"device": device.id, "metric": metric.code, "unit": metric.unit,
+        series = _series(device_id=device_id, metric=metric, start=start, end=end, resolution=resolution)
+        return json_response({"device": device_id, "metric": metric.code, "unit": metric.unit,
                               "start": start, "end": end, **series})
 
 
