@@ -47,6 +47,11 @@ class Poller:
     async def forget(self, device) -> None:
         """Drop any connection kept for `device` (after an error, or at shutdown)."""
 
+    async def release(self, device) -> None:
+        """`device` left the registry or its connection settings changed: drop everything
+        kept for it, so the next read starts from its current settings."""
+        await self.forget(device)
+
     async def close(self) -> None:
         """Release every connection; called once when the loop ends."""
 
@@ -56,6 +61,7 @@ class DeviceState:
     next_due: float = 0.0
     failures: int = 0
     last_error: str = ""
+    device: object = None  # the registry row as last polled (its connection settings)
 
 
 @dataclass
@@ -88,8 +94,15 @@ class PollLoop:
         or for `max_cycles` cycles (a cycle polls the devices that are due)."""
         stop = stop or asyncio.Event()
         try:
+            devices: list = []
             while not stop.is_set():
-                devices = await _load_devices(self.poller.protocol, self.serials)
+                try:
+                    devices = await load_devices(self.poller.protocol, self.serials)
+                except Exception:
+                    # Database unreachable: keep the last known devices, reconnect next cycle.
+                    logger.exception("%s: cannot read the device registry", self.poller.protocol)
+                    await reset_db_connection()
+                await self._release_departed(devices)
                 if not devices:
                     logger.warning("%s: no active devices to poll", self.poller.protocol)
                 now = time.monotonic()
@@ -117,8 +130,28 @@ class PollLoop:
             setattr(self.totals, name, getattr(self.totals, name) + getattr(report, name))
         return report
 
+    async def _release_departed(self, devices: list) -> None:
+        present = {d.pk for d in devices}
+        for pk in [pk for pk in self.states if pk not in present]:
+            state = self.states.pop(pk)
+            if state.device is not None:
+                logger.info("%s %s: no longer active here; connection dropped",
+                            self.poller.protocol, state.device.serial)
+                await self._release(state.device)
+
+    async def _release(self, device) -> None:
+        try:
+            await self.poller.release(device)
+        except Exception:
+            logger.exception("%s %s: could not drop the connection", self.poller.protocol, device.serial)
+
     async def _poll_device(self, device, report: CycleReport) -> None:
         state = self._state(device)
+        if state.device is not None and state.device.connection != device.connection:
+            logger.info("%s %s: connection settings changed; reconnecting",
+                        self.poller.protocol, device.serial)
+            await self._release(state.device)
+        state.device = device
         report.polled += 1
         try:
             readings = await asyncio.wait_for(self.poller.read(device), timeout=self.poller.timeout_s)
@@ -127,10 +160,11 @@ class PollLoop:
             await self._failed(device, state, _describe(exc))
             return
         try:
-            result = await _ingest(readings, source=self.poller.protocol, device=device)
+            result = await ingest_readings(readings, source=self.poller.protocol, device=device)
         except Exception:
             # The write path itself failed (database down): keep polling, retry later.
             logger.exception("%s %s: ingest failed", self.poller.protocol, device.serial)
+            await reset_db_connection()
             report.failed += 1
             await self._failed(device, state, "ingest failed", record=False)
             return
@@ -153,7 +187,7 @@ class PollLoop:
         try:
             await self.poller.forget(device)
             if record:
-                await _record_error(device, reason)
+                await record_error(device, reason)
         except Exception:
             logger.exception("%s %s: could not record the error", self.poller.protocol, device.serial)
 
@@ -180,7 +214,7 @@ def _describe(exc: BaseException) -> str:
 
 
 @sync_to_async
-def _load_devices(protocol: str, serials: list[str]) -> list:
+def load_devices(protocol: str, serials: list[str]) -> list:
     from iot.models import Device
 
     qs = Device.objects.filter(protocol=protocol, is_active=True)
@@ -190,15 +224,25 @@ def _load_devices(protocol: str, serials: list[str]) -> list:
 
 
 @sync_to_async
-def _ingest(readings: list[dict], *, source: str, device):
+def ingest_readings(readings: list[dict], *, source: str, device):
     from iot.ingest.service import ingest
 
     return ingest(readings, source=source, device=device)
 
 
 @sync_to_async
-def _record_error(device, reason: str) -> None:
+def record_error(device, reason: str) -> None:
     """Mark the device as failing (its status becomes `error` until good data arrives)."""
     from iot.ingest.service import device_mark_error
 
     device_mark_error(device=device, reason=reason)
+
+
+@sync_to_async
+def reset_db_connection() -> None:
+    """After a database error: drop the connection so the next query opens a fresh one
+    (a long-running poller must survive a PostgreSQL restart)."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close()

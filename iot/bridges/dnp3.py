@@ -225,8 +225,13 @@ class Dnp3Poller(Poller):
         return to_readings(device, specs, values, utc_now())
 
     async def forget(self, device) -> None:
-        # Keep the channel: opendnp3 reconnects it by itself with its own retry policy.
+        # After an error keep the channel: opendnp3 reconnects it with its own retry policy.
         pass
+
+    async def release(self, device) -> None:
+        session = self._sessions.pop(device.pk, None)
+        if session is not None:
+            await asyncio.to_thread(session.shutdown)
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

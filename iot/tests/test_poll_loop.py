@@ -108,3 +108,39 @@ def test_backoff_doubles_and_is_capped():
 def test_max_cycles_must_be_positive():
     with pytest.raises(CommandError):
         call_command("modbus_poll", "--max-cycles", "0")
+
+
+def test_it_follows_connection_changes_and_departures_while_running(world):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from iot.bridges.base import PollLoop
+    from iot.bridges.command import run_until_stopped
+    from iot.bridges.modbus import ModbusPoller
+
+    with ModbusLoopbackServer(holding={0: [1]}) as first, ModbusLoopbackServer(holding={0: [2]}) as second:
+        device = polled_device(plant=world.a.plant, protocol="modbus", poll_interval_s=1,
+                               connection={"host": "127.0.0.1", "port": first.port,
+                                           "register_map": REGISTER_MAP})
+        poller = ModbusPoller()
+        loop = PollLoop(poller, serials=[device.serial], idle_s=0.1)
+
+        async def scenario(stop):
+            run = asyncio.create_task(loop.run(stop=stop))
+            await asyncio.sleep(0.5)
+            moved = {**device.connection, "port": second.port}
+            await sync_to_async(Device.objects.filter(pk=device.pk).update)(connection=moved)
+            await asyncio.sleep(1.2)
+            kept = dict(poller._clients)
+            await sync_to_async(Device.objects.filter(pk=device.pk).update)(is_active=False)
+            await asyncio.sleep(0.5)
+            stop.set()
+            await run
+            return kept
+
+        kept = run_until_stopped(scenario)
+
+    assert readings_of(device)["power_w"] == [1, 2]  # the second poll went to the new port
+    assert list(kept) == [device.pk]
+    assert loop.states == {}  # the deactivated device was released
