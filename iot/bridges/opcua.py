@@ -34,7 +34,15 @@ from datetime import UTC, datetime
 from asyncua import Client, ua
 from asyncua.crypto import security_policies
 
-from iot.bridges.base import DeviceConfigError, _ingest, _load_devices, _record_error, backoff_delay, utc_now
+from iot.bridges.base import (
+    DeviceConfigError,
+    backoff_delay,
+    ingest_readings,
+    load_devices,
+    record_error,
+    reset_db_connection,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +194,7 @@ class OpcUaCollector:
         registry is read again every `refresh_s`: new devices are subscribed, deactivated ones
         dropped, and a device whose connection settings changed is reconnected."""
         loop = asyncio.get_running_loop()
-        devices = await _load_devices("opcua", self.serials)
+        devices = await load_devices("opcua", self.serials)
         if not devices:
             logger.warning("opcua: no active devices to collect from (yet)")
             if once:
@@ -209,8 +217,12 @@ class OpcUaCollector:
                 if once and not any(self._pending.values()):
                     break
                 if not once and loop.time() >= next_refresh:
-                    self._sync(await _load_devices("opcua", self.serials))
                     next_refresh = loop.time() + self.refresh_s
+                    try:
+                        self._sync(await load_devices("opcua", self.serials))
+                    except Exception:
+                        logger.exception("opcua: cannot read the device registry; keeping the sessions")
+                        await reset_db_connection()
         finally:
             tasks = [task for task, _ in self._tasks.values()]
             for task in tasks:
@@ -251,24 +263,25 @@ class OpcUaCollector:
                 items.append(await asyncio.wait_for(self._queue.get(), timeout=max(0.0, end - loop.time())))
             except TimeoutError:
                 break
-        await self._ingest(items)
+        await self._ingest_batch(items)
 
     async def _flush_now(self) -> None:
         items = []
         while not self._queue.empty():
             items.append(self._queue.get_nowait())
         if items:
-            await self._ingest(items)
+            await self._ingest_batch(items)
 
-    async def _ingest(self, items: list[tuple]) -> None:
+    async def _ingest_batch(self, items: list[tuple]) -> None:
         per_device: dict[int, tuple] = {}
         for device, item in items:
             per_device.setdefault(device.pk, (device, []))[1].append(item)
         for device, readings in per_device.values():
             try:
-                result = await _ingest(readings, source="opcua", device=device)
+                result = await ingest_readings(readings, source="opcua", device=device)
             except Exception:
                 logger.exception("opcua %s: ingest of %d readings failed", device.serial, len(readings))
+                await reset_db_connection()
                 continue
             self.accepted += result.accepted
             self.duplicate += result.duplicate
@@ -294,7 +307,7 @@ class OpcUaCollector:
                 logger.error("opcua %s: %s; attempt %d, retrying in %.1f s", device.serial, reason,
                              failures, delay)
                 try:
-                    await _record_error(device, reason[:480])
+                    await record_error(device, reason[:480])
                 except Exception:
                     logger.exception("opcua %s: could not record the error", device.serial)
                 if self._once:
