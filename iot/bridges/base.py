@@ -2,8 +2,9 @@
 
 A protocol supplies a `Poller` that reads one device and returns readings
 (`{"metric": code, "ts": aware datetime, "value": number}`); the loop picks the due
-devices from the registry, reads them concurrently, and hands each device's readings to
-the one write path, `iot.ingest.service.ingest(..., source=<protocol>, device=device)`.
+devices from the registry, reads them concurrently, and hands the readings to the one
+write path, `iot.ingest.service.ingest(items, source=<protocol>)`, each item naming its
+device's serial; the devices that answer close together share one ingest call.
 
 A device that times out or errors is logged, its `last_error` set, and retried after a
 capped exponential backoff (`backoff_base_s * 2**(failures-1)`, at most `backoff_max_s`);
@@ -82,6 +83,9 @@ class PollLoop:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     concurrency: int = 20
+    #: devices answering within this many seconds of each other share one ingest call
+    batch_window_s: float = 0.2
+    batch_max_devices: int = 200
     #: how long to sleep at most between registry reloads when nothing is due
     idle_s: float = 1.0
     states: dict[int, DeviceState] = field(default_factory=dict)
@@ -118,14 +122,39 @@ class PollLoop:
         return self.totals
 
     async def cycle(self, devices: Iterable) -> CycleReport:
+        """Read `devices` concurrently; the readings of the devices that answer within
+        `batch_window_s` of each other go to `ingest()` in one call (one transaction), so a
+        slow or hung device delays nobody else's readings."""
         report = CycleReport()
+        devices = list(devices)
         semaphore = asyncio.Semaphore(self.concurrency)
+        answered: asyncio.Queue = asyncio.Queue()
 
-        async def one(device):
-            async with semaphore:
-                await self._poll_device(device, report)
+        async def read_one(device):
+            readings = None
+            try:
+                async with semaphore:
+                    readings = await self._read_device(device, report)
+            finally:  # always answer, or the writer below would wait for this device forever
+                answered.put_nowait((device, readings))
 
-        await asyncio.gather(*(one(d) for d in devices))
+        tasks = [asyncio.create_task(read_one(d)) for d in devices]
+        loop = asyncio.get_running_loop()
+        remaining = len(devices)
+        try:
+            while remaining:
+                batch = [await answered.get()]
+                remaining -= 1
+                end = loop.time() + self.batch_window_s
+                while remaining and len(batch) < self.batch_max_devices:
+                    try:
+                        batch.append(await asyncio.wait_for(answered.get(), max(0.0, end - loop.time())))
+                    except TimeoutError:
+                        break
+                    remaining -= 1
+                await self._write(batch, report)
+        finally:
+            await asyncio.gather(*tasks, return_exceptions=True)
         for name in ("polled", "failed", "accepted", "duplicate", "rejected"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(report, name))
         return report
@@ -145,7 +174,8 @@ class PollLoop:
         except Exception:
             logger.exception("%s %s: could not drop the connection", self.poller.protocol, device.serial)
 
-    async def _poll_device(self, device, report: CycleReport) -> None:
+    async def _read_device(self, device, report: CycleReport) -> list[dict] | None:
+        """The device's readings, or None when it failed (logged, backoff scheduled)."""
         state = self._state(device)
         if state.device is not None and state.device.connection != device.connection:
             logger.info("%s %s: connection settings changed; reconnecting",
@@ -154,28 +184,37 @@ class PollLoop:
         state.device = device
         report.polled += 1
         try:
-            readings = await asyncio.wait_for(self.poller.read(device), timeout=self.poller.timeout_s)
+            return await asyncio.wait_for(self.poller.read(device), timeout=self.poller.timeout_s)
         except Exception as exc:  # a device's failure must never stop the loop
             report.failed += 1
             await self._failed(device, state, _describe(exc))
-            return
-        try:
-            result = await ingest_readings(readings, source=self.poller.protocol, device=device)
-        except Exception:
-            # The write path itself failed (database down): keep polling, retry later.
-            logger.exception("%s %s: ingest failed", self.poller.protocol, device.serial)
-            await reset_db_connection()
-            report.failed += 1
-            await self._failed(device, state, "ingest failed", record=False)
-            return
-        report.accepted += result.accepted
-        report.duplicate += result.duplicate
-        report.rejected += result.rejected
-        if state.failures:
-            logger.info("%s %s: answering again after %d failure(s)",
-                        self.poller.protocol, device.serial, state.failures)
-        state.failures, state.last_error = 0, ""
-        state.next_due = time.monotonic() + max(1, device.poll_interval_s)
+            return None
+
+    async def _write(self, batch: list[tuple], report: CycleReport) -> None:
+        answered = [(device, readings) for device, readings in batch if readings is not None]
+        items = [{**reading, "device": device.serial}
+                 for device, readings in answered for reading in readings]
+        if items:
+            try:
+                result = await ingest_readings(items, source=self.poller.protocol, device=None)
+            except Exception:
+                # The write path itself failed (database down): keep polling, retry later.
+                logger.exception("%s: ingest of %d readings failed", self.poller.protocol, len(items))
+                await reset_db_connection()
+                for device, _ in answered:
+                    report.failed += 1
+                    await self._failed(device, self._state(device), "ingest failed", record=False)
+                return
+            report.accepted += result.accepted
+            report.duplicate += result.duplicate
+            report.rejected += result.rejected
+        for device, _ in answered:
+            state = self._state(device)
+            if state.failures:
+                logger.info("%s %s: answering again after %d failure(s)",
+                            self.poller.protocol, device.serial, state.failures)
+            state.failures, state.last_error = 0, ""
+            state.next_due = time.monotonic() + max(1, device.poll_interval_s)
 
     async def _failed(self, device, state: DeviceState, reason: str, *, record: bool = True) -> None:
         state.failures += 1

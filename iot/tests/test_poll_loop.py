@@ -3,9 +3,11 @@
 import logging
 import socket
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from iot.bridges.base import backoff_delay
 from iot.models import Device
@@ -90,12 +92,18 @@ def test_a_device_that_hangs_times_out_and_the_loop_goes_on(world, caplog):
             fine = polled_device(plant=world.a.plant, protocol="modbus",
                                  connection={"host": "127.0.0.1", "port": server.port,
                                              "register_map": REGISTER_MAP})
+            started = timezone.now()
             with caplog.at_level(logging.ERROR, logger="iot.bridges"):
-                poll("--once", "--timeout", "1", "--device", hung.serial, "--device", fine.serial)
+                poll("--once", "--timeout", "2", "--device", hung.serial, "--device", fine.serial)
+            finished = timezone.now()
     finally:
         silent.close()
 
     assert readings_of(fine) == {"power_w": [11]}
+    fine.refresh_from_db()
+    # the answering device was written at once, not after the hung one timed out
+    assert finished - started >= timedelta(seconds=2)
+    assert fine.last_seen - started < timedelta(seconds=1.5)
     hung.refresh_from_db()
     assert hung.last_error == "timeout"
     assert any(hung.serial in r.getMessage() and "timeout" in r.getMessage() for r in caplog.records)
