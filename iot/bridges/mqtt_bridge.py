@@ -189,7 +189,7 @@ class MqttBridge:
 
     def process(self, batch: list[Received]) -> None:
         """Store one batch, then acknowledge it. Raises DatabaseError (nothing acknowledged)."""
-        items, topics, letters = [], [], []
+        items, senders, topics, letters = [], [], [], []
         for msg in batch:
             where = split_topic(msg.topic)
             if where is None:
@@ -204,19 +204,14 @@ class MqttBridge:
             except PayloadError as exc:
                 letters.append({"topic": msg.topic, "serial": serial, "raw": msg.payload, "reason": str(exc)})
                 continue
-            for reading in readings:
-                if isinstance(reading, dict):
-                    claimed = reading.setdefault("device", serial)
-                    if claimed != serial:
-                        letters.append({"topic": msg.topic, "serial": serial, "raw": reading,
-                                        "reason": f"reading names device {claimed!r} on {serial!r}'s topic"})
-                        continue
-                items.append(reading)
-                topics.append(msg.topic)
+            items += readings
+            senders += [serial] * len(readings)
+            topics += [msg.topic] * len(readings)
         if letters:
             dead_letters_record(letters, source="mqtt")
         if items:
-            result = ingest(items, source="mqtt", context={"topics": topics})
+            # The topic names the sender: a reading naming another device is refused by ingest.
+            result = ingest(items, source="mqtt", senders=senders, context={"topics": topics})
             self.stats.accepted += result.accepted
             self.stats.duplicate += result.duplicate
             self.stats.rejected += result.rejected

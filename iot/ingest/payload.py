@@ -40,6 +40,8 @@ def readings_from_payload(body) -> list:
     if isinstance(body, dict):
         return _expand(body)
     if isinstance(body, list):
+        if not any(type(item) is dict and "values" in item for item in body):
+            return body  # plain readings: no copy
         out = []
         for item in body:
             out.extend(_expand(item))

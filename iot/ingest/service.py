@@ -30,17 +30,19 @@ Steps, in one transaction:
    (websocket, SSE) join those groups; the handler name is `telemetry_readings`.
 """
 
+import asyncio
 import heapq
 import json
 import logging
 import math
+import os
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -107,9 +109,11 @@ def _raw(item) -> str:
         return clean_text(repr(item), 20000)
 
 
-def _devices_for(items, device: Device | None) -> dict[str, Device]:
+def _devices_for(items, device: Device | None, senders: list[str] | None) -> dict[str, Device]:
     if device is not None:
         return {device.serial: device}
+    if senders is not None:
+        return {d.serial: d for d in Device.objects.filter(serial__in=set(senders))}
     serials = {it.get("device") for it in items if type(it) is dict}
     serials = {s for s in serials if isinstance(s, str)}
     return {d.serial: d for d in Device.objects.filter(serial__in=serials)}
@@ -122,20 +126,23 @@ class _Limits:
         self.newest = now + timedelta(seconds=settings.IOT_TS_MAX_AHEAD_S)
 
 
-def _check(item, devices: dict[str, Device], metrics: dict[str, Metric], device: Device | None,
+def _check(item, devices: dict[str, Device], metrics: dict[str, Metric], sender: str | None,
            limits: _Limits) -> tuple[Device, Metric, datetime, float]:
-    """The full check of one item; raises Rejected(reason) with `.device` when known."""
-    dev = device
+    """The full check of one item (`sender`: the authenticated sender's serial, if any);
+    raises Rejected(reason) with `.device` when known."""
+    dev = devices.get(sender) if sender is not None else None
     try:
         if not isinstance(item, dict):
             raise Rejected("reading is not an object")
         serial = item.get("device")
-        if device is None:
+        if sender is None:
             dev = devices.get(serial) if isinstance(serial, str) else None
             if dev is None:
                 raise Rejected(f"unknown device {serial!r}" if serial else "device missing")
-        elif serial is not None and serial != device.serial:
-            raise Rejected(f"device {serial!r} does not match the sending device {device.serial!r}")
+        elif serial is not None and serial != sender:
+            raise Rejected(f"device {serial!r} does not match the sending device {sender!r}")
+        elif dev is None:
+            raise Rejected(f"unknown device {sender!r}")
         if not dev.is_active:
             raise Rejected(f"device {dev.serial!r} is inactive")
         code = item.get("metric")
@@ -159,7 +166,7 @@ def _check(item, devices: dict[str, Device], metrics: dict[str, Metric], device:
 
 
 def _validate(items, devices: dict[str, Device], metrics: dict[str, Metric],
-              device: Device | None) -> _Batch:
+              senders: list[str] | None) -> _Batch:
     """Validate every item. A tight fast path handles well-formed items (the common case, ~1 us
     each); anything unusual falls back to `_check`, which finds the exact reason."""
     limits = _Limits()
@@ -169,16 +176,14 @@ def _validate(items, devices: dict[str, Device], metrics: dict[str, Metric],
     dev_ids = {s: d.id for s, d in devices.items() if d.is_active}
     info = {c: (m.id, -math.inf if m.min_value is None else m.min_value,
                 math.inf if m.max_value is None else m.max_value) for c, m in metrics.items()}
-    fixed_serial = device.serial if device is not None else None
-    fixed_id = device.id if device is not None and device.is_active else None
     isfinite = math.isfinite
     for index, item in enumerate(items):
         try:
-            if fixed_serial is None:
+            if senders is None:
                 dev_id = dev_ids[item["device"]]
             else:
-                serial = item.get("device", fixed_serial)
-                dev_id = fixed_id if serial == fixed_serial else None
+                sender = senders[index]
+                dev_id = dev_ids[sender] if item.get("device", sender) == sender else None
             metric_id, lo, hi = info[item["metric"]]
             ts = item["ts"]
             if type(ts) is not datetime:
@@ -190,7 +195,8 @@ def _validate(items, devices: dict[str, Device], metrics: dict[str, Metric],
                 raise Rejected("")
         except (KeyError, TypeError, AttributeError, Rejected):
             try:
-                dev, metric, ts, value = _check(item, devices, metrics, device, limits)
+                sender = senders[index] if senders is not None else None
+                dev, metric, ts, value = _check(item, devices, metrics, sender, limits)
             except Rejected as exc:
                 batch.refusals.append(_Refusal(index, item, str(exc), exc.device))
                 continue
@@ -343,22 +349,27 @@ def _write(rows: dict) -> tuple[list[tuple] | _RowsView, int]:
     return written, inserted
 
 
-def ingest(items, *, source: str, device: Device | None = None, context: dict | None = None
-           ) -> IngestResult:
+def ingest(items, *, source: str, device: Device | None = None, senders: list[str] | None = None,
+           context: dict | None = None) -> IngestResult:
     """Validate and store a batch of readings (see the module docstring). Never raises on
     bad items: they are counted in `rejected`, listed in `errors` and dead-lettered.
 
-    `device` is the authenticated sender (HTTP, MQTT topic): items then may omit "device"
-    and an item naming another device is refused. `context` may carry a `topic` for the
+    `device` is the authenticated sender (HTTP): items then may omit "device" and an item
+    naming another device is refused. `senders` does the same per item (a serial for each
+    item, e.g. from each MQTT message's topic). `context` may carry a `topic` for the
     dead letters, or `topics`, one per item.
     """
     items = list(items)
     context = context or {}
     result = IngestResult()
     with transaction.atomic():
-        devices = _devices_for(items, device)
+        if device is not None:
+            senders = [device.serial] * len(items)
+        elif senders is not None and len(senders) != len(items):
+            raise ValueError("senders must name one serial per item")
+        devices = _devices_for(items, device, senders)
         metrics = _metrics()
-        batch = _validate(items, devices, metrics, device)
+        batch = _validate(items, devices, metrics, senders)
         written, inserted = _write(batch.rows)
         result.accepted = len(written)
         result.corrected = len(written) - inserted
@@ -383,7 +394,10 @@ def _live_messages(written, devices: dict[int, Device], codes: dict[int, str]) -
     sends = []
     for device_id, readings in per_device.items():
         dev = devices[device_id]
-        readings = heapq.nlargest(limit, readings, key=itemgetter(0))[::-1]
+        if len(readings) > limit:
+            readings = heapq.nlargest(limit, readings, key=itemgetter(0))[::-1]
+        else:
+            readings.sort(key=itemgetter(0))
         message = {
             "type": LIVE_MESSAGE_TYPE,
             "device": device_id,
@@ -402,24 +416,49 @@ def _live_messages(written, devices: dict[int, Device], codes: dict[int, str]) -
     return sends
 
 
-def publish_live(written, devices: dict[int, Device], codes: dict[int, str]) -> None:
-    """Send the committed readings to the live groups; a failure is logged, never raised
-    (the readings are stored; live is best effort)."""
+class _LiveSender:
+    """One background thread with its own event loop sends the live messages, so a caller
+    (the bridge, a poller, a request) never waits for Redis and the Channels layer keeps one
+    connection instead of opening one per call."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._pid = os.getpid()  # a forked worker starts its own thread
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="iot-live", daemon=True)
+                self._thread.start()
+            return self._loop
+
+    def submit(self, sends: list[tuple[str, dict]]):
+        return asyncio.run_coroutine_threadsafe(_send_all(sends), self._ensure())
+
+
+async def _send_all(sends: list[tuple[str, dict]]) -> None:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     if layer is None:
         return
-    sends = _live_messages(written, devices, codes)
-
-    async def _send_all():
+    try:
         for group, message in sends:
             await layer.group_send(group, message)
-
-    try:
-        async_to_sync(_send_all)()
     except Exception:
         logger.exception("live publish failed", extra={"groups": len(sends)})
+
+
+_live_sender = _LiveSender()
+
+
+def publish_live(written, devices: dict[int, Device], codes: dict[int, str]):
+    """Queue the committed readings for the live groups and return at once (a future); a
+    failure is logged, never raised: the readings are stored, live is best effort."""
+    return _live_sender.submit(_live_messages(written, devices, codes))
 
 
 def device_mark_error(*, device: Device, reason: str) -> None:

@@ -36,7 +36,7 @@ def parse_ts(raw) -> datetime:
         raise Rejected("timestamp missing")
     else:
         raise Rejected("timestamp must be an ISO-8601 string or epoch seconds")
-    if ts.tzinfo is None or ts.utcoffset() is None:
+    if ts.tzinfo is None or (type(raw) is not str and ts.utcoffset() is None):  # ISO offsets are fixed
         raise Rejected("timestamp has no time zone (add Z or an offset)")
     return ts
 
