@@ -172,6 +172,7 @@ class OpcUaCollector:
     watch_s: float = 5.0
     timeout_s: float = 10.0
     refresh_s: float = 60.0
+    max_unsent: int = 100_000
     batches: int = 0
     accepted: int = 0
     duplicate: int = 0
@@ -182,6 +183,7 @@ class OpcUaCollector:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._pending: dict[int, set[str]] = {}  # --once: nodes not heard from yet, per device
         self._tasks: dict[int, tuple[asyncio.Task, dict]] = {}  # device pk -> (session task, connection)
+        self._unsent: list[tuple] = []  # (device, reading) a failed write left behind
 
     def received(self, device, node_id: str, item: dict) -> None:
         self._queue.put_nowait((device, item))
@@ -255,6 +257,8 @@ class OpcUaCollector:
         try:
             first = await asyncio.wait_for(self._queue.get(), timeout=wait)
         except TimeoutError:
+            if self._unsent:
+                await self._ingest_batch([])  # retry what a failed write left
             return
         items = [first]
         end = loop.time() + self.flush_interval_s
@@ -269,23 +273,30 @@ class OpcUaCollector:
         items = []
         while not self._queue.empty():
             items.append(self._queue.get_nowait())
-        if items:
+        if items or self._unsent:
             await self._ingest_batch(items)
+        if self._unsent:
+            logger.error("opcua: %d readings could not be stored before exit", len(self._unsent))
 
     async def _ingest_batch(self, items: list[tuple]) -> None:
-        per_device: dict[int, tuple] = {}
-        for device, item in items:
-            per_device.setdefault(device.pk, (device, []))[1].append(item)
-        for device, readings in per_device.values():
-            try:
-                result = await ingest_readings(readings, source="opcua", device=device)
-            except Exception:
-                logger.exception("opcua %s: ingest of %d readings failed", device.serial, len(readings))
-                await reset_db_connection()
-                continue
-            self.accepted += result.accepted
-            self.duplicate += result.duplicate
-            self.rejected += result.rejected
+        """One ingest call for the batch (each item names its device). When the write
+        path fails (database down) the readings are kept, up to `max_unsent`, and go
+        first in the next batch: a notification acknowledged by asyncua is not lost."""
+        items, self._unsent = self._unsent + items, []
+        readings = [{**item, "device": device.serial} for device, item in items]
+        try:
+            result = await ingest_readings(readings, source="opcua", device=None)
+        except Exception:
+            logger.exception("opcua: ingest of %d readings failed; kept for the next batch", len(items))
+            await reset_db_connection()
+            self._unsent = items[-self.max_unsent:]
+            if len(items) > len(self._unsent):
+                logger.error("opcua: %d readings dropped (more than %d waiting)",
+                             len(items) - len(self._unsent), self.max_unsent)
+            return
+        self.accepted += result.accepted
+        self.duplicate += result.duplicate
+        self.rejected += result.rejected
         self.batches += 1
 
     async def _device_loop(self, device) -> None:

@@ -158,3 +158,31 @@ def test_it_follows_the_registry_while_running(world):
 
     assert readings_of(first) == {"power_w": [1.0]}
     assert readings_of(second) == {"power_w": [1.0, 2.0]}
+
+
+def test_readings_survive_a_failed_write(world, monkeypatch):
+    """The database refuses the first batch: its readings go with the next one."""
+    from django.db import OperationalError
+
+    import iot.bridges.opcua as opcua_bridge
+
+    real = opcua_bridge.ingest_readings
+    calls = []
+
+    async def flaky(readings, **kwargs):
+        calls.append(len(readings))
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return await real(readings, **kwargs)
+
+    monkeypatch.setattr(opcua_bridge, "ingest_readings", flaky)
+    with OpcUaLoopbackServer({"Power": 11.0}) as server:
+        device = polled_device(plant=world.a.plant, protocol="opcua", kind="meter", connection={
+            "endpoint": server.endpoint, "node_ids": {server.node_ids["Power"]: "power_w"},
+            "security_policy": "None", "allow_insecure": True, "publishing_interval_ms": 100,
+        })
+        server.write_later(1.5, "Power", 12.0)
+        collect("--device", device.serial, "--duration", "3")
+
+    assert calls[0] == 1 and calls[1] >= 1
+    assert readings_of(device) == {"power_w": [11.0, 12.0]}
