@@ -48,6 +48,14 @@ def _check_scope(user, community) -> None:
                        error="PermissionDenied", status_code=403)
 
 
+def device_scope_check(*, user, plant=None, metering_point=None, community=None):
+    """The community a device with these links belongs to, if `user` may place it there;
+    raises ApiError (400 inconsistent links, 403 out of the user's communities)."""
+    community = _derive_community(plant=plant, metering_point=metering_point, community=community)
+    _check_scope(user, community)
+    return community
+
+
 def _broker_sync_later() -> None:
     """After the commit, rewrite the broker's password/ACL files and reload the project's
     Mosquitto (MQTT_AUTO_SYNC_AUTH; otherwise operators run `manage.py mqtt_sync_auth`)."""
