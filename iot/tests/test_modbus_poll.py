@@ -183,3 +183,17 @@ def test_registers_changed_on_the_device_arrive_on_the_next_poll(world):
         poll("--once", "--device", device.serial)
 
     assert readings_of(device)["power_w"] == [pytest.approx(512.3), pytest.approx(600.0)]
+
+
+def test_a_nan_register_becomes_a_dead_letter(world):
+    register_map = [{"metric": "power_w", "address": 0, "type": "float32"},
+                    {"metric": "voltage_v", "address": 2, "type": "float32"}]
+    with ModbusLoopbackServer(holding={0: [0x7FC0, 0x0000, *floats_be(229.5)]}) as server:
+        device = polled_device(plant=world.a.plant, protocol="modbus",
+                               connection={"host": "127.0.0.1", "port": server.port,
+                                           "register_map": register_map})
+        poll("--once", "--device", device.serial)
+
+    assert readings_of(device) == {"voltage_v": [229.5]}
+    letter = DeadLetter.objects.get(device=device)
+    assert (letter.source, "power_w" in letter.raw) == ("modbus", True)
