@@ -106,3 +106,34 @@ def test_the_last_value_of_a_point_wins_and_unmapped_points_are_ignored():
     specs = {("analog", 0): PointSpec("analog", 0, "power_w", 2.0)}
     values = [("analog", 0, 1.0, 0x01, None), ("analog", 0, 3.0, 0x01, None), ("analog", 9, 5.0, 0x01, None)]
     assert to_readings(Device(), specs, values, now) == [{"metric": "power_w", "ts": now, "value": 6.0}]
+
+
+def test_a_changed_outstation_address_gets_a_new_channel(world):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from iot.bridges.base import PollLoop
+    from iot.bridges.command import run_until_stopped
+    from iot.bridges.dnp3 import Dnp3Poller
+    from iot.models import Device
+
+    with Dnp3LoopbackOutstation({("analog", 0): 1}) as first, \
+            Dnp3LoopbackOutstation({("analog", 0): 2}, address=20) as second:
+        device = polled_device(plant=world.a.plant, protocol="dnp3", kind="meter", poll_interval_s=1,
+                               connection=connection(first, points=POINTS[:1]))
+        loop = PollLoop(Dnp3Poller(), serials=[device.serial], idle_s=0.1)
+
+        async def scenario(stop):
+            run = asyncio.create_task(loop.run(stop=stop))
+            await asyncio.sleep(0.5)
+            moved = connection(second, points=POINTS[:1])
+            await sync_to_async(Device.objects.filter(pk=device.pk).update)(connection=moved)
+            await asyncio.sleep(1.8)
+            stop.set()
+            await run
+
+        run_until_stopped(scenario)
+
+    values = readings_of(device)["power_w"]
+    assert values[0] == 1.0 and values[1:] and set(values[1:]) == {2.0}  # every poll after the move
