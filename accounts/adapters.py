@@ -1,5 +1,13 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
+from django.http import Http404
+
+
+class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
+    """A provider URL hit while its credentials are unset: a 404, not a 500.
+
+    Still a SocialApp.DoesNotExist for allauth code that catches that."""
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -22,6 +30,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise ProviderNotConfigured(f"Sign-in with {provider} is not configured.") from None
+
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form)
         # Google only hands out verified addresses; allauth marks the EmailAddress verified.

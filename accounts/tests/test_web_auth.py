@@ -155,3 +155,16 @@ def test_the_lockout_not_allauths_limit_answers_with_production_rate_limits(clie
     for _ in range(5):
         assert _login(client, "ok@example.com", "nope").status_code == 200
     assert _login(client, "ok@example.com").status_code == 429
+
+
+@override_settings(SOCIALACCOUNT_PROVIDERS={"google": {"APPS": [{"client_id": "cid", "secret": "sec",
+                                                                 "key": ""}]}})
+def test_continue_with_google_redirects_to_google(client):
+    response = client.post("/accounts/google/login/?process=login")
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://accounts.google.com/")
+    assert "client_id=cid" in response["Location"]
+
+
+def test_the_google_login_url_is_not_found_without_credentials(client):
+    assert client.post("/accounts/google/login/?process=login").status_code == 404
