@@ -10,6 +10,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 
 BATCHES = 10
@@ -54,6 +55,7 @@ def _cleanup(devices) -> None:
 
 
 def run() -> dict:
+    settings.MQTT_AUTO_SYNC_AUTH = False  # bench devices never go into the dev broker's files
     from iot.ingest.partitions import partitions_ensure
     from iot.ingest.service import ingest
     from iot.models import Metric

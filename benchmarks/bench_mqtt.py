@@ -124,6 +124,7 @@ def _fresh_devices(serials: list[str]) -> list:
 
 
 def run() -> dict:
+    settings.MQTT_AUTO_SYNC_AUTH = False  # bench devices never go into the dev broker's files
     from iot.catalogue import metrics_ensure
     from iot.devices.services import device_delete
     from iot.ingest.partitions import partitions_ensure
