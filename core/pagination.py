@@ -11,7 +11,12 @@ from rest_framework.response import Response
 MAX_SIZE = 1000
 
 
-def _int_param(request, name: str, default: int | None, minimum: int) -> int | None:
+# Larger page numbers / offsets would overflow PostgreSQL's OFFSET (bigint) into a 500.
+MAX_POSITION = 10**9
+
+
+def _int_param(request, name: str, default: int | None, minimum: int,
+               maximum: int | None = None) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
@@ -21,6 +26,8 @@ def _int_param(request, name: str, default: int | None, minimum: int) -> int | N
         raise ValidationError({name: ["A whole number is required."]}) from None
     if value < minimum:
         raise ValidationError({name: [f"Must be at least {minimum}."]})
+    if maximum is not None and value > maximum:
+        raise ValidationError({name: [f"Must be at most {maximum}."]})
     return value
 
 
@@ -29,14 +36,14 @@ class ItemsPagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         limit = _int_param(request, "limit", None, 1)
-        skip = _int_param(request, "skip", None, 0)
+        skip = _int_param(request, "skip", None, 0, MAX_POSITION)
         if limit is not None or skip is not None:
             self.size = min(limit or self.default_size, MAX_SIZE)
             offset = skip or 0
             self.page = offset // self.size + 1
         else:
             self.size = min(_int_param(request, "size", self.default_size, 1), MAX_SIZE)
-            self.page = _int_param(request, "page", 1, 1)
+            self.page = _int_param(request, "page", 1, 1, MAX_POSITION)
             offset = (self.page - 1) * self.size
         self.total = queryset.count() if hasattr(queryset, "count") else len(queryset)
         return list(queryset[offset : offset + self.size])

@@ -301,3 +301,20 @@ class TestVendorWithoutOrganization:
         assert "organization" in response.json()["details"]
         world.a.member.refresh_from_db()
         assert world.a.member.role == "user"
+
+
+def test_an_out_of_range_id_is_a_404(world, as_user):
+    response = as_user(world.admin).get("/api/v1/users/99999999999999999999999")
+    assert response.status_code == 404
+    assert response.json()["error"] == "NotFound"
+
+
+def test_an_absurd_position_is_a_400_and_an_absurd_size_is_capped(world, as_user):
+    client = as_user(world.admin)
+    for params in ({"page": 10**20}, {"skip": 10**20}):
+        response = client.get("/api/v1/users", params)
+        assert response.status_code == 400, params
+        assert set(response.json()["details"]) == set(params)
+    for params in ({"size": 10**20}, {"limit": 10**20}):
+        response = client.get("/api/v1/users", params)
+        assert response.status_code == 200 and response.json()["size"] == 1000
