@@ -1,5 +1,7 @@
 """Shapes of the accounts API: validation of input types, representation of users."""
 
+import json
+
 from rest_framework import serializers
 
 from accounts.models import MemberType, Role, User, UserStatus, UserType
@@ -113,6 +115,8 @@ class UserCreateSerializer(serializers.Serializer):
     def validate_preferences(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
+        if "\\u0000" in json.dumps(value):  # PostgreSQL jsonb refuses NUL characters
+            raise serializers.ValidationError("Must not contain NUL characters.")
         return value
 
 

@@ -318,3 +318,11 @@ def test_an_absurd_position_is_a_400_and_an_absurd_size_is_capped(world, as_user
     for params in ({"size": 10**20}, {"limit": 10**20}):
         response = client.get("/api/v1/users", params)
         assert response.status_code == 200 and response.json()["size"] == 1000
+
+
+def test_nul_characters_are_a_400(world, as_user):
+    client = as_user(world.a.member)
+    for body in ({"full_name": "a\x00b"}, {"preferences": {"k": "a\x00b"}}):
+        response = client.put("/api/v1/users/profile", body, format="json")
+        assert response.status_code == 400, body
+    assert client.get("/api/v1/users", {"search": "a\x00"}).status_code == 400
