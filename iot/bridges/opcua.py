@@ -8,7 +8,10 @@
     security_mode: "SignAndEncrypt" (default) | "Sign"
     certificate, private_key: the collector's certificate (DER/PEM) and key (PEM) paths
         (default: `opcua_collect --certificate/--private-key`)
-    server_certificate: path; when absent the server's certificate is taken from its endpoints
+    server_certificate: path of the server's certificate (pinned: a server presenting
+        another one cannot decrypt the session). Required, unless
+        trust_endpoint_certificate: true, which takes it from the server's endpoint list
+        (trust on first use of each connection: no protection against an impostor)
     application_uri: must match the URI in the collector's certificate
         (default "urn:commonwatt:opcua-collector")
     publishing_interval_ms: 1000; allow_insecure: false
@@ -113,7 +116,13 @@ def security_for(conn: dict, *, allow_insecure: bool = False, certificate: str |
     cert, key = conn.get("certificate") or certificate, conn.get("private_key") or private_key
     if not cert or not key:
         raise DeviceConfigError(f"{policy} needs the collector's certificate and private_key")
-    return Security(policy, mode, str(cert), str(key), conn.get("server_certificate"), app_uri)
+    server_cert = conn.get("server_certificate")
+    if not server_cert and conn.get("trust_endpoint_certificate") is not True:
+        raise DeviceConfigError(
+            "server_certificate missing: pin the server's certificate, or set "
+            "trust_endpoint_certificate to take whatever certificate the endpoint presents"
+        )
+    return Security(policy, mode, str(cert), str(key), server_cert or None, app_uri)
 
 
 def endpoint_for(conn: dict) -> str:

@@ -90,8 +90,42 @@ def test_a_device_may_allow_none_in_its_own_connection_settings():
 def test_the_default_policy_is_encrypted_and_needs_a_certificate():
     with pytest.raises(Exception, match="needs the collector's certificate"):
         security_for({})
-    security = security_for({}, certificate="c.der", private_key="k.pem")
+    security = security_for({"server_certificate": "s.der"}, certificate="c.der", private_key="k.pem")
     assert (security.policy, security.mode) == ("Basic256Sha256", "SignAndEncrypt")
+
+
+def test_the_server_certificate_is_pinned_unless_trust_on_first_use_is_chosen():
+    with pytest.raises(Exception, match="server_certificate missing"):
+        security_for({}, certificate="c.der", private_key="k.pem")
+    security = security_for({"trust_endpoint_certificate": True}, certificate="c.der", private_key="k.pem")
+    assert security.server_certificate is None
+
+
+def test_it_takes_the_endpoint_certificate_only_when_told_to(world, certs):
+    with OpcUaLoopbackServer({"Power": 5.0, "Energy": 1.0}, secure=True, certs=certs) as server:
+        conn = secure_connection(server, certs)
+        del conn["server_certificate"]
+        refused = polled_device(plant=world.a.plant, protocol="opcua", kind="meter", connection=conn)
+        trusting = polled_device(plant=world.a.plant, protocol="opcua", kind="meter",
+                                 connection={**conn, "trust_endpoint_certificate": True})
+        collect("--device", refused.serial, "--device", trusting.serial, "--once")
+
+    refused.refresh_from_db()
+    assert readings_of(refused) == {} and "server_certificate missing" in refused.last_error
+    assert readings_of(trusting)["power_w"] == [5.0]
+
+
+def test_a_server_with_another_certificate_is_refused(world, certs, tmp_path):
+    impostor = make_certificates(tmp_path / "impostor")
+    with OpcUaLoopbackServer({"Power": 5.0, "Energy": 1.0}, secure=True, certs=impostor) as server:
+        # the device pins the genuine server's certificate; this server presents another
+        device = polled_device(plant=world.a.plant, protocol="opcua", kind="meter",
+                               connection=secure_connection(server, certs))
+        collect("--device", device.serial, "--once")
+
+    device.refresh_from_db()
+    assert readings_of(device) == {}
+    assert device.status == "error" and device.last_error == "timeout"  # the impostor cannot decrypt
 
 
 def test_it_dead_letters_an_implausible_value_and_keeps_collecting(world, certs):
