@@ -91,6 +91,7 @@ class PollLoop:
     states: dict[int, DeviceState] = field(default_factory=dict)
     cycles: int = 0
     totals: CycleReport = field(default_factory=CycleReport)
+    _idle_warned: bool = False
 
     async def run(self, *, once: bool = False, max_cycles: int | None = None,
                   stop: asyncio.Event | None = None) -> CycleReport:
@@ -107,8 +108,9 @@ class PollLoop:
                     logger.exception("%s: cannot read the device registry", self.poller.protocol)
                     await reset_db_connection()
                 await self._release_departed(devices)
-                if not devices:
-                    logger.warning("%s: no active devices to poll", self.poller.protocol)
+                if not devices and not self._idle_warned:
+                    logger.warning("%s: no active devices to poll (waiting for some)", self.poller.protocol)
+                self._idle_warned = not devices
                 now = time.monotonic()
                 due = devices if once else [d for d in devices if self._state(d).next_due <= now]
                 if due or once:
