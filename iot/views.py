@@ -5,8 +5,10 @@ the browser: websocket frames (static/js/iot_live.js) and the timeseries API for
 (static/js/iot_charts.js)."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
+from core.errors import ApiError
 from iot.dashboards import dashboard_overview
 from iot.models import Device, Metric
 from iot.selectors import RESOLUTIONS, devices_of, latest_values
@@ -14,13 +16,22 @@ from iot.selectors import RESOLUTIONS, devices_of, latest_values
 
 @login_required
 def live_dashboard(request):
-    devices = devices_of(user=request.user)
+    """The user's own devices; `?community=<id>` for a community the user manages (one
+    community websocket then, instead of one per device)."""
+    raw = request.GET.get("community", "")
+    if raw and not raw.isdigit():
+        raise Http404
+    community_id = int(raw) if raw else None
+    try:
+        devices = devices_of(user=request.user, community_id=community_id)
+    except ApiError as exc:
+        raise Http404 from exc
     latest = latest_values(device_ids=[d.id for d in devices], metric_codes=["power_w", "soc_pct"])
     rows = [{"device": d, "power": latest[d.id].get("power_w"), "soc": latest[d.id].get("soc_pct")}
             for d in devices]
     return render(request, "iot/dashboard.html", {
         "overview": dashboard_overview(devices=devices), "rows": rows,
-        "device_ids": [d.id for d in devices],
+        "device_ids": [d.id for d in devices], "community_id": community_id,
     })
 
 

@@ -59,10 +59,28 @@ def test_anonymous_is_sent_to_login(client, meter):
 
 
 def test_the_scripts_are_served_locally(client):
-    expected = {"/static/js/iot_live.js": b"/ws/telemetry/?device=",
+    expected = {"/static/js/iot_live.js": b"/ws/telemetry/?",
                 "/static/js/iot_charts.js": b"new window.Chart("}
     for path, marker in expected.items():
         response = client.get(path)
         body = b"".join(response.streaming_content)
         assert response.status_code == 200 and marker in body, path
         assert b"https://" not in body  # no CDN
+
+
+def test_a_referent_opens_the_community_view(client, world, meter):
+    client.force_login(world.a.referent)
+
+    response = client.get(f"/iot/?community={world.a.community.pk}")
+
+    assert response.status_code == 200
+    assert f'data-community="{world.a.community.pk}"' in response.content.decode()
+    assert "P-MTR-A" in response.content.decode()
+
+
+def test_the_community_view_hides_other_communities(client, world, meter):
+    client.force_login(world.b.referent)
+    assert client.get(f"/iot/?community={world.a.community.pk}").status_code == 404
+    client.force_login(world.a.member)  # a member: only their own devices
+    assert client.get(f"/iot/?community={world.a.community.pk}").status_code == 404
+    assert client.get("/iot/?community=abc").status_code == 404

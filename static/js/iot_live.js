@@ -7,6 +7,7 @@
   const root = document.getElementById("live-kpis");
   if (!root) return;
   const ids = (root.dataset.devices || "").split(",").filter(Boolean);
+  const community = root.dataset.community || "";  // a referent's community view: one stream
   const stateEl = document.getElementById("live-state");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let openSockets = 0;
@@ -49,7 +50,7 @@
   }
   function refreshEnergy() {
     energyTimer = null;
-    fetch("/api/v1/dashboard", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(community ? `/api/v1/dashboard?community=${encodeURIComponent(community)}` : "/api/v1/dashboard", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((r) => (r.ok ? r.json() : null))
       .then((data) => {
         if (!data) return;
@@ -79,8 +80,8 @@
     recomputeTiles();
     scheduleEnergy();
   }
-  function connect(id, attempt) {
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/telemetry/?device=${encodeURIComponent(id)}`);
+  function connect(query, attempt) {
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/telemetry/?${query}`);
     let refused = false;
     ws.onopen = () => { openSockets += 1; setState("live"); attempt = 0; };
     ws.onmessage = (event) => {
@@ -92,9 +93,10 @@
       openSockets = Math.max(0, openSockets - 1);
       if (refused) return;
       if (!openSockets) setState("reconnecting…");
-      setTimeout(() => connect(id, attempt + 1), Math.min(30000, 1000 * 2 ** attempt));
+      setTimeout(() => connect(query, attempt + 1), Math.min(30000, 1000 * 2 ** attempt));
     };
   }
   if (!ids.length) { setState("no devices"); return; }
-  ids.forEach((id) => connect(id, 0));
+  if (community) connect(`community=${encodeURIComponent(community)}`, 0);
+  else ids.forEach((id) => connect(`device=${encodeURIComponent(id)}`, 0));
 })();
