@@ -334,6 +334,9 @@ MQTT_BRIDGE_CLIENT_ID = env.str("MQTT_BRIDGE_CLIENT_ID", default="commonwatt-bri
 # Bridge batching: ingest once per this many messages or this many milliseconds.
 MQTT_BRIDGE_BATCH_MESSAGES = env.int("MQTT_BRIDGE_BATCH_MESSAGES", default=500)
 MQTT_BRIDGE_BATCH_MS = env.int("MQTT_BRIDGE_BATCH_MS", default=50)
+# Threads storing batches (each with its own database connection): 2 overlaps one batch's
+# Python work with another's database round trips.
+MQTT_BRIDGE_WORKERS = env.int("MQTT_BRIDGE_WORKERS", default=2)
 # The simulator publishes on behalf of the demo devices with its own broker account.
 MQTT_SIMULATOR_USERNAME = env.str("MQTT_SIMULATOR_USERNAME", default="commonwatt-simulator")
 MQTT_SIMULATOR_PASSWORD = _mandatory("MQTT_SIMULATOR_PASSWORD", "commonwatt-simulator-dev")

@@ -75,13 +75,15 @@ def split_topic(topic: str) -> tuple[str, str] | None:
 class MqttBridge:
     def __init__(self, *, host: str | None = None, port: int | None = None,
                  client_id: str | None = None, batch_messages: int | None = None,
-                 batch_ms: int | None = None, backoff_max_s: float = 30.0,
+                 batch_ms: int | None = None, backoff_max_s: float = 30.0, workers: int | None = None,
                  on_batch: Callable[[list[Received]], None] | None = None):
         self.host = host or settings.MQTT_HOST
         self.port = port or settings.MQTT_PORT
         self.batch_messages = batch_messages or settings.MQTT_BRIDGE_BATCH_MESSAGES
         self.batch_s = (batch_ms or settings.MQTT_BRIDGE_BATCH_MS) / 1000
         self.backoff_max_s = backoff_max_s
+        self.workers = max(1, workers or settings.MQTT_BRIDGE_WORKERS)
+        self._stats_lock = threading.Lock()
         self.on_batch = on_batch
         self.stats = BridgeStats()
         self.inbox: queue.Queue[Received] = queue.Queue()
@@ -126,13 +128,37 @@ class MqttBridge:
         self.client.loop_stop()
 
     def run(self, *, max_seconds: float | None = None) -> BridgeStats:
-        """Process batches until `stop()` (or `max_seconds`); the caller started the client."""
+        """Process batches until `stop()` (or `max_seconds`); the caller started the client.
+
+        With `workers` > 1, batches are stored by that many threads (each with its own
+        database connection), so one batch's Python work overlaps another's database round
+        trips; each worker acknowledges its own batch after its own commit."""
         ends = None if max_seconds is None else time.monotonic() + max_seconds
+        ready: queue.Queue[list[Received] | None] = queue.Queue(maxsize=self.workers)
+        threads = [threading.Thread(target=self._work, args=(ready,), name=f"bridge-writer-{i}", daemon=True)
+                   for i in range(self.workers - 1)]
+        for thread in threads:
+            thread.start()
         while not self.stopping.is_set() and (ends is None or time.monotonic() < ends):
             batch = self._collect()
-            if batch:
+            if not batch:
+                continue
+            if threads:
+                ready.put(batch)
+            else:
                 self._process_until_stored(batch)
+        for _ in threads:
+            ready.put(None)
+        for thread in threads:
+            thread.join(60)
         return self.stats
+
+    def _work(self, ready: "queue.Queue[list[Received] | None]") -> None:
+        try:
+            while (batch := ready.get()) is not None:
+                self._process_until_stored(batch)
+        finally:
+            connection.close()
 
     def _collect(self) -> list[Received]:
         try:
@@ -156,7 +182,8 @@ class MqttBridge:
                 self.process(batch)
                 return
             except (OperationalError, InterfaceError):  # the database is away: wait and retry
-                self.stats.db_failures += 1
+                with self._stats_lock:
+                    self.stats.db_failures += 1
                 logger.exception("database error; batch of %d kept unacknowledged, retry in %.1fs",
                                  len(batch), delay)
                 connection.close()
@@ -182,7 +209,8 @@ class MqttBridge:
             dead_letters_record([{"topic": msg.topic, "serial": where[0] if where else "",
                                   "raw": repr(msg.payload), "reason": "refused by the database"}],
                                 source="mqtt")
-            self.stats.dead_letters += 1
+            with self._stats_lock:
+                self.stats.dead_letters += 1
         except DatabaseError:
             logger.exception("could not dead-letter a message on %s: %r", msg.topic, msg.payload[:2000])
         self._ack([msg])
@@ -222,13 +250,13 @@ class MqttBridge:
 
     def _ack(self, batch: list[Received]) -> None:
         now = time.monotonic()
-        self.stats.batches += 1
-        self.stats.messages += len(batch)
-        self.stats.last_commit_at = now
-        for msg in batch:
-            self.stats.latencies_s.append(now - msg.received_at)
-            if (msg.qos and msg.generation == self.generation
-                    and self.client.ack(msg.mid, msg.qos) == mqtt.MQTT_ERR_SUCCESS):
-                self.stats.acks += 1
-        if len(self.stats.latencies_s) > 100_000:
-            del self.stats.latencies_s[:50_000]
+        acks = sum(1 for msg in batch if msg.qos and msg.generation == self.generation
+                   and self.client.ack(msg.mid, msg.qos) == mqtt.MQTT_ERR_SUCCESS)
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.messages += len(batch)
+            self.stats.acks += acks
+            self.stats.last_commit_at = now
+            self.stats.latencies_s.extend(now - msg.received_at for msg in batch)
+            if len(self.stats.latencies_s) > 100_000:
+                del self.stats.latencies_s[:50_000]

@@ -19,11 +19,14 @@ class Command(BaseCommand):
                             help="Fixed id: the broker keeps the session (and queued messages) under it.")
         parser.add_argument("--batch-messages", type=int, default=settings.MQTT_BRIDGE_BATCH_MESSAGES)
         parser.add_argument("--batch-ms", type=int, default=settings.MQTT_BRIDGE_BATCH_MS)
+        parser.add_argument("--workers", type=int, default=settings.MQTT_BRIDGE_WORKERS,
+                            help="Threads storing batches (each with its own database connection).")
         parser.add_argument("--max-seconds", type=float, default=None, help="Exit after this long.")
 
     def handle(self, *args, **options):
         bridge = MqttBridge(host=options["host"], port=options["port"], client_id=options["client_id"],
-                            batch_messages=options["batch_messages"], batch_ms=options["batch_ms"])
+                            batch_messages=options["batch_messages"], batch_ms=options["batch_ms"],
+                            workers=options["workers"])
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: bridge.stop())
         self.stdout.write(f"mqtt bridge: {options['host']}:{options['port']} as {options['client_id']}")
