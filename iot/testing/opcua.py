@@ -2,7 +2,7 @@
 
     certs = make_certificates(tmp_path)           # server + client, self-signed
     with OpcUaLoopbackServer({"Power": 0.0}, secure=True, certs=certs) as server:
-        server.node_ids["Power"]                    # "ns=2;i=2"
+        server.node_ids["Power"]                    # "ns=2;s=Meter.Power"
         server.write("Power", 1500.0)               # a data change the collector receives
 """
 
@@ -94,7 +94,8 @@ class OpcUaLoopbackServer:
         ns = await server.register_namespace("urn:commonwatt:test")
         meter = await server.nodes.objects.add_object(ns, "Meter")
         for name, value in self.variables.items():
-            node = await meter.add_variable(ns, name, ua.Variant(float(value), ua.VariantType.Double))
+            node = await meter.add_variable(f"ns={ns};s=Meter.{name}", name,
+                                            ua.Variant(float(value), ua.VariantType.Double))
             self._nodes[name] = node
             self.node_ids[name] = node.nodeid.to_string()
         self._stop = asyncio.Event()
