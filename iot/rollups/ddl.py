@@ -1,5 +1,7 @@
 # ruff: noqa: S608  - SQL is assembled from module constants (table names, levels); values are bound.
-"""DDL of the rollup tables, the dirty-range queue and its trigger (applied by migration).
+"""DDL of the rollup tables, the dirty-range queue and its triggers. Migration
+`iot.0005_rollups_alerts` applies a frozen copy of this text; change both together (a new
+migration) if the schema changes.
 
 Tables are raw SQL (not Django models) for the same reason as `iot_reading`: they are
 written by set-based SQL only and read with `array_agg`; a surrogate id column and
