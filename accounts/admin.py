@@ -59,6 +59,11 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
             return fields
         return (*fields, *ADMIN_ONLY_FIELDS)
 
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data:
+            obj.is_active = obj.status != "suspended"  # as accounts.services does
+        super().save_model(request, obj, form, change)
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "preferences" and field is not None:

@@ -1,3 +1,4 @@
+from allauth.account.signals import password_changed, password_reset
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -16,3 +17,12 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 @receiver(user_logged_in)
 def on_logged_in(sender, request, user, **kwargs):
     lockout.clear(user.email)
+
+
+@receiver(password_changed)
+@receiver(password_reset)
+def on_web_password_change(sender, request, user, **kwargs):
+    # A new password ends every API session too: refresh tokens issued before are revoked.
+    from accounts.services import refresh_tokens_revoke
+
+    refresh_tokens_revoke(user=user)

@@ -74,12 +74,13 @@ def test_a_referent_changes_a_member_in_scope(client, world):
     form = client.get(url).context["adminform"].form
     data = {name: form.initial.get(name) for name in form.fields}
     data = {k: ("" if v is None else v) for k, v in data.items() if not isinstance(v, list | dict)}
-    data.update(full_name="Renamed by referent", preferences="{}", status="active", is_active="on",
+    data.update(full_name="Renamed by referent", preferences="{}", status="suspended", is_active="on",
                 is_verified="on")
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     world.a.member.refresh_from_db()
     assert world.a.member.full_name == "Renamed by referent" and world.a.member.role == "user"
+    assert world.a.member.status == "suspended" and not world.a.member.is_active
 
 
 def test_only_admins_add_users_in_the_admin(client, world):

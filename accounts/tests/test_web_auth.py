@@ -168,3 +168,14 @@ def test_continue_with_google_redirects_to_google(client):
 
 def test_the_google_login_url_is_not_found_without_credentials(client):
     assert client.post("/accounts/google/login/?process=login").status_code == 404
+
+
+def test_a_web_password_change_revokes_api_refresh_tokens(client, api):
+    user = make_user("ok@example.com")
+    refresh = api.post("/api/v1/auth/login", {"email": "ok@example.com", "password": PASSWORD},
+                       format="json").json()["refresh"]
+    client.force_login(user)
+    new = "Changed-Sunny-Day-5"
+    client.post("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new})
+    response = api.post("/api/v1/auth/refresh-token", {"refresh": refresh}, format="json")
+    assert response.status_code == 401
