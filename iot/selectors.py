@@ -186,37 +186,6 @@ def latest_values(*, device_ids: list[int], metric_codes: list[str] | None = Non
     return out
 
 
-# --- energy sums ------------------------------------------------------------------------------
-
-def energy_buckets(*, device_ids: list[int], resolution: str, start: datetime, end: datetime,
-                   metric_codes=None) -> dict[datetime, dict[str, float]]:
-    """{bucket: {metric code: summed delta}} over the devices, from the rollups."""
-    codes = list(metric_codes or ENERGY_METRICS.values())
-    if not device_ids:
-        return {}
-    table = ROLLUP_TABLES[resolution]
-    sql = (f"SELECT x.bucket, m.code, sum(x.delta) FROM {table} x"
-           " JOIN iot_metric m ON m.id = x.metric_id"
-           " WHERE x.device_id = ANY(%s) AND m.code = ANY(%s) AND x.bucket >= %s AND x.bucket < %s"
-           " GROUP BY 1, 2 ORDER BY 1")
-    out: dict = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(device_ids), codes, start, end])
-        for bucket, code, total in cursor.fetchall():
-            out.setdefault(bucket, {})[code] = total
-    return out
-
-
-def energy_totals(*, device_ids: list[int], start: datetime, end: datetime) -> dict[str, float | None]:
-    """Energy per kind (ENERGY_METRICS keys) over [start, end), from 15-minute rollups."""
-    buckets = energy_buckets(device_ids=device_ids, resolution="15m", start=start, end=end)
-    totals = {}
-    for key, code in ENERGY_METRICS.items():
-        values = [b[code] for b in buckets.values() if b.get(code) is not None]
-        totals[key] = sum(values) if values else None
-    return totals
-
-
 # --- community ------------------------------------------------------------------------------
 
 def community_series(*, community, resolution: str, start, end) -> dict:
