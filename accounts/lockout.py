@@ -2,12 +2,15 @@
 
 After LOGIN_LOCKOUT_ATTEMPTS failed logins on one account within LOGIN_LOCKOUT_WINDOW_S,
 the account is locked until the oldest failure in the window ages out. The state lives
-in Redis (the cache), so all web workers and the API agree.
+in Redis (the cache), so all web workers and the API agree: one sorted set per account,
+failure time as score, updated in one MULTI/EXEC so parallel failures are all counted
+(a read-modify-write of a cached list would lose some of a concurrent burst).
 """
 
 import hashlib
 import logging
 import time
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,22 +31,36 @@ class AccountLocked(ApiError):
 
 def _key(identifier: str) -> str:
     digest = hashlib.sha256(identifier.strip().lower().encode()).hexdigest()[:32]
-    return f"login-failures:{digest}"
+    return cache.make_key(f"login-failures:{digest}")
+
+
+def _redis():
+    return cache._cache.get_client(write=True)  # Django's RedisCache: the raw redis-py client
 
 
 def _recent(identifier: str, now: float) -> list[float]:
-    window = settings.LOGIN_LOCKOUT_WINDOW_S
-    return [t for t in cache.get(_key(identifier), []) if now - t < window]
+    """Failure times within the window, oldest first."""
+    key = _key(identifier)
+    pipe = _redis().pipeline()
+    pipe.zremrangebyscore(key, 0, now - settings.LOGIN_LOCKOUT_WINDOW_S)
+    pipe.zrange(key, 0, -1, withscores=True)
+    return [score for _, score in pipe.execute()[1]]
 
 
 def record_failure(identifier: str) -> None:
     if not identifier:
         return
     now = time.time()
-    failures = [*_recent(identifier, now), now]
-    cache.set(_key(identifier), failures, timeout=settings.LOGIN_LOCKOUT_WINDOW_S)
-    logger.warning("login failed", extra={"account": identifier, "failures": len(failures)})
-    if len(failures) == settings.LOGIN_LOCKOUT_ATTEMPTS:
+    window = settings.LOGIN_LOCKOUT_WINDOW_S
+    key = _key(identifier)
+    pipe = _redis().pipeline()
+    pipe.zremrangebyscore(key, 0, now - window)
+    pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
+    pipe.zcard(key)
+    pipe.expire(key, window + 1)
+    failures = pipe.execute()[2]
+    logger.warning("login failed", extra={"account": identifier, "failures": failures})
+    if failures == settings.LOGIN_LOCKOUT_ATTEMPTS:
         logger.warning("account locked", extra={"account": identifier})
 
 
@@ -67,4 +84,4 @@ def ensure_not_locked(identifier: str) -> None:
 
 
 def clear(identifier: str) -> None:
-    cache.delete(_key(identifier))
+    _redis().delete(_key(identifier))
