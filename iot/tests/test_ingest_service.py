@@ -223,3 +223,20 @@ def test_it_creates_partitions_ahead_idempotently(db):
 def test_the_current_month_has_its_partition_after_migrate(meter, now):
     ingest([{"device": "MTR-A1", "metric": "power_w", "ts": now, "value": 1}], source="http")
     assert _partition_of(meter, now) == partition_name(now.date().replace(day=1))
+
+
+def test_the_partition_beat_task_is_registered_and_runs(db):
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    from iot.tasks import partitions_ensure_task
+
+    # Transactional tests flush migration data from a reused test database: apply it again.
+    migration = importlib.import_module("iot.migrations.0004_partition_beat_task")
+    migration.register(apps, None)
+    migration.register(apps, None)
+    task = PeriodicTask.objects.get(task="iot.tasks.partitions_ensure_task")
+    assert task.enabled and task.interval.every == 1 and task.interval.period == "days"
+    assert partitions_ensure_task.apply().get() == {"created": [], "moved_rows": 0}  # migrate made them
