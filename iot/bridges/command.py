@@ -6,11 +6,14 @@ import asyncio
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
 
 from iot.bridges.base import Poller, PollLoop
+
+BLOCKING_WORKERS = 32
 
 
 class PollCommand(BaseCommand):
@@ -61,8 +64,17 @@ def run_until_stopped(main):
     holder: dict = {}
 
     async def runner():
-        holder["loop"], holder["stop"] = asyncio.get_running_loop(), asyncio.Event()
-        return await main(holder["stop"])
+        loop = asyncio.get_running_loop()
+        # Blocking clients (pysunspec2, open61850, opendnp3 scans) wait on the network in
+        # worker threads: more of them than the default (cores + 4) keeps slow devices
+        # from queueing the others.
+        executor = ThreadPoolExecutor(max_workers=BLOCKING_WORKERS, thread_name_prefix="poller-io")
+        loop.set_default_executor(executor)
+        holder["loop"], holder["stop"] = loop, asyncio.Event()
+        try:
+            return await main(holder["stop"])
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
 
     def on_signal(signum, frame):
         if "loop" in holder:
