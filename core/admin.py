@@ -9,9 +9,14 @@ Django's per-model permission rows:
 - admins (role admin or superuser): everything;
 - vendors and referents: view and change within their scope; add only when the subclass
   lists their role in `add_roles`; delete only roles in `delete_roles` (default: admins only).
+
+For non-admins, list filters on relations offer only the values present in their scope
+(`RelatedOnlyFieldListFilter`), so the sidebar does not list other tenants' names.
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist
 
 
 def _is_admin(user) -> bool:
@@ -60,6 +65,23 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._has_role(request, self.delete_roles) and self._in_scope(request, obj)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if _is_admin(request.user):
+            return filters
+        return [self._scoped_filter(f) for f in filters]
+
+    def _scoped_filter(self, list_filter):
+        if not isinstance(list_filter, str):
+            return list_filter
+        try:
+            field = get_fields_from_path(self.model, list_filter)[-1]
+        except FieldDoesNotExist:
+            return list_filter
+        if field.is_relation:
+            return (list_filter, admin.RelatedOnlyFieldListFilter)
+        return list_filter
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "queryset" not in kwargs and not _is_admin(request.user):

@@ -94,3 +94,13 @@ def test_only_admins_add_users_in_the_admin(client, world):
     })
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert User.objects.get(email="added@example.com").check_password(PASSWORD)
+
+
+def test_list_filters_do_not_name_other_tenants(client, world):
+    _admin_login(client, world.a.vendor)
+    page = client.get("/admin/accounts/user/").content.decode()
+    assert "Org a" in page and "Org b" not in page
+    client.logout()
+    _admin_login(client, world.admin)
+    page = client.get("/admin/accounts/user/").content.decode()
+    assert "Org a" in page and "Org b" in page
