@@ -12,6 +12,7 @@ counter). libiec61850 serves it from its own thread.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from iot.testing.modbus import free_port
 
@@ -87,3 +88,33 @@ class Iec61850LoopbackServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+OPEN61850_SCL = Path(__file__).parent / "data" / "meter.cid"
+OPEN61850_PREFIX = "OWLD0/"
+
+
+class Open61850LoopbackServer:
+    """An open61850 MMS server serving `data/meter.cid` (IED "OW", LD0 with MMXU1 TotW/Hz
+    and MMTR1 TotWh): the same library as the poller's client, next to libiec61850 above."""
+
+    def __init__(self):
+        from open61850.server import IedModel, MmsServer
+
+        self.model = IedModel.from_scl(OPEN61850_SCL)
+        self.server = MmsServer(self.model, host="127.0.0.1", port=0)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def set(self, reference: str, value) -> None:
+        """Set `OWLD0/<reference>` (e.g. "MMXU1.TotW.mag.f[MX]")."""
+        self.model.set(OPEN61850_PREFIX + reference, value)
+
+    def __enter__(self) -> Open61850LoopbackServer:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.stop()

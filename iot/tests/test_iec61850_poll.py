@@ -113,3 +113,27 @@ def test_point_maps_are_validated():
         parse_points([{"ref": "LD/LN.DO.DA", "metric": "power_w", "fc": "XX"}])
     with pytest.raises(DeviceConfigError, match="LD/LN"):
         parse_points([{"ref": "MMXU1.TotW", "metric": "power_w"}])
+
+
+def test_it_reads_an_open61850_server_too(world):
+    """The client's own library as the server (the issue asks for both sides of one library)."""
+    from datetime import UTC, datetime
+
+    from iot.testing.iec61850 import OPEN61850_PREFIX as OW
+    from iot.testing.iec61850 import Open61850LoopbackServer
+
+    stamp = datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
+    with Open61850LoopbackServer() as server:
+        server.set("MMXU1.TotW.mag.f[MX]", 2750.0)
+        server.set("MMXU1.TotW.t[MX]", stamp)
+        server.set("MMTR1.TotWh.actVal[ST]", 9_876_543)
+        device = polled_device(plant=world.a.plant, protocol="iec61850", kind="meter", connection={
+            "host": "127.0.0.1", "port": server.port, "points": [
+                {"ref": OW + "MMXU1.TotW.mag.f", "fc": "MX", "metric": "power_w",
+                 "quality_ref": OW + "MMXU1.TotW.q", "time_ref": OW + "MMXU1.TotW.t"},
+                {"ref": OW + "MMTR1.TotWh.actVal", "fc": "ST", "metric": "energy_export_kwh", "scale": 0.001},
+            ]})
+        poll("--once", "--device", device.serial)
+
+    assert readings_of(device) == {"power_w": [2750.0], "energy_export_kwh": [pytest.approx(9876.543)]}
+    assert Reading.objects.get(device_id=device.pk, metric__code="power_w").ts == stamp
