@@ -83,7 +83,7 @@ def device_offline_check(*, now=None) -> dict:
     now = now or timezone.now()
     stale = _stale_before(now)
     silent = (Device.objects.filter(is_active=True, last_seen__isnull=False, last_seen__lt=stale)
-              .exclude(alerts__kind=AlertKind.OFFLINE, alerts__closed_at__isnull=True)
+              .exclude(pk__in=Alert.objects.open().filter(kind=AlertKind.OFFLINE).values("device_id"))
               .select_related("community"))
     opened = sum(1 for device in silent if _open_outage(device, now))
     back = (Alert.objects.open().filter(kind=AlertKind.OFFLINE)

@@ -58,6 +58,19 @@ def test_it_closes_the_outage_when_data_comes_back(world, meter, mailoutbox,
     assert [m.subject for m in mailoutbox][-1].endswith("device back online")
 
 
+def test_a_new_outage_after_recovery_opens_a_new_alert(world, meter):
+    go_silent(meter, 10)
+    device_offline_check()
+    ingest([{"device": meter.serial, "metric": "power_w", "ts": timezone.now(), "value": 5.0}], source="http")
+    device_offline_check()
+    go_silent(meter, 10)
+
+    assert device_offline_check() == {"opened": 1, "closed": 0}
+    assert list(Alert.objects.filter(device=meter).order_by("id").values_list("kind", flat=True)) == [
+        "offline", "back_online", "offline"]
+    assert Alert.objects.open().filter(device=meter).count() == 1
+
+
 def test_it_ignores_devices_within_their_interval_and_never_heard_from(world, meter):
     make_device("AL-NEW", kind="meter", plant=world.a.plant)  # no data yet: no outage
     go_silent(meter, 2)
