@@ -233,3 +233,30 @@ def test_beat_runs_the_rollup_and_offline_tasks_every_minute(meter):
     assert_rollups_match(meter)
     offline = app.tasks["iot.rollups.tasks.device_offline_check_task"].apply().get()
     assert offline == {"opened": 0, "closed": 0}
+
+
+def test_a_second_runner_steps_aside_while_one_holds_the_lock(meter):
+    import psycopg
+
+    from iot.rollups.service import LOCK_KEY
+
+    ingest(readings(meter.serial, T0, 4), source="http")
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                         password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        busy = rollup_run()
+        other.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+    assert busy.skipped and busy.queued == 0
+    assert rollup_run().queued >= 2
+    assert_rollups_match(meter)
+
+
+def test_the_command_refuses_a_bad_range():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--start must be before --end"):
+        call_command("iot_rollup", "--rebuild", "--start", "2026-03-02", "--end", "2026-03-01")
+    with pytest.raises(CommandError, match="Not a date"):
+        call_command("iot_rollup", "--rebuild", "--start", "soon", "--end", "2026-03-01")
