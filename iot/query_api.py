@@ -6,12 +6,13 @@ from datetime import timedelta
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from accounts.models import User
 from core.errors import ApiError
-from iot.models import Metric
-from iot.query_params import bad, choice_param, datetime_param, json_response
+from iot.models import Alert, AlertKind, Metric
+from iot.query_params import bad, choice_param, datetime_param, int_param, json_response
 from iot.selectors import (
     RESOLUTIONS,
     ROLLUP_TABLES,
@@ -164,3 +165,41 @@ class CommunitySeriesView(APIView):
                               "resolution": resolution, "start": start, "end": end,
                               **community_series(community=community, resolution=resolution,
                                                  start=start, end=end)})
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    device_serial = serializers.CharField(source="device.serial", read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = ["id", "device", "device_serial", "kind", "opened_at", "closed_at", "is_open",
+                  "last_seen", "message", "notified_at"]
+
+
+class AlertListView(ListAPIView):
+    """Device alerts (offline / back online) the caller may see, newest first."""
+
+    serializer_class = AlertSerializer
+    filter_backends = []
+
+    @extend_schema(
+        tags=["telemetry"], summary="Device alerts (offline, back online)",
+        parameters=[OpenApiParameter("open", OpenApiTypes.BOOL, description="Only open outages."),
+                    OpenApiParameter("device", OpenApiTypes.INT),
+                    OpenApiParameter("kind", OpenApiTypes.STR, enum=[k.value for k in AlertKind])],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        alerts = Alert.objects.visible_to(self.request.user).select_related("device")
+        if params.get("open") in ("1", "true"):
+            alerts = alerts.open()
+        device = int_param(self.request, "device")
+        if device is not None:
+            alerts = alerts.filter(device_id=device)
+        if params.get("kind"):
+            alerts = alerts.filter(kind=choice_param(self.request, "kind", list(AlertKind.values), ""))
+        return alerts.order_by("-opened_at", "-id")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("iot/history/<int:user_id>", query_api.UserHistoryView.as_view(), name="iot-user-history"),
     path("iot/communities/<int:community_id>/series", query_api.CommunitySeriesView.as_view(),
          name="iot-community-series"),
+    path("iot/alerts", query_api.AlertListView.as_view(), name="iot-alerts"),
     path("iot/stream", TelemetryStreamView.as_view(), name="iot-stream"),
     path("dashboard", dashboard_api.DashboardView.as_view(), name="dashboard"),
     path("recent-activity", dashboard_api.RecentActivityView.as_view(), name="recent-activity"),

@@ -95,3 +95,29 @@ def test_alerts_are_scoped_like_devices(world, meter):
     assert Alert.objects.visible_to(world.a.referent).count() == 1
     assert Alert.objects.visible_to(world.b.referent).count() == 0
     assert Alert.objects.visible_to(world.a.other_member).count() == 0
+
+
+def test_the_alerts_api_lists_and_filters_visible_alerts(as_user, world, meter):
+    other, _ = make_device("AL-MTR-B", kind="meter", plant=world.b.plant, expected_interval_s=60)
+    go_silent(meter, 10)
+    go_silent(other, 10)
+    device_offline_check()
+
+    mine = as_user(world.a.member).get("/api/v1/iot/alerts").json()
+    open_only = as_user(world.a.referent).get(f"/api/v1/iot/alerts?open=1&device={meter.pk}").json()
+
+    assert mine["total"] == 1 and mine["items"][0]["device_serial"] == "AL-MTR-A"
+    assert mine["items"][0]["kind"] == "offline" and mine["items"][0]["is_open"] is True
+    assert open_only["total"] == 1
+    assert as_user(world.a.referent).get("/api/v1/iot/alerts?kind=back_online").json()["total"] == 0
+    assert as_user(world.a.member).get("/api/v1/iot/alerts?kind=nope").status_code == 400
+
+
+def test_the_alerts_api_hides_other_communities(as_user, api, world, meter):
+    go_silent(meter, 10)
+    device_offline_check()
+
+    assert as_user(world.b.referent).get("/api/v1/iot/alerts").json()["total"] == 0
+    assert as_user(world.a.other_member).get("/api/v1/iot/alerts").json()["total"] == 0
+    assert as_user(world.b.member).get(f"/api/v1/iot/alerts?device={meter.pk}").json()["total"] == 0
+    assert api.get("/api/v1/iot/alerts").status_code == 401

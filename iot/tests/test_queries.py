@@ -190,6 +190,6 @@ def test_every_read_endpoint_is_in_the_openapi_schema(as_user, world):
                  "/api/v1/iot/history/{user_id}", "/api/v1/iot/communities/{community_id}/series",
                  "/api/v1/dashboard", "/api/v1/recent-activity", "/api/v1/energy/hourly",
                  "/api/v1/energy/daily", "/api/v1/energy/monthly", "/api/v1/battery/status",
-                 "/api/v1/battery/history", "/api/v1/battery/health"):
+                 "/api/v1/battery/history", "/api/v1/battery/health", "/api/v1/iot/alerts"):
         assert "get" in paths[path], path
     assert "text/event-stream" in paths["/api/v1/iot/stream"]["get"]["responses"]["200"]["content"]
