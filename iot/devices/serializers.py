@@ -55,7 +55,8 @@ class DeviceWriteSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        user = self.context["request"].user
+        request = self.context.get("request")  # absent when the OpenAPI schema is generated
+        user = request.user if request is not None else None
         self.fields["plant"].queryset = Plant.objects.visible_to(user)
         self.fields["metering_point"].queryset = MeteringPoint.objects.visible_to(user)
         self.fields["community"].queryset = Community.objects.visible_to(user)

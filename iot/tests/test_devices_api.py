@@ -131,3 +131,16 @@ def test_it_rotates_the_secret(as_user, world, devices):
 def test_it_requires_authentication(api, devices):
     response = api.get(URL)
     assert response.status_code == 401 and response.json()["error"] == "NotAuthenticated"
+
+
+def test_the_registry_is_in_the_openapi_schema(as_user, world):
+    response = as_user(world.admin).get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    paths = schema["paths"]
+    for path in ("/api/v1/iot/devices", "/api/v1/iot/devices/{id}", "/api/v1/iot/devices/register",
+                 "/api/v1/iot/devices/{id}/rotate-secret", "/api/v1/iot/devices/{id}/command"):
+        assert path in paths, path
+    created = paths["/api/v1/iot/devices/register"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "secret" in schema["components"]["schemas"][ref]["properties"]
