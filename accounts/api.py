@@ -38,6 +38,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
     VerifyEmailQuerySerializer,
 )
+from accounts.throttles import AuthRateThrottle
 from core.errors import ApiError
 
 ERRORS = {400: OpenApiResponse(description="Validation error (error envelope)"),
@@ -56,6 +57,7 @@ class IsStaffRole(BasePermission):
 class _Public(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
 
     def get_authenticate_header(self, request):
         # Without authentication classes DRF would turn our 401s into 403s.

@@ -239,3 +239,20 @@ class TestOAuth2Form:
     def test_test_token_refuses_a_bad_token(self, api):
         response = api.post("/api/v1/login/test-token", HTTP_AUTHORIZATION="Bearer nope")
         assert response.status_code == 401
+
+
+class TestThrottle:
+    def test_public_auth_endpoints_are_rate_limited_per_client(self, api, settings):
+        settings.AUTH_API_RATE = "3/min"
+        for _ in range(3):
+            response = api.post("/api/v1/auth/password-reset-request", {"email": "x@example.com"},
+                                format="json")
+            assert response.status_code == 202
+        response = api.post("/api/v1/auth/register", {"email": "y@example.com", "password": PASSWORD},
+                            format="json")
+        assert response.status_code == 429
+        assert response.json()["error"] == "TooManyRequests"
+        assert not User.objects.filter(email="y@example.com").exists()
+        other = api.post("/api/v1/auth/password-reset-request", {"email": "x@example.com"},
+                         format="json", REMOTE_ADDR="10.0.0.9")
+        assert other.status_code == 202
