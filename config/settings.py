@@ -187,6 +187,9 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 # API flows (accounts/tokens.py): signed links, valid this long.
 EMAIL_VERIFICATION_MAX_AGE_S = env.int("EMAIL_VERIFICATION_MAX_AGE_S", default=3 * 24 * 3600)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_S", default=24 * 3600)
+# Public auth API endpoints, per client IP (accounts/throttles.py). Behind a reverse proxy set
+# NUM_PROXIES so the client IP is read from X-Forwarded-For, not the proxy's address.
+AUTH_API_RATE = env.str("AUTH_API_RATE", default="20/min")
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
@@ -388,3 +391,6 @@ if env.bool("DB_POOL", default=False):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=20),
     }
+
+# --- accounts: client IP behind reverse proxies (throttling of the auth API) ---
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=None)
