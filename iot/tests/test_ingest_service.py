@@ -226,17 +226,11 @@ def test_the_current_month_has_its_partition_after_migrate(meter, now):
 
 
 def test_the_partition_beat_task_is_registered_and_runs(db):
-    import importlib
-
-    from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
-    from iot.tasks import partitions_ensure_task
+    from iot.tasks import beat_tasks_ensure, partitions_ensure_task
 
-    # Transactional tests flush migration data from a reused test database: apply it again.
-    migration = importlib.import_module("iot.migrations.0004_partition_beat_task")
-    migration.register(apps, None)
-    migration.register(apps, None)
+    beat_tasks_ensure()  # idempotent: migration 0004 and post_migrate already did it
     task = PeriodicTask.objects.get(task="iot.tasks.partitions_ensure_task")
     assert task.enabled and task.interval.every == 1 and task.interval.period == "days"
     assert partitions_ensure_task.apply().get() == {"created": [], "moved_rows": 0}  # migrate made them
