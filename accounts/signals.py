@@ -11,7 +11,9 @@ def _identifier(credentials: dict) -> str:
 
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs):
-    lockout.record_failure(_identifier(credentials))
+    # The failed password check already counts (its reservation, see accounts.backends).
+    if "password" in credentials:
+        lockout.log_failure(_identifier(credentials))
 
 
 @receiver(user_logged_in)
