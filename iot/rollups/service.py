@@ -96,20 +96,22 @@ LEFT JOIN LATERAL (
 
 _REROLL_15M = f"""
 WITH src AS (
-    SELECT g.device_id, g.metric_id, p.ts, p.value
+    -- each range: the reading just before it (for the first difference) and its own
+    -- readings, tagged with the range so that ranges never see each other's rows
+    SELECT g.device_id, g.metric_id, g.lo AS range_lo, p.ts, p.value
     FROM _rollup_r15 g CROSS JOIN LATERAL (
         SELECT r.ts, r.value FROM iot_reading r
         WHERE r.device_id = g.device_id AND r.metric_id = g.metric_id AND r.ts < g.lo
         ORDER BY r.ts DESC LIMIT 1
     ) p
     UNION ALL
-    SELECT g.device_id, g.metric_id, r.ts, r.value
+    SELECT g.device_id, g.metric_id, g.lo, r.ts, r.value
     FROM _rollup_r15 g JOIN iot_reading r
       ON r.device_id = g.device_id AND r.metric_id = g.metric_id AND r.ts >= g.lo AND r.ts < g.hi
 ), diffed AS (
-    SELECT device_id, metric_id, ts, value,
+    SELECT device_id, metric_id, range_lo, ts, value,
            lag(value) OVER w AS prev_value, lag(ts) OVER w AS prev_ts
-    FROM src WINDOW w AS (PARTITION BY device_id, metric_id ORDER BY ts)
+    FROM src WINDOW w AS (PARTITION BY device_id, metric_id, range_lo ORDER BY ts)
 ), fresh AS (
     SELECT f.device_id, f.metric_id, date_bin('15 minutes', f.ts, {ORIGIN}) AS bucket,
            count(*) AS n, min(f.value) AS min_value, max(f.value) AS max_value,
@@ -126,10 +128,9 @@ WITH src AS (
                WHERE f.ts - f.prev_ts > make_interval(secs => 1.5 * coalesce(d.expected_interval_s, 60))
            ) AS gaps
     FROM diffed f
-    JOIN _rollup_r15 g ON g.device_id = f.device_id AND g.metric_id = f.metric_id
-     AND f.ts >= g.lo AND f.ts < g.hi
     LEFT JOIN iot_metric m ON m.id = f.metric_id
     LEFT JOIN iot_device d ON d.id = f.device_id
+    WHERE f.ts >= f.range_lo  -- the reading before the range only served its difference
     GROUP BY 1, 2, 3
 ), gone AS (
     DELETE FROM iot_rollup_15m t USING _rollup_r15 g
