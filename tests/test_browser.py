@@ -50,3 +50,12 @@ def test_a_locked_account_gets_the_error_page(page):
         page.click("form.stacked button[type=submit]")
     assert info.value.status == 429
     assert "Too many failed logins" in page.content()
+
+
+def test_the_api_docs_render_without_the_internet(page):
+    outside = []
+    page.on("request", lambda r: None if r.url.startswith(page.base_url) else outside.append(r.url))
+    page.goto("/api/v1/docs/")
+    page.get_by_text("/api/v1/auth/login", exact=True).wait_for()
+    assert page.get_by_text("/api/v1/users/profile", exact=True).first.is_visible()
+    assert outside == []
