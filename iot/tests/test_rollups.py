@@ -207,25 +207,28 @@ def test_the_command_rebuilds_a_range_and_reports_the_watermark(meter, capsys):
 
 
 batches = st.lists(
-    st.lists(st.tuples(st.integers(0, 3 * 24 * 12), st.floats(0, 5), st.booleans()), min_size=1, max_size=25),
+    st.lists(st.tuples(st.integers(0, 3 * 24 * 12), st.floats(0, 5), st.booleans(), st.booleans()),
+             min_size=1, max_size=25),
     min_size=1, max_size=4,
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=batches)
 def test_rollups_equal_recomputation_for_any_arrival_order(world, batches):
-    device, _ = make_device(f"RLP-H-{next(_serials)}", kind="meter", plant=world.a.plant,
-                            expected_interval_s=300)
+    n = next(_serials)
+    rome, _ = make_device(f"RLP-H-{n}", kind="meter", plant=world.a.plant, expected_interval_s=300)
+    utc, _ = make_device(f"RLP-U-{n}", kind="sensor", community=None, expected_interval_s=300)
     for batch in batches:  # each batch may land anywhere in the 3 days: late data and corrections
         items = []
-        for slot, value, is_counter in batch:
-            metric = "energy_import_kwh" if is_counter else "power_w"
-            items.append({"device": device.serial, "metric": metric,
+        for slot, value, is_counter, in_rome in batch:
+            items.append({"device": (rome if in_rome else utc).serial,
+                          "metric": "energy_import_kwh" if is_counter else "power_w",
                           "ts": T0 + timedelta(minutes=5 * slot), "value": value * 100})
         ingest(items, source="import")
         rollup_run()
-        assert_rollups_match(device)
+        assert_rollups_match(rome)
+        assert_rollups_match(utc, tz="UTC")
 
 
 def test_beat_runs_the_rollup_and_offline_tasks_every_minute(meter):
