@@ -1,6 +1,10 @@
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
+from django.conf import settings
 from django.http import Http404
 
 
@@ -11,6 +15,12 @@ class ProviderNotConfigured(SocialApp.DoesNotExist, Http404):
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix, email, context):
+        # allauth's emails name `current_site`, i.e. the sites table's "example.com"; name
+        # the platform instead (links still use the request's host).
+        site = SimpleNamespace(name="CommonWatt", domain=urlsplit(settings.SITE_URL).netloc)
+        super().send_mail(template_prefix, email, {"current_site": site, **context})
+
     def confirm_email(self, request, email_address):
         confirmed = super().confirm_email(request, email_address)
         user = email_address.user

@@ -179,3 +179,8 @@ def test_a_web_password_change_revokes_api_refresh_tokens(client, api):
     client.post("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new})
     response = api.post("/api/v1/auth/refresh-token", {"refresh": refresh}, format="json")
     assert response.status_code == 401
+
+
+def test_confirmation_emails_name_commonwatt(client):
+    client.post("/accounts/signup/", {"email": "w@example.com", "password1": PASSWORD, "password2": PASSWORD})
+    assert "CommonWatt" in mail.outbox[0].body and "example.com!" not in mail.outbox[0].body
