@@ -207,8 +207,11 @@ def test_the_command_rebuilds_a_range_and_reports_the_watermark(meter, capsys):
 
 
 batches = st.lists(
-    st.lists(st.tuples(st.integers(0, 3 * 24 * 12), st.floats(0, 5), st.booleans(), st.booleans()),
-             min_size=1, max_size=25),
+    st.tuples(
+        st.lists(st.tuples(st.integers(0, 3 * 24 * 12), st.floats(0, 5), st.booleans(), st.booleans()),
+                 min_size=1, max_size=25),
+        st.lists(st.integers(0, 24), max_size=3),  # items of the batch an operator deletes afterwards
+    ),
     min_size=1, max_size=4,
 )
 
@@ -219,13 +222,16 @@ def test_rollups_equal_recomputation_for_any_arrival_order(world, batches):
     n = next(_serials)
     rome, _ = make_device(f"RLP-H-{n}", kind="meter", plant=world.a.plant, expected_interval_s=300)
     utc, _ = make_device(f"RLP-U-{n}", kind="sensor", community=None, expected_interval_s=300)
-    for batch in batches:  # each batch may land anywhere in the 3 days: late data and corrections
+    for batch, deleted in batches:  # anywhere in the 3 days: late data, corrections, deletions
         items = []
         for slot, value, is_counter, in_rome in batch:
             items.append({"device": (rome if in_rome else utc).serial,
                           "metric": "energy_import_kwh" if is_counter else "power_w",
                           "ts": T0 + timedelta(minutes=5 * slot), "value": value * 100})
         ingest(items, source="import")
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM iot_reading WHERE device_id = ANY(%s) AND ts = ANY(%s)",
+                           [[rome.pk, utc.pk], [items[i % len(items)]["ts"] for i in deleted]])
         rollup_run()
         assert_rollups_match(rome)
         assert_rollups_match(utc, tz="UTC")
