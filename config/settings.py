@@ -394,3 +394,12 @@ if env.bool("DB_POOL", default=False):
 
 # --- accounts: client IP behind reverse proxies (throttling of the auth API) ---
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=None)
+
+# --- platform: OpenAPI names of enums whose field names collide across apps -----------
+# (`manage.py check --deploy` must report nothing; drf-spectacular warns on such collisions)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "DeviceKindEnum": "iot.models.DeviceKind",
+    "AssetKindEnum": "plants.models.AssetKind",
+    "RegimeEnum": "communities.models.Regime",
+    "RunStatusEnum": "simulation.models.RunStatus",
+})
