@@ -186,7 +186,7 @@ class OpcUaCollector:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # serial -> failures since its last session
 
     def __post_init__(self):
         self._queue: asyncio.Queue = asyncio.Queue()
@@ -310,7 +310,6 @@ class OpcUaCollector:
 
     async def _device_loop(self, device) -> None:
         conn = device.connection or {}
-        failures = 0
         while True:
             try:
                 specs = parse_node_ids(conn.get("node_ids"))
@@ -320,8 +319,7 @@ class OpcUaCollector:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                failures += 1
-                self.failures[device.serial] = failures
+                failures = self.failures[device.serial] = self.failures.get(device.serial, 0) + 1
                 reason = "timeout" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
                 delay = backoff_delay(failures, self.backoff_base_s, self.backoff_max_s)
                 logger.error("opcua %s: %s; attempt %d, retrying in %.1f s", device.serial, reason,
@@ -359,6 +357,7 @@ class OpcUaCollector:
                     logger.error("opcua %s: cannot subscribe to %s: %s", device.serial, node_id, result.name)
                     self._pending.get(device.pk, set()).discard(node_id)
             logger.info("opcua %s: subscribed to %d node(s) (%s)", device.serial, len(specs), security.policy)
+            self.failures.pop(device.serial, None)  # the next loss starts the backoff afresh
             while True:  # a dead server surfaces here, and the loop above reconnects
                 await asyncio.sleep(self.watch_s)
                 await asyncio.wait_for(client.nodes.server_state.read_value(), timeout=self.timeout_s)

@@ -220,3 +220,46 @@ def test_readings_survive_a_failed_write(world, monkeypatch):
 
     assert calls[0] == 1 and calls[1] >= 1
     assert readings_of(device) == {"power_w": [11.0, 12.0]}
+
+
+def test_it_reconnects_after_a_server_restart(world):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from iot.bridges.command import run_until_stopped
+    from iot.bridges.opcua import OpcUaCollector
+
+    first = OpcUaLoopbackServer({"Power": 1.0}).start()
+    port, power = first.port, first.node_ids["Power"]
+    device = polled_device(plant=world.a.plant, protocol="opcua", kind="meter", connection={
+        "endpoint": first.endpoint, "node_ids": {power: "power_w"},
+        "security_policy": "None", "allow_insecure": True, "publishing_interval_ms": 100,
+    })
+    collector = OpcUaCollector(flush_interval_s=0.2, backoff_base_s=0.3, backoff_max_s=1.0, watch_s=0.3,
+                               timeout_s=2)
+    servers = [first]
+
+    async def scenario(stop):
+        run = asyncio.create_task(collector.run(stop=stop, duration_s=12))
+        await asyncio.sleep(2.5)
+        await asyncio.to_thread(first.stop)
+        await asyncio.sleep(1.0)  # down for a while: the collector fails and backs off
+        second = await asyncio.to_thread(OpcUaLoopbackServer({"Power": 2.0}, port=port).start)
+        servers.append(second)
+        stored = sync_to_async(readings_of)  # on the test's own connection and transaction
+        for _ in range(40):  # at most ~8 s for the reconnect
+            if (await stored(device)).get("power_w", [])[-1:] == [2.0]:
+                break
+            await asyncio.sleep(0.2)
+        stop.set()
+        await run
+
+    try:
+        run_until_stopped(scenario)
+    finally:
+        for server in servers:
+            server.stop()
+
+    assert readings_of(device)["power_w"] == [1.0, 2.0]
+    assert collector.failures == {}  # the new session reset the backoff
