@@ -111,6 +111,11 @@ class OpcUaLoopbackServer:
             self._error = exc
             self._started.set()
         finally:
+            leftovers = asyncio.all_tasks(self._loop)  # asyncua's per-session timers
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
             self._loop.close()
 
     def write(self, name: str, value) -> None:
