@@ -186,6 +186,30 @@ def latest_values(*, device_ids: list[int], metric_codes: list[str] | None = Non
     return out
 
 
+# --- energy sums ------------------------------------------------------------------------------
+
+def energy_buckets(*, device_ids: list[int], resolution: str, start: datetime, end: datetime,
+                   metric_codes=None) -> dict[datetime, dict[str, float]]:
+    """{bucket: {metric code: kWh summed over the devices}} from the rollups' counter deltas.
+
+    Used by the simulation to replace a real member's profile with measured withdrawal.
+    """
+    codes = list(metric_codes or ENERGY_METRICS.values())
+    if not device_ids:
+        return {}
+    table = ROLLUP_TABLES[resolution]
+    sql = (f"SELECT x.bucket, m.code, sum(x.delta) FROM {table} x"
+           " JOIN iot_metric m ON m.id = x.metric_id"
+           " WHERE x.device_id = ANY(%s) AND m.code = ANY(%s) AND x.bucket >= %s AND x.bucket < %s"
+           " GROUP BY 1, 2 ORDER BY 1")
+    out: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(device_ids), codes, start, end])
+        for bucket, code, total in cursor.fetchall():
+            out.setdefault(bucket, {})[code] = total
+    return out
+
+
 # --- community ------------------------------------------------------------------------------
 
 def community_series(*, community, resolution: str, start, end) -> dict:
