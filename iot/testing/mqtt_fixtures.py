@@ -6,6 +6,7 @@ the tests must be transactional (`django_db(transaction=True)`) so the subproces
 committed rows.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -33,7 +34,7 @@ def broker(tmp_path, transactional_db):
 
 
 class BridgeProcess:
-    def __init__(self, port: int, client_id: str):
+    def __init__(self, port: int, client_id: str, *extra_args: str):
         db = connection.settings_dict
         host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
         env = {
@@ -48,7 +49,7 @@ class BridgeProcess:
         self.connected = threading.Event()
         self.process = subprocess.Popen(
             [sys.executable, str(BASE_DIR / "manage.py"), "mqtt_bridge", "--client-id", client_id,
-             "--batch-ms", "20"],
+             "--batch-ms", "20", *extra_args],
             cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
@@ -64,6 +65,11 @@ class BridgeProcess:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, nothing flushed or acknowledged on the way out."""
+        self.process.kill()
+        self.process.wait(10)
 
     def stop(self) -> str:
         if self.process.poll() is None:
@@ -115,3 +121,14 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def publish_denied(client: mqtt.Client, topic: str, payload: str) -> None:
+    """Publish where the ACL forbids it, then drop the client. Mosquitto either acknowledges
+    and discards the message or closes the connection (both allowed by MQTT 3.1.1
+    [MQTT-3.3.5-2]; 2.0.11 does either, eclipse-mosquitto/mosquitto#2579): the message must
+    never arrive in any case."""
+    info = client.publish(topic, payload, qos=1)
+    with contextlib.suppress(RuntimeError):  # the broker closed the connection
+        info.wait_for_publish(5)
+    client.loop_stop()

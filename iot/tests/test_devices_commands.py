@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from iot.models import DeviceCommand
-from iot.testing.mqtt_fixtures import bridge, broker, device_client, wait_until  # noqa: F401
+from iot.testing.mqtt_fixtures import bridge, broker, device_client, publish_denied, wait_until  # noqa: F401
 from iot.testing.registry import make_device
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -79,9 +79,9 @@ def test_a_device_cannot_acknowledge_another_devices_command(as_user, world, bat
     broker.sync_auth()
     response = as_user(world.a.vendor).post(f"/api/v1/iot/devices/{device.pk}/command",
                                             {"command": "reboot"}, format="json")
-    intruder = device_client(broker, "BAT-X", intruder_secret)
     ack = json.dumps({"id": response.json()["id"], "status": "ok"})
-    intruder.publish("devices/BAT-A/commands/ack", ack, qos=1).wait_for_publish(5)  # ACL drops it
+    publish_denied(device_client(broker, "BAT-X", intruder_secret), "devices/BAT-A/commands/ack", ack)
+    intruder = device_client(broker, "BAT-X", intruder_secret)
     intruder.publish("devices/BAT-X/commands/ack", ack, qos=1).wait_for_publish(5)  # not its command
     wait_until(lambda: False, timeout=1.5)
     assert DeviceCommand.objects.get().status == "sent"

@@ -11,7 +11,14 @@ import pytest
 from django.utils import timezone
 
 from iot.models import DeadLetter
-from iot.testing.mqtt_fixtures import bridge, broker, device_client, wait_until  # noqa: F401
+from iot.testing.mqtt_fixtures import (  # noqa: F401
+    BridgeProcess,
+    bridge,
+    broker,
+    device_client,
+    publish_denied,
+    wait_until,
+)
 from iot.testing.registry import make_device, stored_readings
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -83,9 +90,9 @@ def test_a_device_cannot_publish_to_another_devices_topic(devices, broker, bridg
     device_a, secret_a = devices["MQ-A"]
     device_b, _ = devices["MQ-B"]
     now = timezone.now().replace(microsecond=0)
+    publish_denied(device_client(broker, "MQ-A", secret_a), "devices/MQ-B/telemetry",
+                   json.dumps([reading(now, 666)]))  # the ACL drops it
     client = device_client(broker, "MQ-A", secret_a)
-
-    publish(client, "devices/MQ-B/telemetry", [reading(now, 666)])  # the ACL drops it
     publish(client, "devices/MQ-A/telemetry", [{**reading(now, 5), "device": "MQ-B"}])  # names B on A's topic
     publish(client, "devices/MQ-A/telemetry", [reading(now, 7)])  # arrives after the others
 
@@ -139,3 +146,27 @@ def test_the_bridge_survives_a_broker_restart_without_losing_or_duplicating(devi
     client.loop_stop()
     output = bridge.stop()
     assert "connects=2" in output or "connects=3" in output
+
+
+def test_a_message_is_not_acknowledged_before_its_readings_are_committed(devices, broker):  # noqa: F811
+    """A bridge killed while holding messages (received, not yet stored) loses nothing: the
+    broker redelivers them to the next bridge with the same session."""
+    device, secret = devices["MQ-A"]
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=30)
+    slow = BridgeProcess(broker.port, "bridge-session-1", "--batch-ms", "60000", "--batch-messages", "100000")
+    client = device_client(broker, "MQ-A", secret)
+    for m in range(20):
+        publish(client, "devices/MQ-A/telemetry", [reading(start + timedelta(seconds=m * 10 + i), m)
+                                                   for i in range(10)])
+    time.sleep(1.0)  # delivered to the slow bridge, which holds them for its 60 s batch
+    assert stored_readings(device) == []
+    slow.kill()
+
+    again = BridgeProcess(broker.port, "bridge-session-1")
+    try:
+        assert wait_until(lambda: len(stored_readings(device)) == 200)
+        time.sleep(0.5)
+        assert len(stored_readings(device)) == 200
+    finally:
+        client.loop_stop()
+        again.stop()
