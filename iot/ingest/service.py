@@ -30,43 +30,25 @@ Steps, in one transaction:
    (websocket, SSE) join those groups; the handler name is `telemetry_readings`.
 """
 
-import asyncio
-import heapq
-import json
-import logging
 import math
-import os
-import threading
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg import errors as psycopg_errors
 
+from iot.ingest.dead_letters import Refusal, dead_letters_record, refusals_record
+from iot.ingest.live import LIVE_MESSAGE_TYPE, community_group, device_group, plant_group, publish_live
 from iot.ingest.validation import Rejected, parse_ts, parse_value
-from iot.models import DeadLetter, Device, Metric
+from iot.models import Device, Metric
 
-logger = logging.getLogger("commonwatt.iot.ingest")
+# Re-exported: the live group names and dead letters are part of this module's contract.
+__all__ = ["LIVE_MESSAGE_TYPE", "IngestResult", "community_group", "dead_letters_record", "device_group",
+           "device_mark_error", "ingest", "plant_group", "publish_live"]
 
 STAGE = "iot_reading_stage"
-LIVE_MESSAGE_TYPE = "telemetry.readings"
-
-
-def device_group(device_id: int) -> str:
-    return f"telemetry.device.{device_id}"
-
-
-def plant_group(plant_id: int) -> str:
-    return f"telemetry.plant.{plant_id}"
-
-
-def community_group(community_id: int) -> str:
-    return f"telemetry.community.{community_id}"
 
 
 @dataclass
@@ -83,30 +65,10 @@ class IngestResult:
 
 
 @dataclass
-class _Refusal:
-    index: int
-    item: Any
-    reason: str
-    device: Device | None
-
-
-@dataclass
 class _Batch:
     rows: dict = field(default_factory=dict)  # (device_id, metric_id, ts) -> value
-    refusals: list[_Refusal] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
     in_batch_duplicates: int = 0
-
-
-def clean_text(text: str, limit: int) -> str:
-    """PostgreSQL text cannot hold NUL: keep it visible as an escape instead."""
-    return text.replace("\x00", "\\x00")[:limit]
-
-
-def _raw(item) -> str:
-    try:
-        return clean_text(json.dumps(item, default=str), 20000)
-    except (TypeError, ValueError):
-        return clean_text(repr(item), 20000)
 
 
 def _devices_for(items, device: Device | None, senders: list[str] | None) -> dict[str, Device]:
@@ -198,7 +160,7 @@ def _validate(items, devices: dict[str, Device], metrics: dict[str, Metric],
                 sender = senders[index] if senders is not None else None
                 dev, metric, ts, value = _check(item, devices, metrics, sender, limits)
             except Rejected as exc:
-                batch.refusals.append(_Refusal(index, item, str(exc), exc.device))
+                batch.refusals.append(Refusal(index, item, str(exc), exc.device))
                 continue
             dev_id, metric_id = dev.id, metric.id
         key = (dev_id, metric_id, ts)
@@ -238,57 +200,7 @@ RETURNING r.device_id, r.metric_id, r.ts, r.value
 """
 
 
-def _claimed_serial(refusal: _Refusal) -> str:
-    if refusal.device is not None:
-        return refusal.device.serial
-    if isinstance(refusal.item, dict):
-        return str(refusal.item.get("device") or "")[:64]
-    return ""
-
-
-def _dead_letters(refusals: list[_Refusal], source: str, context: dict) -> None:
-    now = timezone.now()
-    topics = context.get("topics")  # one per item (a bridge batch spans topics), or one for all
-
-    def topic(index: int) -> str:
-        return clean_text(str(topics[index] if topics else context.get("topic", "")), 300)
-
-    DeadLetter.objects.bulk_create(
-        [
-            DeadLetter(device=r.device, serial=clean_text(_claimed_serial(r), 64), source=source,
-                       topic=topic(r.index), raw=_raw(r.item), reason=clean_text(r.reason, 500),
-                       received_at=now)
-            for r in refusals
-        ],
-        batch_size=1000,
-    )
-
-
-def _raw_text(raw) -> str:
-    if isinstance(raw, bytes):
-        return clean_text(raw.decode("utf-8", errors="backslashreplace"), 20000)
-    if isinstance(raw, str):
-        return clean_text(raw, 20000)
-    return _raw(raw)
-
-
-def dead_letters_record(entries: list[dict], *, source: str) -> int:
-    """Keep refused payloads that never reached `ingest` (a bridge's malformed message).
-    Each entry: `raw` (bytes, str or a decoded object), `reason`, optional `serial`, `topic`."""
-    serials = {e.get("serial") for e in entries if e.get("serial")}
-    devices = {d.serial: d for d in Device.objects.filter(serial__in=serials)}
-    now = timezone.now()
-    DeadLetter.objects.bulk_create([
-        DeadLetter(device=devices.get(e.get("serial") or ""),
-                   serial=clean_text(str(e.get("serial") or ""), 64), source=source,
-                   topic=clean_text(str(e.get("topic") or ""), 300), raw=_raw_text(e.get("raw")),
-                   reason=clean_text(str(e["reason"]), 500), received_at=now)
-        for e in entries
-    ])
-    return len(entries)
-
-
-def _touch_devices(devices_ok: set[int], refusals: list[_Refusal]) -> None:
+def _touch_devices(devices_ok: set[int], refusals: list[Refusal]) -> None:
     now = timezone.now()
     if devices_ok:
         Device.objects.filter(id__in=devices_ok).update(last_seen=now)
@@ -377,88 +289,13 @@ def ingest(items, *, source: str, device: Device | None = None, senders: list[st
         result.rejected = len(batch.refusals)
         result.errors = [{"index": r.index, "reason": r.reason} for r in batch.refusals]
         if batch.refusals:
-            _dead_letters(batch.refusals, source, context)
+            refusals_record(batch.refusals, source, context)
         _touch_devices({key[0] for key in batch.rows}, batch.refusals)
         if written:
             by_id = {d.id: d for d in devices.values()}
             codes = {m.id: m.code for m in metrics.values()}
             transaction.on_commit(lambda: publish_live(written, by_id, codes))
     return result
-
-
-def _live_messages(written, devices: dict[int, Device], codes: dict[int, str]) -> list[tuple[str, dict]]:
-    per_device = defaultdict(list)
-    for device_id, metric_id, ts, value in written:
-        per_device[device_id].append((ts, metric_id, value))
-    limit = settings.IOT_LIVE_MAX_READINGS
-    sends = []
-    for device_id, readings in per_device.items():
-        dev = devices[device_id]
-        if len(readings) > limit:
-            readings = heapq.nlargest(limit, readings, key=itemgetter(0))[::-1]
-        else:
-            readings.sort(key=itemgetter(0))
-        message = {
-            "type": LIVE_MESSAGE_TYPE,
-            "device": device_id,
-            "serial": dev.serial,
-            "plant": dev.plant_id,
-            "community": dev.community_id,
-            "readings": [
-                {"metric": codes[m], "ts": ts.isoformat(), "value": v} for ts, m, v in readings
-            ],
-        }
-        sends.append((device_group(device_id), message))
-        if dev.plant_id:
-            sends.append((plant_group(dev.plant_id), message))
-        if dev.community_id:
-            sends.append((community_group(dev.community_id), message))
-    return sends
-
-
-class _LiveSender:
-    """One background thread with its own event loop sends the live messages, so a caller
-    (the bridge, a poller, a request) never waits for Redis and the Channels layer keeps one
-    connection instead of opening one per call."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    def _ensure(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
-                self._pid = os.getpid()  # a forked worker starts its own thread
-                self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=self._loop.run_forever, name="iot-live", daemon=True)
-                self._thread.start()
-            return self._loop
-
-    def submit(self, sends: list[tuple[str, dict]]):
-        return asyncio.run_coroutine_threadsafe(_send_all(sends), self._ensure())
-
-
-async def _send_all(sends: list[tuple[str, dict]]) -> None:
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        for group, message in sends:
-            await layer.group_send(group, message)
-    except Exception:
-        logger.exception("live publish failed", extra={"groups": len(sends)})
-
-
-_live_sender = _LiveSender()
-
-
-def publish_live(written, devices: dict[int, Device], codes: dict[int, str]):
-    """Queue the committed readings for the live groups and return at once (a future); a
-    failure is logged, never raised: the readings are stored, live is best effort."""
-    return _live_sender.submit(_live_messages(written, devices, codes))
 
 
 def device_mark_error(*, device: Device, reason: str) -> None:

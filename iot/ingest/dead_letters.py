@@ -1,0 +1,82 @@
+"""The dead-letter table: every refused reading or payload is kept with its reason."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from iot.models import DeadLetter, Device
+
+
+@dataclass
+class Refusal:
+    """One refused item of an ingest batch: its index, the item as sent, why, and the device
+    when it is known."""
+
+    index: int
+    item: Any
+    reason: str
+    device: Device | None
+
+
+def clean_text(text: str, limit: int) -> str:
+    """PostgreSQL text cannot hold NUL: keep it visible as an escape instead."""
+    return text.replace("\x00", "\\x00")[:limit]
+
+
+def raw_json(item) -> str:
+    try:
+        return clean_text(json.dumps(item, default=str), 20000)
+    except (TypeError, ValueError):
+        return clean_text(repr(item), 20000)
+
+
+def _claimed_serial(refusal: Refusal) -> str:
+    if refusal.device is not None:
+        return refusal.device.serial
+    if isinstance(refusal.item, dict):
+        return str(refusal.item.get("device") or "")[:64]
+    return ""
+
+
+def refusals_record(refusals: list[Refusal], source: str, context: dict) -> None:
+    now = timezone.now()
+    topics = context.get("topics")  # one per item (a bridge batch spans topics), or one for all
+
+    def topic(index: int) -> str:
+        return clean_text(str(topics[index] if topics else context.get("topic", "")), 300)
+
+    DeadLetter.objects.bulk_create(
+        [
+            DeadLetter(device=r.device, serial=clean_text(_claimed_serial(r), 64), source=source,
+                       topic=topic(r.index), raw=raw_json(r.item), reason=clean_text(r.reason, 500),
+                       received_at=now)
+            for r in refusals
+        ],
+        batch_size=1000,
+    )
+
+
+def _raw_text(raw) -> str:
+    if isinstance(raw, bytes):
+        return clean_text(raw.decode("utf-8", errors="backslashreplace"), 20000)
+    if isinstance(raw, str):
+        return clean_text(raw, 20000)
+    return raw_json(raw)
+
+
+def dead_letters_record(entries: list[dict], *, source: str) -> int:
+    """Keep refused payloads that never reached `ingest` (a bridge's malformed message).
+    Each entry: `raw` (bytes, str or a decoded object), `reason`, optional `serial`, `topic`."""
+    serials = {e.get("serial") for e in entries if e.get("serial")}
+    devices = {d.serial: d for d in Device.objects.filter(serial__in=serials)}
+    now = timezone.now()
+    DeadLetter.objects.bulk_create([
+        DeadLetter(device=devices.get(e.get("serial") or ""),
+                   serial=clean_text(str(e.get("serial") or ""), 64), source=source,
+                   topic=clean_text(str(e.get("topic") or ""), 300), raw=_raw_text(e.get("raw")),
+                   reason=clean_text(str(e["reason"]), 500), received_at=now)
+        for e in entries
+    ])
+    return len(entries)
