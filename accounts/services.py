@@ -241,7 +241,30 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
     if community is not None:
         _place_in_community(user, community)
     if not password and user.user_type == UserType.REAL:
-        transaction.on_commit(lambda: emails.send_password_reset(user.pk, invitation=True))
+        _invitation_queue(user)
+    return user
+
+
+def _invitation_queue(user: User) -> None:
+    transaction.on_commit(lambda: emails.send_password_reset(user.pk, invitation=True))
+
+
+@transaction.atomic
+def user_invite(*, email: str, full_name: str = "") -> User:
+    """The user with this email, or a new `invited` account for them (no usable password,
+    an allauth email record, and an invitation email carrying a token to choose one).
+
+    Used when staff add a person to a community by email (communities.membership_create).
+    """
+    existing = User.objects.filter(email__iexact=email.strip()).first()
+    if existing is not None:
+        return existing
+    user = User(email=email, full_name=full_name, status=UserStatus.INVITED, is_verified=False,
+                username=_unique_username(email.split("@")[0]))
+    user.set_unusable_password()
+    _save(user)
+    email_address_sync(user=user)
+    _invitation_queue(user)
     return user
 
 

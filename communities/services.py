@@ -154,16 +154,10 @@ def metering_point_create(
 
 
 def member_user_resolve(*, email: str, full_name: str = ""):
-    """The user with this email, or a new invited account (no usable password) for it."""
-    from accounts.models import User
+    """The user with this email, or a new invited account for it (see accounts.user_invite)."""
+    from accounts.services import user_invite
 
-    email = User.objects.normalize_email(email).lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User.objects.create_user(
-            username=email[:150], email=email, password=None, full_name=full_name, status="invited",
-        )
-    return user
+    return user_invite(email=email, full_name=full_name)
 
 
 @transaction.atomic

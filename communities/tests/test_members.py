@@ -12,28 +12,34 @@ def members_url(community):
     return f"/api/v1/communities/{community.pk}/members"
 
 
-def test_it_adds_a_member_by_email_with_an_eligible_pod(world, as_user):
-    resp = as_user(world.a.referent).post(
-        members_url(world.a.community),
-        {
-            "email": "Nuovo@Example.com",
-            "full_name": "Nuovo Socio",
-            "member_type": "consumer",
-            "joined_at": "2025-03-01",
-            "metering_point": {
-                "code": "it001e12345678",
-                "location": {"lon": 11.35, "lat": 44.49},
-                "primary_substation": "AC001E00001",
+def test_it_adds_a_member_by_email_with_an_eligible_pod(
+    world, as_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = as_user(world.a.referent).post(
+            members_url(world.a.community),
+            {
+                "email": "Nuovo@Example.com",
+                "full_name": "Nuovo Socio",
+                "member_type": "consumer",
+                "joined_at": "2025-03-01",
+                "metering_point": {
+                    "code": "it001e12345678",
+                    "location": {"lon": 11.35, "lat": 44.49},
+                    "primary_substation": "AC001E00001",
+                },
             },
-        },
-        format="json",
-    )
+            format="json",
+        )
     assert resp.status_code == 201, resp.json()
     body = resp.json()
     assert body["user_email"] == "nuovo@example.com"
     assert body["metering_points"] == ["IT001E12345678"]
     user = User.objects.get(email="nuovo@example.com")
     assert user.status == "invited" and not user.has_usable_password()
+    # the invited person is told, and can log in once they choose a password
+    assert [m.to for m in mailoutbox] == [["nuovo@example.com"]]
+    assert user.emailaddress_set.get().email == "nuovo@example.com"
 
 
 def test_it_refuses_a_pod_outside_the_boundary_and_creates_nothing(world, as_user):
