@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 
 from iot.bridges.mqtt_client import make_client
 from iot.devices.commands import device_command_ack
@@ -216,7 +223,21 @@ class MqttBridge:
         self._ack([msg])
 
     def process(self, batch: list[Received]) -> None:
-        """Store one batch, then acknowledge it. Raises DatabaseError (nothing acknowledged)."""
+        """Store one batch in one transaction, then acknowledge it. Raises DatabaseError
+        (nothing stored, nothing acknowledged: a retry cannot record anything twice)."""
+        with transaction.atomic():
+            result, letters = self._store(batch)
+        with self._stats_lock:
+            if result is not None:
+                self.stats.accepted += result.accepted
+                self.stats.duplicate += result.duplicate
+                self.stats.rejected += result.rejected
+            self.stats.dead_letters += len(letters)
+        self._ack(batch)
+        if self.on_batch is not None:
+            self.on_batch(batch)
+
+    def _store(self, batch: list[Received]):
         items, senders, topics, letters = [], [], [], []
         for msg in batch:
             where = split_topic(msg.topic)
@@ -237,16 +258,9 @@ class MqttBridge:
             topics += [msg.topic] * len(readings)
         if letters:
             dead_letters_record(letters, source="mqtt")
-        if items:
-            # The topic names the sender: a reading naming another device is refused by ingest.
-            result = ingest(items, source="mqtt", senders=senders, context={"topics": topics})
-            self.stats.accepted += result.accepted
-            self.stats.duplicate += result.duplicate
-            self.stats.rejected += result.rejected
-        self.stats.dead_letters += len(letters)
-        self._ack(batch)
-        if self.on_batch is not None:
-            self.on_batch(batch)
+        # The topic names the sender: a reading naming another device is refused by ingest.
+        result = ingest(items, source="mqtt", senders=senders, context={"topics": topics}) if items else None
+        return result, letters
 
     def _ack(self, batch: list[Received]) -> None:
         now = time.monotonic()
