@@ -74,3 +74,18 @@ def test_dead_letters_are_read_only(world, devices):
     assert client.get(f"/admin/iot/deadletter/{letter.pk}/change/").status_code == 200
     client.post(f"/admin/iot/deadletter/{letter.pk}/change/", {"reason": "edited"})
     assert DeadLetter.objects.get().reason == letter.reason
+
+
+def test_only_admins_delete_and_the_readings_go_with_the_device(world, devices):
+    from django.utils import timezone
+
+    from iot.testing.registry import stored_readings
+
+    ingest([{"device": "ADM-A", "metric": "power_w", "ts": timezone.now(), "value": 1}], source="http")
+    url = f"/admin/iot/device/{devices[0].pk}/delete/"
+    staff(world.a.vendor).post(url, {"post": "yes"})
+    assert Device.objects.filter(pk=devices[0].pk).exists() and len(stored_readings(devices[0])) == 1
+
+    staff(world.admin).post(url, {"post": "yes"})
+    assert not Device.objects.filter(pk=devices[0].pk).exists()
+    assert stored_readings(devices[0]) == []
