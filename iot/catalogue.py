@@ -43,12 +43,11 @@ def metrics_ensure(metric_model=None) -> int:
         from iot.models import Metric
 
         metric_model = Metric
-    created = 0
-    for code, name, unit, lo, hi, cumulative, description in METRICS:
-        _, was_created = metric_model.objects.get_or_create(
-            code=code,
-            defaults={"name": name, "unit": unit, "min_value": lo, "max_value": hi,
-                      "is_cumulative": cumulative, "description": description},
-        )
-        created += was_created
-    return created
+    existing = set(metric_model.objects.values_list("code", flat=True))
+    missing = [
+        metric_model(code=code, name=name, unit=unit, min_value=lo, max_value=hi, is_cumulative=cumulative,
+                     description=description)
+        for code, name, unit, lo, hi, cumulative, description in METRICS if code not in existing
+    ]
+    metric_model.objects.bulk_create(missing, ignore_conflicts=True)  # a concurrent caller may win
+    return len(missing)
