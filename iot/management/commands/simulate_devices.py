@@ -45,20 +45,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["interval"] <= 0 or options["backfill_hours"] < 0:
             raise CommandError("--interval must be positive and --backfill-hours not negative")
-        devices = list(Device.objects.filter(is_active=True, protocol="mqtt")
-                       .select_related("plant", "metering_point", "community")
-                       .prefetch_related("metering_point__plants", "plant__assets"))
-        if options["community"]:
-            devices = [d for d in devices if d.community and d.community.slug == options["community"]]
-        if not devices:
-            raise CommandError("No active MQTT devices to simulate (run `manage.py seed_demo` first).")
         self.once = options["once"]
-        fleet = Fleet(devices, seed=options["seed"])
-        self.pending = []
         fixed_now = _parse_now(options["now"])
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        devices = self._devices(options["community"])
+        # Live mode waits for devices (under `make run` an exit would stop every process).
+        while not devices and not self.once and not stop.wait(30):
+            devices = self._devices(options["community"])
+        if not devices:
+            raise CommandError("No active MQTT devices to simulate (run `manage.py seed_demo` first).")
+        fleet = Fleet(devices, seed=options["seed"])
+        self.pending = []
         client = self._connect(options, fleet)
         try:
             sent = self._backfill(client, fleet, fixed_now, options["backfill_hours"])
@@ -73,6 +72,16 @@ class Command(BaseCommand):
             client.disconnect()
             client.loop_stop()
         self.stdout.write(f"simulator: {len(devices)} devices, {sent} messages published")
+
+    def _devices(self, community: str | None) -> list[Device]:
+        devices = list(Device.objects.filter(is_active=True, protocol="mqtt")
+                       .select_related("plant", "metering_point", "community")
+                       .prefetch_related("metering_point__plants", "plant__assets"))
+        if community:
+            devices = [d for d in devices if d.community and d.community.slug == community]
+        if not devices and not self.once:
+            self.stderr.write("simulator: no active MQTT devices yet (run `manage.py seed_demo`); waiting")
+        return devices
 
     def _connect(self, options, fleet: Fleet):
         client = make_client(f"commonwatt-simulator-{options['seed']}",
