@@ -308,6 +308,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # protocol libraries log every subscription notification at INFO
+        "asyncua": {"level": "WARNING"},
+        "pymodbus": {"level": "WARNING"},
     },
 }
 

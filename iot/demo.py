@@ -1,7 +1,10 @@
 """Demo devices for the demo community (idempotent, keyed on serial): a smart meter per POD,
 an inverter per plant, a battery device where the plant has a battery asset, and one weather
-station for the community. All speak MQTT; `manage.py simulate_devices` publishes for them
-(`make run` starts it). The broker's password/ACL files are regenerated at the end.
+station for the community, all speaking MQTT (`manage.py simulate_devices` publishes for them);
+plus one device per polled protocol (Modbus TCP, OPC UA, DNP3, IEC 61850) on the first plant,
+read by the pollers from the simulated field devices of `python -m iot.testing.demo`. `make run`
+starts the simulator, the field devices and the pollers. The broker's password/ACL files are
+regenerated at the end.
 """
 
 from django.conf import settings
@@ -22,13 +25,36 @@ def _big_consumer(mp: MeteringPoint) -> float | None:
     return 1100.0 * kwp * 0.9 if kwp > 20 else None
 
 
-def _ensure(serial: str, created: list, **fields) -> Device:
+def _ensure(serial: str, created: list, protocol: str = "mqtt", **fields) -> Device:
     device = Device.objects.filter(serial=serial).first()
     if device is None:
-        device, secret = device_create(serial=serial, protocol="mqtt", expected_interval_s=SIM_INTERVAL_S,
-                                       **fields)
+        fields.setdefault("expected_interval_s", SIM_INTERVAL_S)
+        device, secret = device_create(serial=serial, protocol=protocol, **fields)
         created.append((device, secret))
     return device
+
+
+# The field devices `python -m iot.testing.demo` serves on loopback (make run starts it and
+# the four pollers): kind and name per protocol.
+FIELD_DEVICES = {
+    "modbus": ("inverter", "SunSpec inverter (Modbus TCP)"),
+    "opcua": ("meter", "Meter (OPC UA)"),
+    "dnp3": ("battery", "Battery (DNP3)"),
+    "iec61850": ("meter", "Meter (IEC 61850 MMS)"),
+}
+
+
+def field_devices_ensure(*, plant, created: list) -> list[Device]:
+    """One polled device per industrial protocol on `plant`, pointing at the demo servers."""
+    from iot.testing.demo import demo_connections
+
+    connections = demo_connections()
+    return [
+        _ensure(f"FLD-{protocol.upper()}-P{plant.pk}", created, protocol=protocol, kind=kind, plant=plant,
+                name=name, connection_settings=connections[protocol], poll_interval_s=10,
+                expected_interval_s=30)
+        for protocol, (kind, name) in FIELD_DEVICES.items()
+    ]
 
 
 def devices_ensure(*, community, plants) -> tuple[list[Device], list[tuple[Device, str]]]:
@@ -64,6 +90,8 @@ def seed(ctx: dict, out) -> None:
         out.write("iot: no demo community, no devices")
         return
     devices, created = devices_ensure(community=community, plants=plants)
+    if plants:
+        devices += field_devices_ensure(plant=plants[0], created=created)
     files = auth_files_write(directory=settings.MQTT_AUTH_DIR,
                              pid_file=settings.MQTT_AUTH_DIR / "mosquitto.pid")
     ctx["devices"] = devices
