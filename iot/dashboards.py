@@ -36,6 +36,12 @@ def _sum(values) -> float | None:
     return sum(values) if values else None
 
 
+def _rounded(value: float | None, digits: int) -> float | None:
+    """Sums of floats carry binary noise (14887.199999999999); answers are rounded once,
+    here: energy to the mWh (6 decimals of kWh), power to 0.1 W."""
+    return None if value is None else round(value, digits)
+
+
 def _battery_state(power_w: float | None) -> str | None:
     if power_w is None:
         return None
@@ -66,15 +72,16 @@ def _energy_row(t: datetime, tz: str, values: dict | None, with_date: bool) -> d
     if with_date:
         row["date"] = t.astimezone(ZoneInfo(tz)).date().isoformat()
     for key in ENERGY_METRICS:
-        row[key] = values.get(key)
+        row[key] = _rounded(values.get(key), 6)
     produced, export = row["produced_kwh"], row["export_kwh"]
-    row["self_consumed_kwh"] = (max(produced - (export or 0.0), 0.0) if produced is not None else None)
+    row["self_consumed_kwh"] = (_rounded(max(produced - (export or 0.0), 0.0), 6)
+                                if produced is not None else None)
     return row
 
 
 def _totals(rows) -> dict:
     keys = [*ENERGY_METRICS, "self_consumed_kwh"]
-    return {k: _sum(r[k] for r in rows) for k in keys}
+    return {k: _rounded(_sum(r[k] for r in rows), 6) for k in keys}
 
 
 def energy_hourly(*, devices, day: date) -> dict:
@@ -140,10 +147,11 @@ def dashboard_overview(*, devices) -> dict:
     latest = latest_values(device_ids=ids, metric_codes=["power_w", "soc_pct"])
 
     def power_of(kind):
-        return _sum(_fresh(latest[d.id].get("power_w"), now) for d in devices if d.kind == kind)
+        return _rounded(_sum(_fresh(latest[d.id].get("power_w"), now) for d in devices if d.kind == kind), 1)
 
     grid, production, battery = power_of("meter"), power_of("inverter"), power_of("battery")
-    consumption = (grid or 0) + (production or 0) + (battery or 0) if grid is not None else None
+    consumption = (_rounded((grid or 0) + (production or 0) + (battery or 0), 1)
+                   if grid is not None else None)
     socs = [_fresh(latest[d.id].get("soc_pct"), now) for d in devices if d.kind == "battery"]
     socs = [s for s in socs if s is not None]
     today = energy_hourly(devices=devices, day=now.astimezone(ZoneInfo(time_zone_of(devices))).date())
