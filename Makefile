@@ -20,7 +20,7 @@ demo: migrate
 	@$(PY) manage.py seed_demo
 
 run: demo
-	@scripts/run.sh
+	@scripts/run.sh || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C, the normal way out
 
 test: setup-test
 	@TESTING=1 $(PY) -m pytest --create-db $(PYTEST_ARGS)
