@@ -333,6 +333,8 @@ IOT_PARTITIONS_MONTHS_AHEAD = env.int("IOT_PARTITIONS_MONTHS_AHEAD", default=3)
 IOT_PARTITIONS_MONTHS_BACK = env.int("IOT_PARTITIONS_MONTHS_BACK", default=12)
 # Live fan-out: at most this many readings per device in one live message (newest kept).
 IOT_LIVE_MAX_READINGS = env.int("IOT_LIVE_MAX_READINGS", default=100)
+# a device command without acknowledgement for this long fails (beat task, every minute)
+IOT_COMMAND_ACK_TIMEOUT_S = env.int("IOT_COMMAND_ACK_TIMEOUT_S", default=300)
 # The project's Mosquitto: generated password/ACL files and config live here.
 MQTT_AUTH_DIR = Path(env.str("MQTT_AUTH_DIR", default=str(BASE_DIR / "var" / "mosquitto")))
 MQTT_KEEPALIVE_S = env.int("MQTT_KEEPALIVE_S", default=30)

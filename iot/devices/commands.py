@@ -3,13 +3,16 @@ acknowledged by the device on `devices/<serial>/commands/ack` (consumed by the M
 
 Message to the device: `{"id": "<command uuid>", "command": "set_power_limit", "payload": {...}}`.
 Acknowledgement from the device: `{"id": "<command uuid>", "status": "ok" | "error",
-"result": {...}, "error": "..."}`.
+"result": {...}, "error": "..."}`. A command left without one for IOT_COMMAND_ACK_TIMEOUT_S
+fails (beat task, every minute); an acknowledgement arriving later still records it.
 """
 
 import json
 import logging
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -73,3 +76,16 @@ def device_command_ack(*, serial: str, payload: bytes | str) -> DeviceCommand | 
         cmd.error = "" if ok else str(body.get("error") or "device reported an error")[:500]
         cmd.save(update_fields=["status", "acked_at", "response", "error"])
     return cmd
+
+
+def device_commands_expire(*, timeout_s: int | None = None) -> int:
+    """Fail the commands (pending or sent) that have waited longer than `timeout_s`
+    (default IOT_COMMAND_ACK_TIMEOUT_S) for an acknowledgement; returns how many."""
+    timeout_s = settings.IOT_COMMAND_ACK_TIMEOUT_S if timeout_s is None else timeout_s
+    cutoff = timezone.now() - timedelta(seconds=timeout_s)
+    expired = DeviceCommand.objects.filter(
+        status__in=[CommandStatus.PENDING, CommandStatus.SENT], created_at__lt=cutoff
+    ).update(status=CommandStatus.FAILED, error=f"No acknowledgement within {timeout_s} s.")
+    if expired:
+        logger.warning("%d command(s) expired without acknowledgement", expired)
+    return expired
