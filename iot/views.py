@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
+from communities.models import Community
 from core.errors import ApiError
 from iot.dashboards import dashboard_overview
 from iot.models import Device, Metric
@@ -32,6 +33,8 @@ def live_dashboard(request):
     return render(request, "iot/dashboard.html", {
         "overview": dashboard_overview(devices=devices), "rows": rows,
         "device_ids": [d.id for d in devices], "community_id": community_id,
+        # staff land here with no devices of their own: offer their communities' live views
+        "managed_communities": Community.objects.managed_by(request.user).order_by("name"),
     })
 
 

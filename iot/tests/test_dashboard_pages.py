@@ -78,6 +78,15 @@ def test_a_referent_opens_the_community_view(client, world, meter):
     assert "P-MTR-A" in response.content.decode()
 
 
+def test_staff_find_the_views_of_the_communities_they_manage(client, world, meter):
+    client.force_login(world.a.referent)
+    html = client.get("/iot/").content.decode()
+    assert f'href="?community={world.a.community.pk}"' in html
+    assert f'href="?community={world.b.community.pk}"' not in html
+    client.force_login(world.a.member)  # a member manages nothing
+    assert 'id="community-views"' not in client.get("/iot/").content.decode()
+
+
 def test_the_community_view_hides_other_communities(client, world, meter):
     client.force_login(world.b.referent)
     assert client.get(f"/iot/?community={world.a.community.pk}").status_code == 404
