@@ -57,10 +57,8 @@ class CommunityQuerySet(ScopedQuerySet):
             return self.filter(Q(referents=user) | Q(pk__in=_member_community_ids(user))).distinct()
         return self.filter(pk__in=_member_community_ids(user))
 
-    def managed_by(self, user):
+    def _manage_scope(self, user):
         """Communities the user may change (not just read)."""
-        if user.is_platform_admin:
-            return self.all()
         if user.role == "vendor":
             return self.filter(organization_id=user.organization_id)
         if user.role == "referent":

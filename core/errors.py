@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.exceptions import DomainError
 from core.logging import request_id_var
 
 logger = logging.getLogger("commonwatt.errors")
@@ -80,6 +81,13 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, DomainError):
+        response = Response(envelope(exc.error, exc.message, exc.status_code, exc.details),
+                            status=exc.status_code)
+        if exc.retry_after_s:
+            response["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     if isinstance(exc, ApiError):
         response = Response(envelope(exc.error, str(exc.detail), exc.status_code, exc.details),

@@ -94,10 +94,8 @@ class DeviceQuerySet(ScopedQuerySet):
         )
         return self.filter(own | shared).distinct()
 
-    def managed_by(self, user):
+    def _manage_scope(self, user):
         """Devices the user may change: staff within their communities (members read only)."""
-        if user.is_platform_admin:
-            return self.all()
         if user.role == "vendor":
             return self.filter(community__organization_id=user.organization_id)
         if user.role == "referent":

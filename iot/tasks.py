@@ -23,17 +23,8 @@ def device_commands_expire_task() -> dict:
 
 
 def beat_tasks_ensure() -> None:
-    """Register the daily partition task (as migration 0004 does) and the command expiry
-    (every minute) in django-celery-beat; run after every migrate."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    """Register the beat tasks (the one list is `config.beat.BEAT_TASKS`); run after every
+    migrate."""
+    from config.beat import beat_sync
 
-    every_day, _ = IntervalSchedule.objects.get_or_create(every=1, period="days")
-    PeriodicTask.objects.get_or_create(
-        name="iot: create monthly reading partitions ahead",
-        defaults={"task": PARTITIONS_TASK, "interval": every_day, "enabled": True},
-    )
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
-    PeriodicTask.objects.get_or_create(
-        name="iot: fail commands left without acknowledgement",
-        defaults={"task": COMMANDS_EXPIRE_TASK, "interval": every_minute, "enabled": True},
-    )
+    beat_sync()

@@ -1,0 +1,53 @@
+"""The one list of periodic (Celery beat) tasks.
+
+Beat reads its schedule from django-celery-beat's tables (`DatabaseScheduler`), so an
+operator can pause or reschedule a task in the back office. `beat_sync()` writes this list
+into those tables after every `migrate` (and test flush): a task missing there is created,
+an existing one keeps the operator's schedule and enabled flag. Add a task here, nowhere
+else.
+
+Each entry: `name` (unique, shown in the admin), `task` (the Celery task name), and either
+`every` + `period` (an interval: "seconds", "minutes", "hours", "days") or `crontab`
+(a dict of `minute hour day_of_week day_of_month month_of_year`, in `CELERY_TIMEZONE`).
+`queue` routes it to a queue other than the default.
+"""
+
+from __future__ import annotations
+
+BEAT_TASKS: list[dict] = [
+    {"name": "iot: create monthly reading partitions ahead",
+     "task": "iot.tasks.partitions_ensure_task", "every": 1, "period": "days"},
+    {"name": "iot: fail commands left without acknowledgement",
+     "task": "iot.tasks.device_commands_expire_task", "every": 1, "period": "minutes"},
+    {"name": "iot: roll up readings (15m, 1h, 1d, 1mo)",
+     "task": "iot.rollups.tasks.rollup_run_task", "every": 1, "period": "minutes"},
+    {"name": "iot: offline detection and alerts",
+     "task": "iot.rollups.tasks.device_offline_check_task", "every": 1, "period": "minutes"},
+]
+
+
+def beat_sync(tasks: list[dict] | None = None) -> int:
+    """Create the beat rows of `tasks` (default: BEAT_TASKS) that do not exist yet.
+
+    Returns how many were created. Idempotent; never overwrites an operator's change."""
+    import json
+
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    created = 0
+    for entry in BEAT_TASKS if tasks is None else tasks:
+        defaults = {"task": entry["task"], "enabled": True}
+        if "crontab" in entry:
+            cron = {"minute": "0", "hour": "*", "day_of_week": "*", "day_of_month": "*",
+                    "month_of_year": "*", **entry["crontab"]}
+            defaults["crontab"], _ = CrontabSchedule.objects.get_or_create(**cron)
+        else:
+            defaults["interval"], _ = IntervalSchedule.objects.get_or_create(
+                every=entry["every"], period=entry["period"])
+        if entry.get("queue"):
+            defaults["queue"] = entry["queue"]
+        if entry.get("kwargs"):
+            defaults["kwargs"] = json.dumps(entry["kwargs"])
+        _, was_created = PeriodicTask.objects.get_or_create(name=entry["name"], defaults=defaults)
+        created += was_created
+    return created
