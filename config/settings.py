@@ -381,6 +381,22 @@ SIMULATION_LP_WINDOW_DAYS = env.int("SIMULATION_LP_WINDOW_DAYS", default=7)
 SIMULATION_LP_TIME_LIMIT_S = env.float("SIMULATION_LP_TIME_LIMIT_S", default=120.0)
 SIMULATION_SSE_MAX_S = env.int("SIMULATION_SSE_MAX_S", default=900)
 SIMULATION_SSE_POLL_S = env.float("SIMULATION_SSE_POLL_S", default=0.5)
+# Simulations run on their own queue (a second worker, Procfile `simworker`) so that a long
+# LP never starves rollups, offline alerts and command expiry on the default queue. Tests
+# derive it from CELERY_QUEUE so that parallel test runs never share it.
+SIMULATION_QUEUE = env.str(
+    "SIMULATION_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-simulation" if TESTING else "simulation"
+)
+CELERY_TASK_ROUTES = {"simulation.run": {"queue": SIMULATION_QUEUE}}
+SIMULATION_MAX_MEMBERS = env.int("SIMULATION_MAX_MEMBERS", default=500)
+SIMULATION_MAX_PLANTS = env.int("SIMULATION_MAX_PLANTS", default=200)
+SIMULATION_MAX_BATTERIES = env.int("SIMULATION_MAX_BATTERIES", default=200)
+SIMULATION_MAX_STEPS = env.int("SIMULATION_MAX_STEPS", default=366 * 96)  # a leap year at 15 min
+SIMULATION_MAX_CSV_BYTES = env.int("SIMULATION_MAX_CSV_BYTES", default=10 * 1024 * 1024)
+SIMULATION_MAX_CONCURRENT_PER_USER = env.int("SIMULATION_MAX_CONCURRENT_PER_USER", default=2)
+SIMULATION_STUCK_AFTER_S = env.int("SIMULATION_STUCK_AFTER_S", default=3600)
+SIMULATION_WS_MAX_S = env.int("SIMULATION_WS_MAX_S", default=3600)
+SIMULATION_STREAM_RECHECK_S = env.float("SIMULATION_STREAM_RECHECK_S", default=30.0)
 
 # --- iot queries ---
 # Telemetry reads (iot/selectors.py): the most points one series request may return (raw or a

@@ -21,10 +21,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ApiError
-from simulation import selectors, services
+from core.exceptions import Conflict, Invalid
+from simulation import limits, selectors, services
 from simulation.csv_upload import parse_consumption_csv
-from simulation.models import FINAL_STATUSES, SimulationRun
+from simulation.models import FINAL_STATUSES, RunStatus, SimulationRun
 from simulation.serializers import JobOut, RunDetailOut, RunOut, ScenarioIn
 from simulation.storage import npz_to_frame
 
@@ -46,7 +46,7 @@ def _job_param(raw) -> uuid.UUID:
     try:
         return uuid.UUID(str(raw))
     except (TypeError, ValueError):
-        raise ApiError("job must be a simulation job id (UUID).", details={"job": ["not a UUID"]})
+        raise Invalid("job must be a simulation job id (UUID).", details={"job": ["not a UUID"]}) from None
 
 
 def _job_payload(request, run: SimulationRun) -> dict:
@@ -89,31 +89,36 @@ class SimulationView(ListAPIView):
                 },
             ),
         },
-        responses={202: JobOut, **ERRORS},
+        responses={202: JobOut, 413: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT, **ERRORS},
     )
     def post(self, request):
-        data, upload = request.data, None
+        upload = None
+        if request.content_type.startswith("multipart/"):
+            # refuse an oversized body before Django spools it to disk
+            limits.check_request_size(int(request.META.get("CONTENT_LENGTH") or 0))
+        data = request.data
         if request.content_type.startswith("multipart/"):
             upload = request.FILES.get("consumption")
             try:
                 data = json.loads(request.data.get("scenario") or "{}")
             except json.JSONDecodeError as exc:
-                raise ApiError(
+                raise Invalid(
                     f"scenario: not valid JSON ({exc.msg}).", details={"scenario": ["invalid JSON"]}
                 )
             if upload is None:
-                raise ApiError("consumption: a CSV file is required.", details={"consumption": ["missing"]})
+                raise Invalid("consumption: a CSV file is required.", details={"consumption": ["missing"]})
         consumption = None
         if upload is not None:
             if not isinstance(data, dict):
-                raise ApiError(
+                raise Invalid(
                     "scenario: a JSON object is required.", details={"scenario": ["not an object"]}
                 )
             raw_resolution = str(data.get("resolution_minutes", 60))
             if raw_resolution not in ("15", "60"):
-                raise ApiError(
+                raise Invalid(
                     "resolution_minutes must be 15 or 60.", details={"resolution_minutes": ["invalid"]}
                 )
+            limits.check_csv_size(upload.size)
             consumption = parse_consumption_csv(
                 upload.read(),
                 resolution_minutes=int(raw_resolution),
@@ -122,12 +127,9 @@ class SimulationView(ListAPIView):
         context = {"csv_keys": set(consumption.curves_kwh) if consumption else set()}
         serializer = ScenarioIn(data=data, context=context)
         serializer.is_valid(raise_exception=True)
-        valid = serializer.validated_data
-        if valid.get("scenario") is not None:
-            scenario = services.scenario_for_rerun(user=request.user, scenario_id=valid["scenario"])
-        else:
-            scenario = services.scenario_create(user=request.user, data=valid, consumption=consumption)
-        run = services.run_start(user=request.user, scenario=scenario)
+        run = services.simulation_start(
+            actor=request.user, data=serializer.validated_data, consumption=consumption
+        )
         return Response(_job_payload(request, run), status=status.HTTP_202_ACCEPTED)
 
 
@@ -135,10 +137,15 @@ class SimulationDetailView(APIView):
     @extend_schema(
         tags=["simulation"],
         summary="A run: status and, when done, its results",
+        description="Who manages the run reads all its results; a member of the community reads the "
+        "aggregates and only their own line of `results.split.members`.",
         responses={200: RunDetailOut, **ERRORS},
     )
     def get(self, request, job):
-        return Response(RunDetailOut(selectors.run_get(user=request.user, job=job)).data)
+        run = selectors.run_get(user=request.user, job=job)
+        body = RunDetailOut(run).data
+        body["results"] = selectors.run_results(user=request.user, run=run)
+        return Response(body)
 
 
 class CsvRenderer(BaseRenderer):
@@ -164,8 +171,8 @@ class SimulationResultsCsvView(APIView):
     )
     def get(self, request, job):
         run = selectors.run_get(user=request.user, job=job)
-        if run.status != "done" or not run.intervals_npz:
-            raise ApiError(f"The run is {run.status}: no results yet.", error="Conflict", status_code=409)
+        if run.status != RunStatus.DONE or not run.intervals_npz:
+            raise Conflict(f"The run is {run.status}: no results yet.")
         frame = npz_to_frame(run.intervals_npz)
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -183,12 +190,13 @@ class SimulationCancelView(APIView):
     @extend_schema(
         tags=["simulation"],
         summary="Cancel a queued or running simulation",
+        description="Needs the right to manage the run (403 for a member who only sees it).",
         request=None,
         responses={202: RunOut, 409: OpenApiTypes.OBJECT, **ERRORS},
     )
     def post(self, request, job):
-        run = selectors.run_get(user=request.user, job=job)
-        run = services.run_cancel(run=run)
+        run = selectors.run_get_manageable(user=request.user, job=job)
+        run = services.run_cancel(actor=request.user, run=run)
         return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -203,20 +211,37 @@ class EventStreamRenderer(BaseRenderer):
 
 
 def _snapshot(pk: int) -> dict | None:
-    run = (
-        SimulationRun.objects.filter(pk=pk).only("job", "status", "progress_pct", "stage", "message").first()
-    )
+    fields = ("job", "status", "progress_pct", "stage", "message")
+    run = SimulationRun.objects.filter(pk=pk).only(*fields).first()
     return run.progress_event() if run else None
 
 
-async def progress_events(pk: int):
+def _still_visible(pk: int, user) -> bool:
+    """Re-read the user too: a suspended account or a left membership ends the stream."""
+    from django.contrib.auth import get_user_model
+
+    fresh = get_user_model().objects.filter(pk=user.pk).first()
+    return fresh is not None and SimulationRun.objects.visible_to(fresh).filter(pk=pk).exists()
+
+
+async def progress_events(pk: int, user=None):
     """Poll the run row (the truth, written by the worker) and emit each change, until the
-    run ends or SIMULATION_SSE_MAX_S passes; a heartbeat comment every 15 s."""
+    run ends or SIMULATION_SSE_MAX_S passes; a heartbeat comment every 15 s. Every
+    SIMULATION_STREAM_RECHECK_S the right of `user` to see the run is checked again: when it
+    is gone, a `forbidden` event (code 4403) ends the stream."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.SIMULATION_SSE_MAX_S
     last, quiet_since = None, loop.time()
+    checked = loop.time()
     yield b"retry: 3000\n\n"
     while loop.time() < deadline:
+        if user is not None and loop.time() - checked >= settings.SIMULATION_STREAM_RECHECK_S:
+            checked = loop.time()
+            if not await database_sync_to_async(_still_visible)(pk, user):
+                yield b"event: forbidden\ndata: " + orjson.dumps(
+                    {"code": 4403, "message": "You may no longer see this run."}
+                ) + b"\n\n"
+                return
         event = await database_sync_to_async(_snapshot)(pk)
         if event is None:
             yield b"event: failed\ndata: " + orjson.dumps({"message": "run deleted"}) + b"\n\n"
@@ -255,9 +280,11 @@ class SimulationProgressView(APIView):
     )
     def get(self, request):
         if "job" not in request.query_params:
-            raise ApiError("job is required.", details={"job": ["required"]})
+            raise Invalid("job is required.", details={"job": ["required"]})
         run = selectors.run_get(user=request.user, job=_job_param(request.query_params["job"]))
-        response = StreamingHttpResponse(progress_events(run.pk), content_type="text/event-stream")
+        response = StreamingHttpResponse(
+            progress_events(run.pk, request.user), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.errors import ApiError
+from core.exceptions import Invalid
 
 MAX_ROWS = 40_000
 MAX_PROBLEMS = 200
@@ -44,11 +44,10 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ApiError(
+            raise Invalid(
                 f"The consumption CSV has {len(self.items)}{'+' if self.truncated else ''} problem(s); "
                 "nothing was run.",
                 error="InvalidCSV",
-                status_code=400,
                 details={"problems": self.items, "truncated": self.truncated},
             )
 

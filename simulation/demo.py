@@ -44,9 +44,9 @@ def seed(ctx, out):
             }
         )
         serializer.is_valid(raise_exception=True)
-        scenario = scenario_create(user=referent, data=serializer.validated_data)
+        scenario = scenario_create(actor=referent, data=serializer.validated_data)
     if not SimulationRun.objects.filter(scenario=scenario, status="done").exists():
-        from simulation.services import run_execute
+        from simulation.worker import run_execute
 
         run = SimulationRun.objects.create(scenario=scenario, created_by=referent, message="Demo seed")
         run = run_execute(run_id=run.pk)

@@ -16,19 +16,28 @@ from django.db.models import Q
 from core.scoping import ScopedQuerySet
 
 
+def _standalone_of(user) -> Q:
+    """Standalone prospects: their creator's, and a vendor's organization's."""
+    from accounts.models import Role
+
+    mine = Q(created_by=user)
+    if user.role == Role.VENDOR and user.organization_id:
+        mine |= Q(organization_id=user.organization_id) & Q(organization__isnull=False)
+    return Q(community__isnull=True) & mine
+
+
 class ScenarioQuerySet(ScopedQuerySet):
     def _scope(self, user):
+        """A community's scenarios are visible like the community (its members read them)."""
         from communities.models import Community
 
-        standalone = Q(community__isnull=True) & (
-            Q(created_by=user)
-            | (
-                Q(organization_id=user.organization_id) & Q(organization__isnull=False)
-                if user.role == "vendor" and user.organization_id
-                else Q(pk__in=[])
-            )
-        )
-        return self.filter(Q(community__in=Community.objects.visible_to(user)) | standalone)
+        return self.filter(Q(community__in=Community.objects.visible_to(user)) | _standalone_of(user))
+
+    def _manage_scope(self, user):
+        """Run, re-run and cancel: the community's managers; for a prospect, who sees it."""
+        from communities.models import Community
+
+        return self.filter(Q(community__in=Community.objects.managed_by(user)) | _standalone_of(user))
 
 
 class Resolution(models.IntegerChoices):
@@ -167,11 +176,18 @@ class RunStatus(models.TextChoices):
 
 
 FINAL_STATUSES = (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED)
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 class SimulationRunQuerySet(ScopedQuerySet):
     def _scope(self, user):
         return self.filter(scenario__in=Scenario.objects.visible_to(user))
+
+    def _manage_scope(self, user):
+        return self.filter(scenario__in=Scenario.objects.managed_by(user))
+
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
 
 
 class SimulationRun(models.Model):
@@ -193,11 +209,22 @@ class SimulationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it (stuck-run sweep)."
+    )
 
     objects = SimulationRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # the per-user quota (active runs of created_by) and the stuck-run sweep (by status)
+            models.Index(
+                fields=["status", "created_by"],
+                name="simrun_active_idx",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.scenario} run {self.job}"

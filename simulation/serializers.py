@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from simulation import limits
 from simulation.models import Resolution, SimulationRun
 from simulation.physics import PROFILES
 
@@ -150,6 +151,13 @@ class ScenarioIn(serializers.Serializer):
         max_digits=6, decimal_places=4, min_value=0, max_value=2, default=Decimal("0.25")
     )
 
+    def to_internal_value(self, data):
+        # Bounded before the items are validated one by one (a million members is refused cheaply).
+        if isinstance(data, dict):
+            sizes = {k: data.get(k) for k in ("members", "plants", "batteries")}
+            limits.check_counts(**{k: len(v) if isinstance(v, list) else 0 for k, v in sizes.items()})
+        return super().to_internal_value(data)
+
     def validate(self, attrs):
         if attrs.get("scenario") is not None:
             return attrs
@@ -162,6 +170,8 @@ class ScenarioIn(serializers.Serializer):
                 raise serializers.ValidationError({"end": "must be after start."})
             if attrs["end"] - attrs["start"] > MAX_SPAN:
                 raise serializers.ValidationError({"end": "a scenario spans at most 366 days."})
+            step = timedelta(minutes=attrs["resolution_minutes"])
+            limits.check_steps(int((attrs["end"] - attrs["start"]) / step))
         keys = [m["key"] for m in attrs["members"]]
         if len(keys) != len(set(keys)):
             raise serializers.ValidationError({"members": "member keys must be unique."})

@@ -1,4 +1,6 @@
-"""Writes: create scenarios, start, execute and cancel simulation runs."""
+"""Writes: create scenarios, start, cancel and sweep simulation runs.
+
+The worker's body (executing a run) is `simulation.worker.run_execute`."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from core.errors import ApiError
+from core.exceptions import Conflict, Invalid
+from core.scoping import get_manageable, require_manageable
+from simulation import limits
 from simulation.community_import import community_import, statute_of
 from simulation.csv_upload import Consumption
-from simulation.engine.lp import SolverError
 from simulation.models import (
     RunStatus,
     Scenario,
@@ -24,28 +28,24 @@ from simulation.models import (
     SimulationRun,
 )
 from simulation.progress import publish
-from simulation.storage import curve_to_blob, frame_to_npz
+from simulation.storage import curve_to_blob
 
 logger = logging.getLogger("commonwatt.simulation")
 
+# pg_advisory_xact_lock namespace of the per-user run quota (any constant unique to it).
+_QUOTA_LOCK = 0x53494D  # "SIM"
 
-class RunCancelled(Exception):
-    pass
 
-
-def _community_for(user, community_id: int):
+def _community_for(actor, community_id: int):
+    """The community of a new scenario: 404 when invisible, 403 when visible but not managed."""
     from communities.models import Community
 
-    community = Community.objects.visible_to(user).filter(pk=community_id).first()
-    if community is None:
-        raise ApiError("Community not found.", error="NotFound", status_code=404)
-    if not Community.objects.managed_by(user).filter(pk=community.pk).exists():
-        raise ApiError(
-            "Only the community's managers may create its scenarios.",
-            error="PermissionDenied",
-            status_code=403,
-        )
-    return community
+    return get_manageable(
+        Community.objects.all(),
+        actor,
+        pk=community_id,
+        message="Only the community's managers may create its scenarios.",
+    )
 
 
 def _span(data: dict, consumption: Consumption | None, tz: str) -> tuple[datetime, datetime]:
@@ -69,7 +69,7 @@ def _check_curves(scenario: Scenario, consumption: Consumption) -> None:
 
     index = scenario_index(scenario)
     if len(index) != len(consumption.index) or not (index == consumption.index).all():
-        raise ApiError(
+        raise Invalid(
             f"The CSV covers {consumption.index[0].isoformat()} .. {consumption.index[-1].isoformat()} "
             f"({len(consumption.index)} rows) but the scenario has {len(index)} intervals from "
             f"{index[0].isoformat()}.",
@@ -84,19 +84,23 @@ def _check_curves(scenario: Scenario, consumption: Consumption) -> None:
 
 
 @transaction.atomic
-def scenario_create(*, user, data: dict, consumption: Consumption | None = None) -> Scenario:
-    """Create a scenario from validated input (serializers.ScenarioIn) and an optional CSV."""
-    community = _community_for(user, data["community"]) if data.get("community") else None
+def scenario_create(*, actor, data: dict, consumption: Consumption | None = None) -> Scenario:
+    """Create a scenario from validated input (serializers.ScenarioIn) and an optional CSV.
+
+    Every id in the body is scoped to the caller: the community must be one the actor
+    manages, memberships and plants must belong to it. Sizes are bounded (limits.py)."""
+    community = _community_for(actor, data["community"]) if data.get("community") else None
     tz = data.get("time_zone") or (community.time_zone if community else "Europe/Rome")
     start, end = _span(data, consumption, tz)
     if end - start > timedelta(days=366):
-        raise ApiError("A scenario spans at most 366 days.", details={"end": ["too far after start"]})
+        raise Invalid("A scenario spans at most 366 days.", details={"end": ["too far after start"]})
+    limits.check_steps(int((end - start) / timedelta(minutes=data["resolution_minutes"])))
     statute = data.get("statute") or (statute_of(community) if community else None) or {}
     scenario = Scenario.objects.create(
         name=data["name"],
         community=community,
-        created_by=user,
-        organization=community.organization if community else getattr(user, "organization", None),
+        created_by=actor,
+        organization=community.organization if community else getattr(actor, "organization", None),
         regime=data["regime"],
         regime_overrides=data.get("regime_overrides") or {},
         start=start,
@@ -112,6 +116,11 @@ def scenario_create(*, user, data: dict, consumption: Consumption | None = None)
     )
     if community is not None and data.get("import_community"):
         community_import(scenario=scenario, community=community)
+        limits.check_counts(
+            members=scenario.members.count() + len(data["members"]),
+            plants=scenario.plants.count() + len(data["plants"]),
+            batteries=scenario.batteries.count() + len(data["batteries"]),
+        )
     members = {m.key: m for m in scenario.members.all()}
     for item in data["members"]:
         members[item["key"]] = ScenarioMember.objects.create(
@@ -172,8 +181,13 @@ def scenario_create(*, user, data: dict, consumption: Consumption | None = None)
                 )
             },
         )
+    limits.check_counts(
+        members=scenario.members.count(),
+        plants=scenario.plants.count(),
+        batteries=scenario.batteries.count(),
+    )
     if not scenario.members.exists():
-        raise ApiError("A scenario needs at least one member.", details={"members": ["empty"]})
+        raise Invalid("A scenario needs at least one member.", details={"members": ["empty"]})
     if scenario.zonal_price_eur_per_mwh:
         _check_prices(scenario)
     return scenario
@@ -185,7 +199,7 @@ def _check_prices(scenario: Scenario) -> None:
     n = len(scenario_index(scenario))
     hours = n * scenario.resolution_minutes // 60
     if len(scenario.zonal_price_eur_per_mwh) not in (n, hours):
-        raise ApiError(
+        raise Invalid(
             f"zonal_price_eur_per_mwh needs {n} values (one per interval) or {hours} (hourly).",
             details={"zonal_price_eur_per_mwh": [f"has {len(scenario.zonal_price_eur_per_mwh)}"]},
         )
@@ -195,12 +209,12 @@ def _membership(community, membership_id):
     if not membership_id:
         return None
     if community is None:
-        raise ApiError(
+        raise Invalid(
             "Real members need a community.", details={"members": ["membership without community"]}
         )
-    ms = community.memberships.filter(pk=membership_id).first()
+    ms = community.memberships.current().filter(pk=membership_id).first()
     if ms is None:
-        raise ApiError(
+        raise Invalid(
             f"Membership {membership_id} is not in this community.",
             details={"members": [f"unknown membership {membership_id}"]},
         )
@@ -212,7 +226,7 @@ def _plant(community, plant_id):
         return None
     plant = community.plants.filter(pk=plant_id).first() if community is not None else None
     if plant is None:
-        raise ApiError(
+        raise Invalid(
             f"Plant {plant_id} is not in this community.", details={"plants": [f"unknown plant {plant_id}"]}
         )
     return plant
@@ -226,28 +240,26 @@ def _jsonable(value):
     return value
 
 
-def scenario_for_rerun(*, user, scenario_id: int) -> Scenario:
-    """A stored scenario the user may run again: visible, and for a community's scenario
-    managed by the user (its members may read the results, not start runs)."""
-    from communities.models import Community
-    from simulation.selectors import scenario_get
-
-    scenario = scenario_get(user=user, scenario_id=scenario_id)
-    if (
-        scenario.community_id
-        and not Community.objects.managed_by(user).filter(pk=scenario.community_id).exists()
-    ):
-        raise ApiError(
-            "Only the community's managers may run its scenarios.", error="PermissionDenied", status_code=403
-        )
-    return scenario
+def _lock_quota(actor) -> None:
+    """Serialize run starts of one user (concurrent requests cannot both pass the quota)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_QUOTA_LOCK, actor.pk])
 
 
-def run_start(*, user, scenario: Scenario) -> SimulationRun:
-    """Queue a run of the scenario; the Celery task starts after the commit."""
+def _check_quota(actor) -> None:
+    limits.check_quota(active_runs=SimulationRun.objects.active().filter(created_by=actor).count())
+
+
+@transaction.atomic
+def run_start(*, actor, scenario: Scenario) -> SimulationRun:
+    """Queue a run of the scenario (the actor must manage it; at most
+    SIMULATION_MAX_CONCURRENT_PER_USER active runs per user); the task starts after commit."""
     from simulation.tasks import simulation_run_task
 
-    run = SimulationRun.objects.create(scenario=scenario, created_by=user, message="Waiting for a worker")
+    require_manageable(actor, scenario, message="Only the community's managers may run its scenarios.")
+    _lock_quota(actor)
+    _check_quota(actor)
+    run = SimulationRun.objects.create(scenario=scenario, created_by=actor, message="Waiting for a worker")
 
     def enqueue():
         result = simulation_run_task.delay(run.pk)
@@ -257,99 +269,29 @@ def run_start(*, user, scenario: Scenario) -> SimulationRun:
     return run
 
 
-def _set(run: SimulationRun, **fields) -> None:
-    for k, v in fields.items():
-        setattr(run, k, v)
-    SimulationRun.objects.filter(pk=run.pk).update(**fields)
-    transaction.on_commit(lambda: publish(run))
+@transaction.atomic
+def simulation_start(*, actor, data: dict, consumption: Consumption | None = None) -> SimulationRun:
+    """Start a run: of a stored scenario (`data["scenario"]`) or of a new one built from
+    `data`. Nothing is stored when the quota or a limit refuses it."""
+    from simulation.selectors import scenario_get_manageable
+
+    _lock_quota(actor)
+    _check_quota(actor)  # before building a large scenario for nothing
+    if data.get("scenario") is not None:
+        scenario = scenario_get_manageable(user=actor, scenario_id=data["scenario"])
+    else:
+        scenario = scenario_create(actor=actor, data=data, consumption=consumption)
+    return run_start(actor=actor, scenario=scenario)
 
 
-def run_execute(*, run_id: int) -> SimulationRun:
-    """Execute a queued run (the Celery task's body, also used by `manage.py simulate`)."""
-    from simulation.engine.run import simulate
-    from simulation.inputs import simulation_input
-
-    run = SimulationRun.objects.select_related("scenario").get(pk=run_id)
-    if run.is_final:
-        return run
-    if run.cancel_requested:
-        _set(
-            run,
-            status=RunStatus.CANCELLED,
-            stage="cancelled",
-            message="Cancelled before start",
-            finished_at=timezone.now(),
-        )
-        return run
-    _set(
-        run,
-        status=RunStatus.RUNNING,
-        stage="starting",
-        message="Reading the scenario",
-        started_at=timezone.now(),
-        progress_pct=Decimal("1"),
-    )
-
-    def report(pct: float, stage: str, message: str) -> None:
-        if SimulationRun.objects.filter(pk=run.pk, cancel_requested=True).exists():
-            raise RunCancelled
-        _set(run, progress_pct=Decimal(str(round(pct, 2))), stage=stage, message=message)
-
-    try:
-        inp = simulation_input(run.scenario)
-        out = simulate(inp, report=report, backend=settings.SIMULATION_LP_BACKEND)
-        report(95, "saving", "Saving the interval table")
-    except RunCancelled:
-        _set(
-            run,
-            status=RunStatus.CANCELLED,
-            stage="cancelled",
-            message="Cancelled by the user",
-            finished_at=timezone.now(),
-        )
-        return run
-    except SolverError as exc:
-        _set(
-            run,
-            status=RunStatus.FAILED,
-            stage="failed",
-            solver_status=str(exc)[:64],
-            message=f"The optimal dispatch could not be solved: {exc}",
-            finished_at=timezone.now(),
-        )
-        return run
-    except Exception as exc:
-        logger.exception("simulation run %s failed", run.job)
-        _set(
-            run,
-            status=RunStatus.FAILED,
-            stage="failed",
-            message=f"The simulation failed: {exc}",
-            finished_at=timezone.now(),
-        )
-        return run
-    SimulationRun.objects.filter(pk=run.pk).update(intervals_npz=frame_to_npz(out.intervals))
-    _set(
-        run,
-        status=RunStatus.DONE,
-        stage="done",
-        message="Simulation complete",
-        progress_pct=Decimal("100"),
-        solver_status=out.summary["solver"]["status"][:64],
-        timings=out.summary["timings"],
-        summary=out.summary,
-        finished_at=timezone.now(),
-    )
-    return run
-
-
-def run_cancel(*, run: SimulationRun) -> SimulationRun:
-    """Ask a run to stop: a queued run stops now (and its task is revoked); a running one
-    stops at its next stage or LP window."""
+def run_cancel(*, actor, run: SimulationRun) -> SimulationRun:
+    """Ask a run to stop (the actor must manage it): a queued run stops now (and its task is
+    revoked); a running one stops at its next stage or LP window."""
     from config.celery import app
 
+    require_manageable(actor, run, message="Only who manages a run may cancel it.")
     if run.is_final:
-        raise ApiError(f"The run is already {run.status}.", error="Conflict", status_code=409)
+        raise Conflict(f"The run is already {run.status}.")
     SimulationRun.objects.filter(pk=run.pk).update(cancel_requested=True)
     run.cancel_requested = True
     if run.celery_task_id:
@@ -365,3 +307,35 @@ def run_cancel(*, run: SimulationRun) -> SimulationRun:
             run.refresh_from_db()
             publish(run)
     return run
+
+
+def run_sweep_stuck(*, now: datetime | None = None) -> int:
+    """Fail the runs a dead worker left behind: queued for longer than
+    SIMULATION_STUCK_AFTER_S since creation, or running without a heartbeat for that long.
+    Returns how many were failed (beat task `simulation.sweep_stuck`)."""
+    from config.celery import app
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SIMULATION_STUCK_AFTER_S)
+    stuck = SimulationRun.objects.filter(
+        Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
+        | Q(status=RunStatus.RUNNING)
+        & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    )
+    failed = 0
+    for run in stuck:
+        updated = SimulationRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=RunStatus.FAILED,
+            stage="failed",
+            message=f"The worker stopped answering: no progress for {settings.SIMULATION_STUCK_AFTER_S} s.",
+            finished_at=now,
+        )
+        if not updated:
+            continue  # it moved on meanwhile
+        failed += 1
+        logger.warning("simulation run %s was %s with no sign of life: failed", run.job, run.status)
+        if run.celery_task_id:
+            app.control.revoke(run.celery_task_id)
+        run.refresh_from_db()
+        publish(run)
+    return failed

@@ -2,26 +2,33 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from rest_framework.exceptions import ValidationError
 
-from core.errors import ApiError
+from core.exceptions import DomainError, Forbidden, NotFound
+from core.scoping import get_manageable
 from simulation import selectors, services
 from simulation.forms import ScenarioWizardForm
 from simulation.serializers import ScenarioIn
 
 
 def _community(request):
+    """The community picked in the wizard: 404 when invisible, 403 when not managed."""
     from communities.models import Community
 
     raw = request.GET.get("community") or request.POST.get("community")
     if not raw:
         return None
-    community = Community.objects.managed_by(request.user).filter(pk=raw if str(raw).isdigit() else 0).first()
-    if community is None or not Community.objects.visible_to(request.user).filter(pk=community.pk).exists():
-        raise Http404("Community not found")
-    return community
+    try:
+        return get_manageable(
+            Community.objects.all(), request.user, pk=raw if str(raw).isdigit() else 0
+        )
+    except NotFound:
+        raise Http404("Community not found") from None
+    except Forbidden:
+        raise PermissionDenied("Only the community's managers may simulate it.") from None
 
 
 @login_required
@@ -34,11 +41,11 @@ def scenario_wizard(request):
         serializer = ScenarioIn(data=form.scenario_data())
         try:
             serializer.is_valid(raise_exception=True)
-            scenario = services.scenario_create(user=request.user, data=serializer.validated_data)
-            run = services.run_start(user=request.user, scenario=scenario)
-        except (ValidationError, ApiError) as exc:
-            detail = exc.detail if isinstance(exc, ValidationError) else str(exc.detail)
-            form.add_error(None, f"The scenario is not valid: {detail}")
+            run = services.simulation_start(actor=request.user, data=serializer.validated_data)
+        except ValidationError as exc:
+            form.add_error(None, f"The scenario is not valid: {exc.detail}")
+        except DomainError as exc:
+            form.add_error(None, f"The scenario is not valid: {exc.message}")
         else:
             messages.success(request, "Simulation queued.")
             return redirect("simulation:run", job=run.job)
@@ -48,9 +55,7 @@ def scenario_wizard(request):
         {
             "form": form,
             "community": community,
-            "communities": Community.objects.managed_by(request.user).filter(
-                pk__in=Community.objects.visible_to(request.user).values("pk")
-            ),
+            "communities": Community.objects.managed_by(request.user),
             "runs": selectors.run_list(user=request.user)[:20],
         },
         status=400 if form.errors else 200,
@@ -61,6 +66,7 @@ def scenario_wizard(request):
 def run_page(request, job):
     try:
         run = selectors.run_get(user=request.user, job=job)
-    except ApiError:
+    except NotFound:
         raise Http404("Simulation not found") from None
-    return render(request, "simulation/run.html", {"run": run})
+    manages = selectors.run_is_manageable(user=request.user, run=run)
+    return render(request, "simulation/run.html", {"run": run, "manages": manages})

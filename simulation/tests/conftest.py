@@ -7,14 +7,23 @@ import pytest
 
 
 @pytest.fixture
-def celery_worker_thread(transactional_db):
-    """A real worker consuming this suite's queue; tasks see committed rows of the test DB."""
+def celery_worker_thread(transactional_db, settings):
+    """A real worker consuming the simulation queue (as the Procfile's `simworker`); tasks see
+    committed rows of the test DB."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
     app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=60):
+    with start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=60,
+        queues=[settings.SIMULATION_QUEUE],
+        hostname=f"sim-{settings.SIMULATION_QUEUE}@test",
+    ):
         yield app
 
 

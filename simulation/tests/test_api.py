@@ -219,8 +219,8 @@ def test_it_hides_other_communities(world, as_user):
 
     serializer = ScenarioIn(data=payload(community=world.a.community.pk))
     serializer.is_valid(raise_exception=True)
-    scenario = scenario_create(user=world.a.referent, data=serializer.validated_data)
-    run = run_start(user=world.a.referent, scenario=scenario)
+    scenario = scenario_create(actor=world.a.referent, data=serializer.validated_data)
+    run = run_start(actor=world.a.referent, scenario=scenario)
     outsider = as_user(world.b.vendor)
     for url in (
         f"/api/v1/simulation/{run.job}",
@@ -260,8 +260,8 @@ def test_it_keeps_standalone_prospects_to_their_creator_and_organization(world, 
 
     serializer = ScenarioIn(data=payload())
     serializer.is_valid(raise_exception=True)
-    scenario = scenario_create(user=world.a.vendor, data=serializer.validated_data)
-    run = run_start(user=world.a.vendor, scenario=scenario)
+    scenario = scenario_create(actor=world.a.vendor, data=serializer.validated_data)
+    run = run_start(actor=world.a.vendor, scenario=scenario)
     from conftest import make_user
 
     colleague = make_user("colleague-a@example.com", "vendor", organization=world.a.organization)

@@ -49,7 +49,7 @@ def test_it_uses_a_consumers_measured_withdrawal(world):
         }
     )
     serializer.is_valid(raise_exception=True)
-    scenario = scenario_create(user=world.a.referent, data=serializer.validated_data)
+    scenario = scenario_create(actor=world.a.referent, data=serializer.validated_data)
     out = StringIO()
     call_command("simulate", str(scenario.pk), stdout=out)
     summary = json.loads(out.getvalue())

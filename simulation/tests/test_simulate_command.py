@@ -15,7 +15,7 @@ from simulation.tests.conftest import payload
 def _scenario(world, **overrides):
     serializer = ScenarioIn(data=payload(community=world.a.community.pk, **overrides))
     serializer.is_valid(raise_exception=True)
-    return scenario_create(user=world.a.referent, data=serializer.validated_data)
+    return scenario_create(actor=world.a.referent, data=serializer.validated_data)
 
 
 @pytest.mark.django_db

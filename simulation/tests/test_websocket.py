@@ -17,7 +17,7 @@ def _run(world):
     serializer = ScenarioIn(data=payload(community=world.a.community.pk))
     serializer.is_valid(raise_exception=True)
     with transaction.atomic():
-        scenario = scenario_create(user=world.a.referent, data=serializer.validated_data)
+        scenario = scenario_create(actor=world.a.referent, data=serializer.validated_data)
         SimulationRun.objects.all().delete()
         return SimulationRun.objects.create(scenario=scenario, created_by=world.a.referent)
 
@@ -34,7 +34,7 @@ def _communicator(job, user):
 async def test_it_pushes_progress_events_to_the_portal(world):
     from asgiref.sync import sync_to_async
 
-    from simulation.services import run_execute
+    from simulation.worker import run_execute
 
     run = await sync_to_async(_run)(world)
     communicator = _communicator(run.job, world.a.member)

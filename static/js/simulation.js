@@ -22,7 +22,7 @@
     message.textContent = event.message;
     if (FINAL.includes(event.status) && !finished) {
       finished = true;
-      cancel.hidden = true;
+      if (cancel) cancel.hidden = true;
       if (event.status === "done") loadResults();
     }
   }
@@ -31,6 +31,8 @@
     const source = new EventSource(`/api/v1/simulation/progress?job=${job}`);
     const handler = (e) => { const data = JSON.parse(e.data); show(data); if (FINAL.includes(data.status)) source.close(); };
     ["progress", "done", "failed", "cancelled"].forEach((name) => source.addEventListener(name, handler));
+    // the stream ends: the right to see the run is gone, or its time limit passed
+    ["forbidden", "timeout"].forEach((name) => source.addEventListener(name, (e) => { message.textContent = JSON.parse(e.data).message; source.close(); }));
   }
 
   function follow() {
@@ -40,10 +42,11 @@
     const ws = new WebSocket(`${scheme}://${location.host}/ws/simulation/${job}/`);
     ws.onopen = () => { opened = true; };
     ws.onmessage = (e) => { const data = JSON.parse(e.data); show(data); if (FINAL.includes(data.status)) ws.close(); };
-    ws.onclose = () => { if (!opened || !finished) viaSse(); };
+    // 4403: the right to see the run is gone; 4404: never had it. Otherwise fall back to SSE.
+    ws.onclose = (e) => { if ([4403, 4404].includes(e.code)) { message.textContent = "You may no longer follow this run."; return; } if (!opened || !finished) viaSse(); };
   }
 
-  cancel.addEventListener("click", () => {
+  if (cancel) cancel.addEventListener("click", () => {
     fetch(`/api/v1/simulation/${job}/cancel`, {method: "POST", headers: {"X-CSRFToken": csrf()}, credentials: "same-origin"});
   });
 

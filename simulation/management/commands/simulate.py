@@ -6,7 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from simulation.models import Scenario, SimulationRun
-from simulation.services import run_execute
+from simulation.worker import run_execute
 
 
 class Command(BaseCommand):
