@@ -23,6 +23,8 @@ BEAT_TASKS: list[dict] = [
      "task": "iot.rollups.tasks.rollup_run_task", "every": 1, "period": "minutes"},
     {"name": "iot: offline detection and alerts",
      "task": "iot.rollups.tasks.device_offline_check_task", "every": 1, "period": "minutes"},
+    {"name": "simulation: fail runs left queued or running by a dead worker",
+     "task": "simulation.sweep_stuck", "every": 1, "period": "minutes"},
 ]
 
 

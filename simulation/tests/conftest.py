@@ -15,6 +15,7 @@ def celery_worker_thread(transactional_db, settings):
     from config.celery import app
 
     app.control.purge()
+    _purge(app, settings.SIMULATION_QUEUE)
     with start_worker(
         app,
         pool="solo",
@@ -23,6 +24,32 @@ def celery_worker_thread(transactional_db, settings):
         shutdown_timeout=60,
         queues=[settings.SIMULATION_QUEUE],
         hostname=f"sim-{settings.SIMULATION_QUEUE}@test",
+    ):
+        yield app
+
+
+def _purge(app, queue: str) -> None:
+    """Drop messages a previous test left on the simulation queue (runs it never executed)."""
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        channel.queue_declare(queue=queue, durable=True, auto_delete=False)
+        channel.queue_purge(queue)
+
+
+@pytest.fixture
+def default_worker_thread(celery_worker_thread, settings):
+    """A second worker on the default queue (the Procfile's `worker`): beat tasks run there."""
+    from celery.contrib.testing.worker import start_worker
+
+    app = celery_worker_thread
+    with start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=60,
+        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+        hostname=f"default-{settings.CELERY_TASK_DEFAULT_QUEUE}@test",
     ):
         yield app
 
