@@ -100,3 +100,39 @@ def test_it_lets_a_member_cancel_their_own_standalone_run(world, as_user):
     run = SimulationRun.objects.create(scenario=scenario, created_by=world.a.member)
     assert client.post(f"/api/v1/simulation/{run.job}/cancel").status_code == 202
     assert as_user(world.a.referent).post(f"/api/v1/simulation/{run.job}/cancel").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_scopes_every_id_in_the_body_to_the_caller(world, as_user, client):
+    """Item 4 for simulations: community, membership and plant ids are the caller's."""
+    referent = as_user(world.a.referent)
+    foreign = [
+        payload(community=world.a.community.pk,
+                members=[{"key": "x", "membership": world.b.membership.pk}], plants=[], batteries=[]),
+        payload(community=world.a.community.pk, plants=[
+            {"member": "pros", "plant": world.b.plant.pk, "lat": 44.49, "lon": 11.34, "kwp": 3}]),
+        payload(members=[{"key": "x", "membership": world.a.membership.pk}], plants=[], batteries=[]),
+    ]
+    for body in foreign:
+        response = referent.post("/api/v1/simulation", body, format="json")
+        assert response.status_code == 400, response.json()
+    world.a.membership.left_at = world.a.membership.joined_at
+    world.a.membership.save(update_fields=["left_at"])
+    body = payload(community=world.a.community.pk,
+                   members=[{"key": "x", "membership": world.a.membership.pk}], plants=[], batteries=[])
+    assert referent.post("/api/v1/simulation", body, format="json").status_code == 400
+    assert SimulationRun.objects.count() == 0
+    # the wizard offers and accepts only the picked community's members and plants
+    client.force_login(world.a.referent)
+    from simulation.tests.test_portal import WIZARD
+
+    page = client.get(f"/simulation/?community={world.a.community.pk}").content.decode()
+    assert world.b.plant.name not in page and "Member b" not in page
+    response = client.post(f"/simulation/?community={world.a.community.pk}",
+                           {**WIZARD, "community": world.a.community.pk, "plants": [world.b.plant.pk]})
+    assert response.status_code == 400 and SimulationRun.objects.count() == 0
+    # a member sees the community but may not simulate it: 403; an outsider: 404
+    client.force_login(world.a.other_member)
+    assert client.get(f"/simulation/?community={world.a.community.pk}").status_code == 403
+    client.force_login(world.b.referent)
+    assert client.get(f"/simulation/?community={world.a.community.pk}").status_code == 404
