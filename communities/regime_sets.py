@@ -51,6 +51,8 @@ SETS = [
             # groups in one building also get avoided network losses (2023 figures).
             "avoided_losses_eur_per_mwh": {"lv": 1.5, "mv": 3.3},
             "avoided_losses_year": 2023,
+            # DOMAIN.md: avoided losses = E x cPR x Pz_h (they follow the hourly price).
+            "avoided_losses_cpr": {"lv": 0.026, "mv": 0.012},
         },
         "source": "DM MASE 414/2023; ARERA TIAD 727/2022 (avoided losses 2023)",
     },

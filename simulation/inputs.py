@@ -19,7 +19,7 @@ from simulation.engine.inputs import (
     Statute,
     Tariffs,
 )
-from simulation.engine.regime import DEFAULT_IT_PARAMS, INCENTIVE_REGIMES
+from simulation.engine.regime import default_params
 from simulation.models import Scenario, ScenarioMember
 from simulation.physics import BatterySpec
 from simulation.storage import blob_to_curve
@@ -35,7 +35,8 @@ def scenario_index(scenario: Scenario) -> pd.DatetimeIndex:
 
 def regime_params(scenario: Scenario) -> dict:
     """The scenario's regime parameter set: its own pick, else the set valid at the start
-    (communities' RegimeParameters), else DOMAIN.md's 2024 figures; then its overrides."""
+    (communities' RegimeParameters), else the figures of communities/regime_sets.py (their one
+    source, which that table is seeded from); then its overrides."""
     params: dict = {}
     if scenario.regime_parameters_id:
         params = dict(scenario.regime_parameters.params)
@@ -45,8 +46,8 @@ def regime_params(scenario: Scenario) -> dict:
         found = regime_parameters_at(regime=scenario.regime, on=scenario.start.date())
         if found is not None:
             params = dict(found.params)
-    if scenario.regime in INCENTIVE_REGIMES and "tip_bands" not in params:
-        params = {**DEFAULT_IT_PARAMS, **params}
+    # Figures missing from an older stored row come from their one source (regime_sets.py).
+    params = {**default_params(scenario.regime), **params}
     return {**params, **(scenario.regime_overrides or {})}
 
 

@@ -5,7 +5,8 @@ TIP (EUR/MWh) of plant p in hour h, with Pz the hourly zonal price:
     tip = min(cap_band, base_band + max(0, 180 - Pz)) + geo_correction   (after the cap)
     tip = tip x (1 - F),  F = 0.50 x grant_share / 0.40  (capped at 0.50)
 
-The band is the plant's own power on its POD. CU_Af is the monthly valorisation rate.
+The band is the plant's own power on its POD. The valorisation is TRAS_E for a CER (AUC
+adds BTAU and avoided losses); the excess premium is computed per set of plants.
 Regimes without a TIP (France, Austria, P2P) value shared energy at the scenario's
 ``shared_bonus_eur_per_mwh`` (0 by default): their benefit is in the bills.
 """
@@ -15,22 +16,42 @@ from __future__ import annotations
 import numpy as np
 
 INCENTIVE_REGIMES = ("it_cer", "it_auc")
+GEO_ZONES = ("north", "centre", "south")
 
-# Copy of DOMAIN.md's 2024 figures: used only when no RegimeParameters row exists.
-DEFAULT_IT_PARAMS = {
-    "tip_bands": [
-        {"max_kw": 200, "base_eur_per_mwh": 80, "cap_eur_per_mwh": 120},
-        {"max_kw": 600, "base_eur_per_mwh": 70, "cap_eur_per_mwh": 110},
-        {"max_kw": None, "base_eur_per_mwh": 60, "cap_eur_per_mwh": 100},
-    ],
-    "tip_pz_reference_eur_per_mwh": 180,
-    "tip_years": 20,
-    "geo_correction_eur_per_mwh": {"north": 10, "centre": 4, "south": 0},
-    "capital_grant": {"max_grant_share": 0.40, "max_reduction_factor": 0.50},
-    "excess_threshold": 0.55,
-    "excess_threshold_with_grant": 0.45,
-    "cu_af_eur_per_mwh": {"transmission": 10.57, "distribution": 0.65, "total": 11.22},
-}
+
+def default_params(regime: str) -> dict:
+    """The regime's figures from their one source, `communities/regime_sets.py` (also what
+    migration communities/0003 seeds): used only when the database has no valid row."""
+    from communities.regime_sets import SETS
+
+    rows = [row for row in SETS if row["regime"] == regime]
+    return dict(max(rows, key=lambda row: row["valid_from"])["params"]) if rows else {}
+
+
+# DOMAIN.md's Italian figures (the CER set), for the engine's tests and benchmarks.
+DEFAULT_IT_PARAMS = default_params("it_cer")
+
+
+def geo_zone_of_region(params: dict, region: str) -> str:
+    """FC_zonale's zone of an Italian region (DOMAIN.md: North +10, Centre +4, else 0), from
+    the parameter set's `geo_regions` lists. Raises ValueError for an unknown region."""
+    from communities.regime_sets import CENTRE, NORTH
+
+    lists = params.get("geo_regions") or {"north": NORTH, "centre": CENTRE}
+    wanted = region.strip().casefold()
+    for zone, regions in lists.items():
+        if wanted in (r.casefold() for r in regions):
+            return zone
+    if wanted in (r.casefold() for r in ITALIAN_REGIONS):
+        return "south"
+    raise ValueError(f"{region!r} is not an Italian region")
+
+
+ITALIAN_REGIONS = (
+    "Abruzzo", "Basilicata", "Calabria", "Campania", "Emilia-Romagna", "Friuli-Venezia Giulia",
+    "Lazio", "Liguria", "Lombardia", "Marche", "Molise", "Piemonte", "Puglia", "Sardegna",
+    "Sicilia", "Toscana", "Trentino-Alto Adige", "Umbria", "Valle d'Aosta", "Veneto",
+)
 
 
 def tip_band(params: dict, power_kw: float) -> dict:
@@ -64,10 +85,54 @@ def tip_eur_per_mwh(
     return (capped + geo) * (1.0 - grant_factor(params, capital_grant_pct))
 
 
-def cu_af_eur_per_mwh(params: dict) -> float:
+def valorisation_eur_per_mwh(params: dict, *, regime: str, zonal_eur_per_mwh: np.ndarray) -> np.ndarray:
+    """ARERA valorisation of self-consumed energy, EUR/MWh per interval (DOMAIN.md, Regole
+    Operative 2024 section 2.2.2.2.2).
+
+    CER and remote self-consumers: CU_Af,a = TRAS_E (the variable part of the LV
+    transmission tariff) only. Groups in one building (AUC) add CU_Af,b (the highest BTAU
+    distribution component) and the avoided losses cPR x Pz_h (cPR of low voltage)."""
     cu = params.get("cu_af_eur_per_mwh", {})
-    return float(cu.get("total", 0.0)) if isinstance(cu, dict) else float(cu)
+    tras_e = float(cu.get("transmission", 0.0)) if isinstance(cu, dict) else float(cu)
+    rate = np.full(len(zonal_eur_per_mwh), tras_e)
+    if regime == "it_auc":
+        btau = float(cu.get("distribution", 0.0)) if isinstance(cu, dict) else 0.0
+        cpr = params.get("avoided_losses_cpr", {})
+        cpr_lv = float(cpr.get("lv", 0.0)) if isinstance(cpr, dict) else float(cpr)
+        rate = rate + btau + cpr_lv * np.asarray(zonal_eur_per_mwh, dtype=float)
+    return rate
 
 
 def excess_threshold(params: dict, *, any_grant: bool) -> float:
     return float(params["excess_threshold_with_grant"] if any_grant else params["excess_threshold"])
+
+
+def excess_premium_eur(
+    params: dict,
+    *,
+    incentivised_kwh: np.ndarray,
+    injected_kwh: np.ndarray,
+    tip_eur: np.ndarray,
+    with_grant: np.ndarray,
+) -> float:
+    """The excess premium (exact EUR), DOMAIN.md: per set of plants j (TIP only, threshold
+    55 %; TIP with a capital grant, 45 %), over the period (GSE checks it per year):
+
+        ratio_j = E_incentivised_j / E_injected_j
+        excess_eur_j = max(0, ratio_j - threshold_j) x TIP_total_eur_j
+
+    Arguments are per plant: energy the TIP is paid on, energy injected, the TIP earned,
+    whether the plant has a capital grant. Plants earning no TIP are in no set."""
+    incentivised = np.asarray(incentivised_kwh, dtype=float)
+    injected = np.asarray(injected_kwh, dtype=float)
+    tip = np.asarray(tip_eur, dtype=float)
+    grant = np.asarray(with_grant, dtype=bool)
+    earning = tip > 0
+    total = 0.0
+    for in_set, has_grant in ((earning & ~grant, False), (earning & grant, True)):
+        e_inj = float(injected[in_set].sum())
+        if not in_set.any() or e_inj <= 0:
+            continue
+        ratio = float(incentivised[in_set].sum()) / e_inj
+        total += max(0.0, ratio - excess_threshold(params, any_grant=has_grant)) * float(tip[in_set].sum())
+    return total

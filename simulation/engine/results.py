@@ -65,6 +65,7 @@ def _series(pr, b: Balance, d: Dispatch) -> dict[str, np.ndarray]:
         "import_cost_eur": b.withdrawal_kwh.sum(axis=0) * pr.buy,
         "bill_savings_eur": (load - b.withdrawal_kwh.sum(axis=0)) * pr.buy,
         "_alloc": alloc,
+        "_plant_inj": plant_inj,
     }
 
 
@@ -149,15 +150,18 @@ def _split(pr, b: Balance, s) -> dict:
     inp, st = pr.inp, pr.inp.statute
     incentive_exact = float(s["incentive_eur"].sum())
     revenue = eco.to_money(incentive_exact + float(s["valorisation_eur"].sum()))
-    any_grant = any(p.capital_grant_pct > 0 for p in inp.plants)
     excess = Decimal("0.00")
-    injected = float(b.injection_kwh.sum())
-    shared = float(b.shared_kwh.sum())
-    if inp.regime in regime_mod.INCENTIVE_REGIMES and injected > 0 and shared > 0:
-        threshold = regime_mod.excess_threshold(inp.regime_params, any_grant=any_grant)
-        # Share of the premium earned on shared energy above threshold x injected energy.
-        excess_fraction = max(0.0, shared - threshold * injected) / shared
-        excess = eco.to_money(incentive_exact * excess_fraction)
+    if inp.regime in regime_mod.INCENTIVE_REGIMES and len(inp.plants):
+        alloc = s["_alloc"]
+        excess = eco.to_money(
+            regime_mod.excess_premium_eur(
+                inp.regime_params,
+                incentivised_kwh=alloc.sum(axis=1),
+                injected_kwh=s["_plant_inj"].sum(axis=1),
+                tip_eur=(alloc * pr.plant_tip).sum(axis=1) / 1000.0,
+                with_grant=np.array([p.capital_grant_pct > 0 for p in inp.plants]),
+            )
+        )
     distributable = revenue - excess
     producers, consumers, fund = eco.largest_remainder(
         distributable, [st.producers_pct, st.consumers_pct, st.fund_pct]

@@ -37,7 +37,7 @@ class Prepared:
     sell: np.ndarray
     rate: np.ndarray
     plant_tip: np.ndarray  # (P, T) EUR/MWh
-    cu_af: float
+    cu_af: np.ndarray  # (T,) EUR/MWh: the valorisation of self-consumed energy
 
 
 @dataclass
@@ -116,9 +116,9 @@ def prepare(inp: SimulationInput) -> Prepared:
     )
     params = inp.regime_params
     plant_tip = np.zeros((len(inp.plants), len(inp.index)))
-    cu_af = 0.0
+    cu_af = np.zeros(len(inp.index))
     if inp.regime in regime_mod.INCENTIVE_REGIMES:
-        cu_af = regime_mod.cu_af_eur_per_mwh(params)
+        cu_af = regime_mod.valorisation_eur_per_mwh(params, regime=inp.regime, zonal_eur_per_mwh=zonal)
         for p, pl in enumerate(inp.plants):
             plant_tip[p] = regime_mod.tip_eur_per_mwh(
                 params,

@@ -47,7 +47,7 @@ def _problem(rng, n_meters, n_t, specs, meters):
         sell_eur_per_kwh=zonal / 1000,
         buy_eur_per_kwh=rng.uniform(0.2, 0.35, n_t),
         rate_eur_per_kwh=(
-            tip_eur_per_mwh(DEFAULT_IT_PARAMS, power_kw=50, zonal_eur_per_mwh=zonal, geo_zone="north") + 11.22
+            tip_eur_per_mwh(DEFAULT_IT_PARAMS, power_kw=50, zonal_eur_per_mwh=zonal, geo_zone="north") + 10.57
         )
         / 1000,
     )
