@@ -33,8 +33,17 @@ class BatteryInline(admin.TabularInline):
     ]
 
 
+class ManagedOnlyAdmin(ScopedAdmin):
+    """The back office shows the scenarios and runs the user manages, not all they see: a
+    referent who is only a member of another community must not read (or edit) its
+    scenarios' members and euro amounts here (the API shows them the redacted results)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).managed_by(request.user)
+
+
 @admin.register(Scenario)
-class ScenarioAdmin(ScopedAdmin):
+class ScenarioAdmin(ManagedOnlyAdmin):
     list_display = [
         "name",
         "community",
@@ -52,7 +61,7 @@ class ScenarioAdmin(ScopedAdmin):
 
 
 @admin.register(SimulationRun)
-class SimulationRunAdmin(ScopedAdmin):
+class SimulationRunAdmin(ManagedOnlyAdmin):
     list_display = [
         "job",
         "scenario",

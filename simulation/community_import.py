@@ -18,8 +18,11 @@ def statute_of(community) -> dict | None:
     }
 
 
-def community_import(*, scenario: Scenario, community) -> None:
-    """The community's current members, their plants and batteries, as participants."""
+def community_import(*, scenario: Scenario, community, geo_zone: str = "") -> None:
+    """The community's current members, their plants and batteries, as participants.
+
+    `geo_zone` is the FC_zonale zone of the plants' region (the caller's; required for an
+    Italian incentive regime, see serializers.ScenarioIn)."""
     from plants.models import Asset, Plant
 
     members: dict[int, ScenarioMember] = {}
@@ -56,11 +59,7 @@ def community_import(*, scenario: Scenario, community) -> None:
             losses_pct=plant.losses_pct,
             inverter_kw=plant.inverter_power_kw,
             commissioned_on=plant.commissioned_on,
-            geo_zone="north"
-            if community.market_zone == "NORD"
-            else "centre"
-            if community.market_zone in ("CNOR", "CSUD")
-            else "south",
+            geo_zone=geo_zone,
         )
         for asset in Asset.objects.batteries().filter(plant=plant):
             eta = Decimal(str(round(float(asset.round_trip_efficiency or 1) ** 0.5, 3)))

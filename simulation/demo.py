@@ -24,6 +24,7 @@ def seed(ctx, out):
                 "community": community.pk,
                 "import_community": True,
                 "regime": "it_cer",
+                "region": "Emilia-Romagna",  # the demo community is around Bologna
                 "start": "2025-01-01T00:00:00+01:00",
                 "end": "2026-01-01T00:00:00+01:00",
                 "seed": 2025,

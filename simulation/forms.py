@@ -5,6 +5,7 @@ from datetime import date
 
 from django import forms
 
+from simulation.engine.regime import INCENTIVE_REGIMES, ITALIAN_REGIONS
 from simulation.physics import PROFILES
 from simulation.serializers import REGIMES
 
@@ -33,6 +34,13 @@ class ScenarioWizardForm(forms.Form):
     business_profile = forms.ChoiceField(choices=[(p, p) for p in PROFILES if p != "H0"], initial="G0")
     business_kwh = forms.DecimalField(min_value=0, max_value=10_000_000, initial=15000, label="kWh/year each")
     new_pv_kwp = forms.DecimalField(min_value=0, max_value=100000, initial=30, label="New PV (kWp)")
+    region = forms.ChoiceField(
+        choices=[("", "---------"), *((r, r) for r in ITALIAN_REGIONS)],
+        required=False,
+        label="Region of the plants",
+        help_text="Italian regimes: the TIP's geographic correction (North +10, Centre +4 EUR/MWh) "
+        "follows the plants' region.",
+    )
     lat = forms.FloatField(min_value=-90, max_value=90, initial=44.49)
     lon = forms.FloatField(min_value=-180, max_value=180, initial=11.34)
     battery_kwh = forms.DecimalField(min_value=0, max_value=100000, initial=20, label="Battery (kWh)")
@@ -53,6 +61,13 @@ class ScenarioWizardForm(forms.Form):
         ]
         self.initial.setdefault("memberships", [c for c, _ in self.fields["memberships"].choices])
         self.initial.setdefault("plants", [c for c, _ in self.fields["plants"].choices])
+
+    def clean(self):
+        data = super().clean()
+        has_plants = bool(data.get("new_pv_kwp")) or bool(data.get("plants"))
+        if data.get("regime") in INCENTIVE_REGIMES and has_plants and not data.get("region"):
+            self.add_error("region", "Pick the plants' region: the TIP's geographic correction follows it.")
+        return data
 
     def scenario_data(self) -> dict:
         """The API's scenario JSON for the picked and simulated participants."""
@@ -152,6 +167,7 @@ class ScenarioWizardForm(forms.Form):
             "end": (start + timedelta(days=d["days"])).isoformat(),
             "resolution_minutes": d["resolution_minutes"],
             "time_zone": tz,
+            **({"region": d["region"]} if d.get("region") else {}),
             "members": members,
             "plants": plants,
             "batteries": batteries,

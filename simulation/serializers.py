@@ -6,6 +6,13 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from simulation import limits
+from simulation.engine.regime import (
+    GEO_ZONES,
+    INCENTIVE_REGIMES,
+    ITALIAN_REGIONS,
+    default_params,
+    geo_zone_of_region,
+)
 from simulation.models import Resolution, SimulationRun
 from simulation.physics import PROFILES
 
@@ -42,7 +49,14 @@ class PlantIn(serializers.Serializer):
         max_digits=10, decimal_places=3, min_value=Decimal("0.001"), required=False, allow_null=True
     )
     commissioned_on = serializers.DateField(required=False, allow_null=True)
-    geo_zone = serializers.ChoiceField(choices=("north", "centre", "south"), default="north")
+    region = serializers.ChoiceField(
+        choices=ITALIAN_REGIONS,
+        required=False,
+        help_text="The plant's Italian region: its geographic correction (FC_zonale) follows from it.",
+    )
+    geo_zone = serializers.ChoiceField(
+        choices=GEO_ZONES, required=False, help_text="Instead of `region`: north, centre or south."
+    )
     capital_grant_pct = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=40, default=0
     )
@@ -128,6 +142,11 @@ class ScenarioIn(serializers.Serializer):
     import_community = serializers.BooleanField(
         default=False, help_text="Add the community's current members, plants and batteries."
     )
+    region = serializers.ChoiceField(
+        choices=ITALIAN_REGIONS,
+        required=False,
+        help_text="Italian region of the imported plants (and of plants without their own).",
+    )
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False, help_text="Exclusive.")
     resolution_minutes = serializers.ChoiceField(choices=Resolution.values, default=60)
@@ -175,6 +194,7 @@ class ScenarioIn(serializers.Serializer):
         keys = [m["key"] for m in attrs["members"]]
         if len(keys) != len(set(keys)):
             raise serializers.ValidationError({"members": "member keys must be unique."})
+        _resolve_geo_zones(attrs)
         known = set(keys) | set(self.context.get("csv_keys", ()))
         for field in ("plants", "batteries"):
             for i, item in enumerate(attrs[field]):
@@ -183,6 +203,32 @@ class ScenarioIn(serializers.Serializer):
                         {field: f"item {i}: member {item['member']!r} is not among the members."}
                     )
         return attrs
+
+
+def _resolve_geo_zones(attrs: dict) -> None:
+    """Each plant's FC_zonale zone from its region (DOMAIN.md), never a silent default: an
+    Italian incentive scenario needs the region (or zone) of every plant."""
+    incentive = attrs["regime"] in INCENTIVE_REGIMES
+    params = default_params(attrs["regime"]) if incentive else {}
+    for i, plant in enumerate(attrs["plants"]):
+        region = plant.get("region") or attrs.get("region")
+        zone = geo_zone_of_region(params, region) if incentive and region else None
+        if plant.get("geo_zone") and zone and plant["geo_zone"] != zone:
+            raise serializers.ValidationError(
+                {"plants": f"item {i}: geo_zone {plant['geo_zone']!r} but {region} is {zone!r}."}
+            )
+        zone = plant.get("geo_zone") or zone
+        if incentive and zone is None:
+            raise serializers.ValidationError(
+                {"plants": f"item {i}: region is required (the TIP's geographic correction follows it)."}
+            )
+        plant["geo_zone"] = zone or ""
+    if incentive and attrs.get("import_community") and not attrs.get("region"):
+        raise serializers.ValidationError(
+            {"region": "required to import the community's plants (the TIP's geographic correction)."}
+        )
+    if incentive and attrs.get("region"):
+        attrs["geo_zone"] = geo_zone_of_region(params, attrs["region"])
 
 
 class RunOut(serializers.ModelSerializer):

@@ -115,7 +115,7 @@ def scenario_create(*, actor, data: dict, consumption: Consumption | None = None
         **statute,
     )
     if community is not None and data.get("import_community"):
-        community_import(scenario=scenario, community=community)
+        community_import(scenario=scenario, community=community, geo_zone=data.get("geo_zone", ""))
         limits.check_counts(
             members=scenario.members.count() + len(data["members"]),
             plants=scenario.plants.count() + len(data["plants"]),

@@ -37,21 +37,43 @@ def _purge(app, queue: str) -> None:
 
 
 @pytest.fixture
-def default_worker_thread(celery_worker_thread, settings):
-    """A second worker on the default queue (the Procfile's `worker`): beat tasks run there."""
-    from celery.contrib.testing.worker import start_worker
+def default_worker_process(celery_worker_thread, settings):
+    """The Procfile's `worker` (default queue, where beat tasks go) as its own process on the
+    test database, beside the in-process simulation worker. (Two Redis-consuming workers
+    cannot share one process: kombu's poller is per process.)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    app = celery_worker_thread
-    with start_worker(
-        app,
-        pool="solo",
-        perform_ping_check=False,
-        loglevel="WARNING",
-        shutdown_timeout=60,
-        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
-        hostname=f"default-{settings.CELERY_TASK_DEFAULT_QUEUE}@test",
-    ):
-        yield app
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "TESTING": "1",
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "SIMULATION_QUEUE": settings.SIMULATION_QUEUE,
+    }
+    root = Path(__file__).resolve().parents[2]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
+         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"default-{settings.CELERY_TASK_DEFAULT_QUEUE}@test",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=root, env=env,
+    )
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def payload(**overrides) -> dict:
@@ -62,6 +84,7 @@ def payload(**overrides) -> dict:
         "end": "2025-06-05T00:00:00+02:00",
         "resolution_minutes": 60,
         "regime": "it_cer",
+        "region": "Emilia-Romagna",  # Bologna: the TIP's geographic correction of the North
         "seed": 7,
         "members": [
             {"key": "pros", "name": "Prosumer", "profile": "H0", "annual_kwh": 3500},
@@ -69,7 +92,8 @@ def payload(**overrides) -> dict:
             {"key": "shop", "name": "Shop", "profile": "G0", "annual_kwh": 9000, "business": True},
         ],
         "plants": [
-            {"member": "pros", "lat": 44.49, "lon": 11.34, "kwp": 20, "commissioned_on": "2024-05-01"},
+            {"member": "pros", "lat": 44.49, "lon": 11.34, "kwp": 20, "commissioned_on": "2024-05-01",
+             "region": "Emilia-Romagna"},
         ],
         "batteries": [{"member": "pros", "capacity_kwh": 10, "power_kw": 5}],
     }

@@ -136,3 +136,21 @@ def test_it_scopes_every_id_in_the_body_to_the_caller(world, as_user, client):
     assert client.get(f"/simulation/?community={world.a.community.pk}").status_code == 403
     client.force_login(world.b.referent)
     assert client.get(f"/simulation/?community={world.a.community.pk}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_back_office_shows_a_staff_member_only_what_they_manage(world, client):
+    """A referent of B who is also a member of A reads A's runs redacted, not in the admin."""
+    from datetime import date
+
+    from communities.models import Membership
+
+    run = _manager_run(world)
+    Membership.objects.create(user=world.b.referent, community=world.a.community, joined_at=date(2025, 1, 1))
+    client.force_login(world.b.referent)
+    assert client.get(f"/api/v1/simulation/{run.job}").status_code == 200
+    assert run.scenario.name not in client.get("/admin/simulation/scenario/").content.decode()
+    assert client.get(f"/admin/simulation/simulationrun/{run.pk}/change/").status_code in (302, 404)
+    assert client.get(f"/admin/simulation/scenario/{run.scenario.pk}/change/").status_code in (302, 404)
+    client.force_login(world.a.referent)
+    assert client.get(f"/admin/simulation/simulationrun/{run.pk}/change/").status_code == 200

@@ -24,6 +24,7 @@ WIZARD = {
     "business_profile": "G0",
     "business_kwh": "12000",
     "new_pv_kwp": "25",
+    "region": "Emilia-Romagna",
     "lat": "44.49",
     "lon": "11.34",
     "battery_kwh": "10",

@@ -36,15 +36,16 @@ def test_it_routes_the_simulation_task_to_its_own_queue(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_beat_tasks_run_while_a_simulation_occupies_its_worker(world, as_user, default_worker_thread):
-    from iot.tasks import device_commands_expire_task
+def test_beat_tasks_run_while_a_simulation_occupies_its_worker(world, as_user, default_worker_process):
+    from simulation.tasks import simulation_sweep_stuck_task
 
     client = as_user(world.a.vendor)
     job = client.post("/api/v1/simulation", LONG, format="json").json()["job"]
     # only the simulation worker consumes the simulation queue: the run starts there
     wait_for(lambda: SimulationRun.objects.filter(job=job, status="running").exists(), timeout=60, step=0.02)
-    result = device_commands_expire_task.delay()  # a beat task, default queue, other worker
-    assert result.get(timeout=30) == {"expired": 0}
+    stuck = _run(world, created_at=timezone.now() - timedelta(days=2))
+    simulation_sweep_stuck_task.delay()  # a beat task: default queue, the other worker (process)
+    wait_for(lambda: SimulationRun.objects.get(pk=stuck.pk).status == RunStatus.FAILED, timeout=120)
     assert SimulationRun.objects.get(job=job).status == RunStatus.RUNNING  # still busy meanwhile
     assert client.post(f"/api/v1/simulation/{job}/cancel").status_code == 202
     wait_for(lambda: SimulationRun.objects.get(job=job).status == RunStatus.CANCELLED, timeout=120)

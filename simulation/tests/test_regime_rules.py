@@ -113,3 +113,39 @@ def test_the_regime_figures_have_one_source():
     from communities.regime_sets import TIP
 
     assert DEFAULT_IT_PARAMS == TIP
+
+
+@pytest.mark.django_db
+def test_the_plants_zone_follows_their_region_never_a_default(world, as_user, client, settings):
+    from simulation.models import ScenarioPlant
+    from simulation.tests.conftest import payload
+
+    settings.SIMULATION_MAX_CONCURRENT_PER_USER = 100
+    api = as_user(world.a.referent)
+    no_region = payload()
+    no_region.pop("region"), no_region["plants"][0].pop("region")
+    response = api.post("/api/v1/simulation", no_region, format="json")
+    assert response.status_code == 400 and "region is required" in response.json()["message"]
+    for region, zone in (("Toscana", "centre"), ("Puglia", "south"), ("Veneto", "north")):
+        body = payload(region=region)
+        body["plants"][0].pop("region")  # the scenario's region applies
+        assert api.post("/api/v1/simulation", body, format="json").status_code == 202
+        assert ScenarioPlant.objects.order_by("-id").first().geo_zone == zone
+    clash = payload(plants=[{"member": "pros", "lat": 41.1, "lon": 16.9, "kwp": 5, "region": "Puglia",
+                             "geo_zone": "north"}])
+    assert api.post("/api/v1/simulation", clash, format="json").status_code == 400
+    # imported plants take the given region (community A is around Bologna)
+    body = payload(community=world.a.community.pk, import_community=True, region="Emilia-Romagna")
+    assert api.post("/api/v1/simulation", body, format="json").status_code == 202
+    assert ScenarioPlant.objects.get(plant=world.a.plant).geo_zone == "north"
+    body["region"] = "Lazio"
+    api.post("/api/v1/simulation", body, format="json")
+    assert ScenarioPlant.objects.filter(plant=world.a.plant).order_by("-id").first().geo_zone == "centre"
+    # the portal's wizard sends the region it asks for (required for an Italian regime)
+    from simulation.tests.test_portal import WIZARD
+
+    client.force_login(world.a.vendor)
+    page = client.post("/simulation/", {**WIZARD, "region": ""})
+    assert page.status_code == 400 and "geographic correction" in page.content.decode()
+    assert client.post("/simulation/", {**WIZARD, "region": "Sicilia"}).status_code == 302
+    assert ScenarioPlant.objects.order_by("-id").first().geo_zone == "south"
