@@ -66,6 +66,9 @@ def default_worker_process(celery_worker_thread, settings):
         cwd=root, env=env,
     )
     try:
+        name = f"default-{settings.CELERY_TASK_DEFAULT_QUEUE}@test"
+        app = celery_worker_thread
+        wait_for(lambda: app.control.ping(destination=[name], timeout=1.0), timeout=90, step=0.5)
         yield worker
     finally:
         worker.send_signal(signal.SIGTERM)
