@@ -25,6 +25,7 @@ def scenario(freq: str, window_days: int):
     import numpy as np
     import pandas as pd
 
+    from energy_rules.it_cacer import DEFAULT_IT_PARAMS
     from simulation.engine.inputs import (
         BatteryInput,
         Economics,
@@ -34,7 +35,6 @@ def scenario(freq: str, window_days: int):
         Statute,
         Tariffs,
     )
-    from simulation.engine.regime import DEFAULT_IT_PARAMS
     from simulation.physics import BatterySpec
 
     rng = np.random.default_rng(2025)

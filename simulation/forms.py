@@ -5,7 +5,7 @@ from datetime import date
 
 from django import forms
 
-from simulation.engine.regime import INCENTIVE_REGIMES, ITALIAN_REGIONS
+from energy_rules.it_cacer import INCENTIVE_REGIMES, ITALIAN_REGIONS
 from simulation.physics import PROFILES
 from simulation.serializers import REGIMES
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 
+from energy_rules.figures import default_params
 from simulation.engine.inputs import (
     BatteryInput,
     Economics,
@@ -19,7 +20,6 @@ from simulation.engine.inputs import (
     Statute,
     Tariffs,
 )
-from simulation.engine.regime import default_params
 from simulation.models import Scenario, ScenarioMember
 from simulation.physics import BatterySpec
 from simulation.storage import blob_to_curve

@@ -5,14 +5,14 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from simulation import limits
-from simulation.engine.regime import (
+from energy_rules.it_cacer import (
     GEO_ZONES,
     INCENTIVE_REGIMES,
     ITALIAN_REGIONS,
     default_params,
     geo_zone_of_region,
 )
+from simulation import limits
 from simulation.models import Resolution, SimulationRun
 from simulation.physics import PROFILES
 

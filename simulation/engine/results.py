@@ -7,8 +7,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from energy_rules import it_cacer as regime_mod
 from simulation.engine import economics as eco
-from simulation.engine import regime as regime_mod
 from simulation.engine.balance import Balance, balance, gse_allocation, objective_eur, plant_injection_kwh
 from simulation.engine.dispatch import Dispatch
 

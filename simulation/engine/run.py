@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from energy_rules import it_cacer as regime_mod
 from simulation.engine import prices as price_mod
-from simulation.engine import regime as regime_mod
 from simulation.engine.balance import balance, gse_allocation, objective_eur, plant_injection_kwh
 from simulation.engine.dispatch import Dispatch, DispatchProblem, baseline_dispatch, optimal_dispatch
 from simulation.engine.inputs import SimulationInput

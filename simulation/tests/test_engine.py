@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from energy_rules.it_cacer import DEFAULT_IT_PARAMS, tip_eur_per_mwh
 from simulation.engine import economics as eco
 from simulation.engine.balance import balance, objective_eur
 from simulation.engine.dispatch import DispatchProblem, baseline_dispatch, optimal_dispatch
@@ -22,7 +23,6 @@ from simulation.engine.inputs import (
     Statute,
     Tariffs,
 )
-from simulation.engine.regime import DEFAULT_IT_PARAMS, tip_eur_per_mwh
 from simulation.engine.run import simulate
 from simulation.physics import BatterySpec
 

@@ -8,8 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from simulation.engine import economics as eco
-from simulation.engine.regime import (
+from energy_rules.it_cacer import (
     DEFAULT_IT_PARAMS,
     default_params,
     excess_premium_eur,
@@ -17,6 +16,7 @@ from simulation.engine.regime import (
     tip_eur_per_mwh,
     valorisation_eur_per_mwh,
 )
+from simulation.engine import economics as eco
 from simulation.engine.run import simulate
 from simulation.tests.test_engine import _inputs
 

@@ -15,17 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from energy_rules.figures import default_params
+
 INCENTIVE_REGIMES = ("it_cer", "it_auc")
 GEO_ZONES = ("north", "centre", "south")
-
-
-def default_params(regime: str) -> dict:
-    """The regime's figures from their one source, `communities/regime_sets.py` (also what
-    migration communities/0003 seeds): used only when the database has no valid row."""
-    from communities.regime_sets import SETS
-
-    rows = [row for row in SETS if row["regime"] == regime]
-    return dict(max(rows, key=lambda row: row["valid_from"])["params"]) if rows else {}
 
 
 # DOMAIN.md's Italian figures (the CER set), for the engine's tests and benchmarks.

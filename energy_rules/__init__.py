@@ -1,0 +1,6 @@
+"""The energy communities' regime rules: pure functions without Django, one module per
+regime, imported by the simulation (and billing). Their figures come from one source,
+`communities/regime_sets.py` (what the RegimeParameters table is seeded from).
+
+- `it_cacer`: Italy's CER / AUC (TIP, valorisation, excess premium, geographic zones).
+"""
