@@ -328,6 +328,12 @@ IOT_TS_MAX_AGE_DAYS = env.int("IOT_TS_MAX_AGE_DAYS", default=5 * 366)
 IOT_TS_MAX_AHEAD_S = env.int("IOT_TS_MAX_AHEAD_S", default=900)
 # Largest batch one HTTP request or one ingest call may carry.
 IOT_MAX_BATCH = env.int("IOT_MAX_BATCH", default=10_000)
+# Largest device document (HTTP body or MQTT payload), checked before it is read or parsed
+# (413 over HTTP, a dead letter over MQTT), and its deepest nesting of lists/objects.
+IOT_MAX_BODY_BYTES = env.int("IOT_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+IOT_PAYLOAD_MAX_DEPTH = env.int("IOT_PAYLOAD_MAX_DEPTH", default=32)
+# Dead letters older than this many days are deleted (beat task, daily).
+IOT_DEAD_LETTER_RETENTION_DAYS = env.int("IOT_DEAD_LETTER_RETENTION_DAYS", default=90)
 # Monthly partitions of iot_reading kept ahead of today (beat task, `manage.py iot_partitions`).
 IOT_PARTITIONS_MONTHS_AHEAD = env.int("IOT_PARTITIONS_MONTHS_AHEAD", default=3)
 IOT_PARTITIONS_MONTHS_BACK = env.int("IOT_PARTITIONS_MONTHS_BACK", default=12)
@@ -345,12 +351,15 @@ MQTT_BRIDGE_BATCH_MS = env.int("MQTT_BRIDGE_BATCH_MS", default=50)
 # Threads storing batches (each with its own database connection): 2 overlaps one batch's
 # Python work with another's database round trips.
 MQTT_BRIDGE_WORKERS = env.int("MQTT_BRIDGE_WORKERS", default=2)
+# Messages received but not yet stored; when full, paho stops reading the socket (back-pressure).
+MQTT_BRIDGE_INBOX_MAX = env.int("MQTT_BRIDGE_INBOX_MAX", default=5_000)
 # The simulator publishes on behalf of the demo devices with its own broker account.
 MQTT_SIMULATOR_USERNAME = env.str("MQTT_SIMULATOR_USERNAME", default="commonwatt-simulator")
 MQTT_SIMULATOR_PASSWORD = _mandatory("MQTT_SIMULATOR_PASSWORD", "commonwatt-simulator-dev")
 # Rewrite the broker's password/ACL files (and reload it) whenever a device is registered,
-# rotated or (de)activated; on by default in development (`make run`), off in tests.
-MQTT_AUTO_SYNC_AUTH = env.bool("MQTT_AUTO_SYNC_AUTH", default=DEBUG and not TESTING)
+# rotated or (de)activated, so a revoked secret stops working within seconds; on by default
+# (production too), off in tests (which sync their own broker).
+MQTT_AUTO_SYNC_AUTH = env.bool("MQTT_AUTO_SYNC_AUTH", default=not TESTING)
 
 # --- communities and plants: schema enum names (several models have a `status`/`role`) ---
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({

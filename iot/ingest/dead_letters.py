@@ -26,10 +26,16 @@ def clean_text(text: str, limit: int) -> str:
 
 
 def raw_json(item) -> str:
+    """The item as JSON text for the dead letter; never raises, whatever the item (a cyclic
+    or very deeply nested one is kept as a note instead)."""
     try:
         return clean_text(json.dumps(item, default=str), 20000)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
         return clean_text(repr(item), 20000)
+    except Exception:
+        return f"<unprintable {type(item).__name__}>"
 
 
 def _claimed_serial(refusal: Refusal) -> str:

@@ -1,0 +1,185 @@
+"""The device edge over MQTT, against a real Mosquitto: no payload of any shape stops the
+bridge (it is dead-lettered with its reason and the next good reading is stored), the inbox
+is bounded, and a dead worker takes the bridge down instead of leaving it hanging."""
+
+import json
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iot.bridges.mqtt_bridge import BridgeWorkerDied, MqttBridge
+from iot.models import CommandStatus, DeadLetter, DeviceCommand
+from iot.testing.mqtt_fixtures import bridge, broker, device_client, wait_until  # noqa: F401
+from iot.testing.registry import make_device, stored_readings
+from iot.tests.test_device_edge_http import documents, nested
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def meter(world, broker):  # noqa: F811
+    device, secret = make_device("MQ-EDGE", kind="meter", plant=world.a.plant)
+    broker.sync_auth()
+    return device, secret
+
+
+def publish(client, topic, payload: bytes | str):
+    info = client.publish(topic, payload, qos=1)
+    info.wait_for_publish(10)
+    assert info.is_published()
+
+
+def good(ts, value) -> str:
+    return json.dumps([{"metric": "power_w", "ts": ts.isoformat(), "value": value}])
+
+
+def test_deeply_nested_telemetry_and_acks_are_dead_lettered_and_the_bridge_goes_on(
+        meter, broker, bridge):  # noqa: F811
+    device, secret = meter
+    now = timezone.now().replace(microsecond=0)
+    command = DeviceCommand.objects.create(device=device, command="reboot", status=CommandStatus.SENT)
+    client = device_client(broker, "MQ-EDGE", secret)
+
+    publish(client, "devices/MQ-EDGE/telemetry", nested(1_100))
+    publish(client, "devices/MQ-EDGE/telemetry",
+            f'{{"metric": "power_w", "ts": "{now.isoformat()}", "value": {nested(1_000)}}}')
+    publish(client, "devices/MQ-EDGE/commands/ack", nested(1_100))
+    publish(client, "devices/MQ-EDGE/commands/ack",
+            f'{{"id": "{command.command_id}", "result": {nested(1_000)}}}')
+    publish(client, "devices/MQ-EDGE/commands/ack", b"\xff\xfe not utf-8")
+    publish(client, "devices/MQ-EDGE/commands/ack", json.dumps({"id": str(uuid.uuid4())}))
+    publish(client, "devices/MQ-EDGE/telemetry", good(now, 42))
+    publish(client, "devices/MQ-EDGE/commands/ack",
+            json.dumps({"id": str(command.command_id), "status": "ok"}))
+
+    assert wait_until(lambda: stored_readings(device) == [("MQ-EDGE", "power_w", now, 42.0)]), \
+        "\n".join(bridge.lines[-30:])
+    assert wait_until(lambda: DeviceCommand.objects.get().status == CommandStatus.ACKNOWLEDGED)
+    assert wait_until(lambda: DeadLetter.objects.count() == 6)
+    reasons = sorted(DeadLetter.objects.values_list("topic", "reason"))
+    acks = [r for t, r in reasons if t.endswith("/ack")]
+    assert sum(r == "nested deeper than 32 levels" for r in acks) == 1
+    assert sum(r.startswith("not valid JSON") for r in acks) == 2  # past orjson's depth; not UTF-8
+    assert sum(r.startswith("no command ") for r in acks) == 1
+    telemetry = [r for t, r in reasons if t.endswith("/telemetry")]
+    assert sum("nested deeper" in r or "not valid JSON" in r for r in telemetry) == 2
+    assert set(DeadLetter.objects.values_list("device_id", flat=True)) == {device.pk}
+    assert bridge.alive()
+    client.loop_stop()
+
+
+def test_the_per_message_reading_limit_applies_to_mqtt(meter, broker, bridge):  # noqa: F811
+    device, secret = meter
+    client = device_client(broker, "MQ-EDGE", secret)
+    values = {f"m{i}": 1 for i in range(10_001)}
+    publish(client, "devices/MQ-EDGE/telemetry",
+            json.dumps({"ts": timezone.now().isoformat(), "values": values}))
+
+    assert wait_until(DeadLetter.objects.exists)
+    assert DeadLetter.objects.get().reason == "a batch holds at most 10000 readings (10001 sent)"
+    assert stored_readings(device) == []
+    client.loop_stop()
+
+
+def test_fuzzed_payloads_on_both_topics_never_stop_the_bridge(meter, broker, bridge):  # noqa: F811
+    device, secret = meter
+    client = device_client(broker, "MQ-EDGE", secret)
+    sent = []
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(document=documents, topic=st.sampled_from(["telemetry", "commands/ack"]))
+    def fuzz(document, topic):
+        publish(client, f"devices/MQ-EDGE/{topic}", document)
+        sent.append(document)
+
+    fuzz()
+    now = timezone.now().replace(microsecond=0) - timedelta(seconds=2)
+    publish(client, "devices/MQ-EDGE/telemetry", good(now, 1234.5))
+
+    assert wait_until(lambda: ("MQ-EDGE", "power_w", now, 1234.5) in stored_readings(device), timeout=60), \
+        "\n".join(bridge.lines[-30:])
+    assert DeadLetter.objects.exists() and len(sent) >= 30
+    assert bridge.alive()
+    assert "Traceback" not in "\n".join(bridge.lines) or "could not be processed" in "\n".join(bridge.lines)
+    client.loop_stop()
+
+
+def test_the_inbox_is_bounded_and_nothing_is_lost(meter, broker):  # noqa: F811
+    device, secret = meter
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
+    in_process = MqttBridge(port=broker.port, client_id=f"inbox-{uuid.uuid4().hex[:6]}", inbox_max=5,
+                            batch_ms=20, workers=1)
+    in_process.start()
+    try:
+        assert wait_until(lambda: in_process.generation == 1, timeout=10)
+        client = device_client(broker, "MQ-EDGE", secret)
+        for i in range(40):  # the writers are not running yet: only 5 may wait in memory
+            client.publish("devices/MQ-EDGE/telemetry", good(start + timedelta(seconds=i), i), qos=1)
+        time.sleep(1.5)
+        assert in_process.inbox.qsize() == 5
+
+        runner = threading.Thread(target=in_process.run, kwargs={"max_seconds": 30})
+        runner.start()
+        assert wait_until(lambda: len(stored_readings(device)) == 40, timeout=25)
+        in_process.stop()
+        runner.join(10)
+        client.loop_stop()
+    finally:
+        in_process.stop()
+        in_process.close()
+
+
+def test_a_dead_worker_stops_the_bridge_instead_of_hanging(meter, broker):  # noqa: F811
+    _, secret = meter
+
+    def bug(batch):
+        raise RuntimeError("a bug in a writer")
+
+    in_process = MqttBridge(port=broker.port, client_id=f"dies-{uuid.uuid4().hex[:6]}", batch_ms=20,
+                            workers=3, on_batch=bug)
+    in_process.start()
+    client = device_client(broker, "MQ-EDGE", secret)
+    now = timezone.now().replace(microsecond=0)
+    try:
+        wait_until(lambda: in_process.generation == 1, timeout=10)
+        for i in range(5):
+            publish(client, "devices/MQ-EDGE/telemetry", good(now - timedelta(seconds=i), i))
+        started = time.monotonic()
+        with pytest.raises(BridgeWorkerDied, match="a bug in a writer"):
+            in_process.run(max_seconds=30)
+        assert time.monotonic() - started < 10
+    finally:
+        client.loop_stop()
+        in_process.close()
+
+
+def test_the_command_exits_non_zero_when_a_worker_dies(meter, broker, monkeypatch):  # noqa: F811
+    _, secret = meter
+
+    def dies(self, batch):
+        raise MemoryError("worker gone")
+
+    monkeypatch.setattr(MqttBridge, "_process_until_stored", dies)
+    client = device_client(broker, "MQ-EDGE", secret)
+    done = threading.Event()
+
+    def keep_publishing():  # until the bridge (started below, in this thread) has subscribed
+        while not done.wait(0.5):
+            client.publish("devices/MQ-EDGE/telemetry", good(timezone.now(), 1), qos=1)
+
+    threading.Thread(target=keep_publishing, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="worker gone") as raised:
+        call_command("mqtt_bridge", "--port", str(broker.port), "--client-id", "cmd-dies",
+                     "--workers", "2", "--max-seconds", "30")
+    done.set()
+    client.loop_stop()
+    assert raised.value.returncode == 70  # `manage.py mqtt_bridge` exits with it
+    assert time.monotonic() - started < 15
