@@ -31,6 +31,15 @@ COMMANDS_TOPIC = "devices/{serial}/commands"
 ACK_TOPIC = "devices/{serial}/commands/ack"
 
 
+def reserved_usernames() -> set[str]:
+    """The broker accounts of the platform itself (lower-cased): never a device serial."""
+    return {settings.MQTT_USERNAME.lower(), settings.MQTT_SIMULATOR_USERNAME.lower()}
+
+
+def serial_reserved(serial: str) -> bool:
+    return (serial or "").lower() in reserved_usernames()
+
+
 def mosquitto_hash(password: str, *, salt: bytes | None = None,
                    iterations: int = MOSQUITTO_ITERATIONS) -> str:
     salt = salt or secrets.token_bytes(12)
@@ -90,7 +99,10 @@ def auth_files_write(*, directory: Path | None = None, pid_file: Path | None = N
     ]
     devices = (Device.objects.filter(is_active=True).exclude(mqtt_password_hash="")
                .values_list("serial", "mqtt_password_hash"))
-    lines += [f"{serial}:{pw_hash}" for serial, pw_hash in devices if SERIAL_RE.match(serial)]
+    # A (legacy) device named like a platform account never gets a line: Mosquitto would
+    # then hold two passwords for that user.
+    lines += [f"{serial}:{pw_hash}" for serial, pw_hash in devices
+              if SERIAL_RE.match(serial) and not serial_reserved(serial)]
     files = AuthFiles(directory / "passwd", directory / "acl", len(lines))
     _atomic_write(files.password_file, "\n".join(lines) + "\n")
     _atomic_write(files.acl_file, acl_text(bridge_user=settings.MQTT_USERNAME,

@@ -183,3 +183,65 @@ def test_the_command_exits_non_zero_when_a_worker_dies(meter, broker, monkeypatc
     client.loop_stop()
     assert raised.value.returncode == 70  # `manage.py mqtt_bridge` exits with it
     assert time.monotonic() - started < 15
+
+
+@pytest.fixture
+def auto_sync(settings, broker):  # noqa: F811
+    """Production's default: every registry change rewrites the broker's files and reloads it
+    (through the pid file, as deploy/mosquitto/run.sh writes it)."""
+    settings.MQTT_AUTO_SYNC_AUTH = True
+    settings.MQTT_AUTH_DIR = broker.directory
+    (broker.directory / "mosquitto.pid").write_text(str(broker.process.pid))
+    return broker
+
+
+def refused_within(broker, serial, secret, seconds=5.0) -> bool:  # noqa: F811
+    def refused():
+        try:
+            device_client(broker, serial, secret).loop_stop()
+        except ConnectionRefusedError:
+            return True
+        return False
+    return bool(wait_until(refused, timeout=seconds, interval=0.2))
+
+
+def test_auto_sync_is_on_by_default_in_production():
+    """Settings as production loads them (DEBUG=0, not testing, no MQTT_AUTO_SYNC_AUTH)."""
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "TESTING": "0", "DEBUG": "0",
+           "SECRET_KEY": "k" * 64, "JWT_SIGNING_KEY": "j" * 64, "MQTT_PASSWORD": "p" * 20,
+           "MQTT_SIMULATOR_PASSWORD": "s" * 20, "ALLOWED_HOSTS": "example.org",
+           "EMAIL_URL": "smtp://127.0.0.1:25", "DATABASE_URL": "postgis://u:p@127.0.0.1:5432/x"}
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.MQTT_AUTO_SYNC_AUTH)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=str(django_settings.BASE_DIR))
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_a_rotated_or_revoked_secret_stops_working_on_the_broker_within_seconds(as_user, world, auto_sync):
+    response = as_user(world.a.referent).post("/api/v1/iot/devices/register", {
+        "serial": "MQ-ROT", "kind": "meter", "plant": world.a.plant.pk}, format="json")
+    assert response.status_code == 201
+    device_id, first = response.json()["id"], response.json()["secret"]
+    assert wait_until(lambda: _accepted(auto_sync, "MQ-ROT", first), timeout=5)  # synced on register
+
+    second = as_user(world.a.referent).post(f"/api/v1/iot/devices/{device_id}/rotate-secret").json()["secret"]
+    assert refused_within(auto_sync, "MQ-ROT", first)
+    assert _accepted(auto_sync, "MQ-ROT", second)
+
+    assert as_user(world.a.referent).patch(f"/api/v1/iot/devices/{device_id}", {"is_active": False},
+                                           format="json").status_code == 200
+    assert refused_within(auto_sync, "MQ-ROT", second)
+
+
+def _accepted(broker, serial, secret) -> bool:  # noqa: F811
+    try:
+        device_client(broker, serial, secret).loop_stop()
+    except ConnectionRefusedError:
+        return False
+    return True
