@@ -396,6 +396,10 @@ SIMULATION_SSE_POLL_S = env.float("SIMULATION_SSE_POLL_S", default=0.5)
 # rollup; "auto" stays under 2,000), and the SSE heartbeat (`: heartbeat` comment) interval.
 IOT_QUERY_MAX_POINTS = env.int("IOT_QUERY_MAX_POINTS", default=100_000)
 IOT_SSE_HEARTBEAT_S = env.float("IOT_SSE_HEARTBEAT_S", default=15.0)
+# Live streams (ws/telemetry/, /api/v1/iot/stream) check the right to follow their subject
+# again this often (4403 when gone) and end after this long (4408: reconnect).
+IOT_STREAM_RECHECK_S = env.float("IOT_STREAM_RECHECK_S", default=30.0)
+IOT_STREAM_MAX_LIFETIME_S = env.float("IOT_STREAM_MAX_LIFETIME_S", default=3600.0)
 # Under ASGI (daphne, uvicorn) Django runs each request's sync code in a thread of its own, so
 # persistent connections (DB_CONN_MAX_AGE) are never reused and every API request pays a new
 # PostgreSQL connection (~13 ms here). DB_POOL=1 uses psycopg's pool instead (needs the
