@@ -334,6 +334,8 @@ IOT_MAX_BODY_BYTES = env.int("IOT_MAX_BODY_BYTES", default=4 * 1024 * 1024)
 IOT_PAYLOAD_MAX_DEPTH = env.int("IOT_PAYLOAD_MAX_DEPTH", default=32)
 # Dead letters older than this many days are deleted (beat task, daily).
 IOT_DEAD_LETTER_RETENTION_DAYS = env.int("IOT_DEAD_LETTER_RETENTION_DAYS", default=90)
+# Alert emails that failed are sent again by a beat sweep (every 5 minutes) up to this age.
+IOT_ALERT_NOTIFY_MAX_AGE_HOURS = env.int("IOT_ALERT_NOTIFY_MAX_AGE_HOURS", default=24)
 # Monthly partitions of iot_reading kept ahead of today (beat task, `manage.py iot_partitions`).
 IOT_PARTITIONS_MONTHS_AHEAD = env.int("IOT_PARTITIONS_MONTHS_AHEAD", default=3)
 IOT_PARTITIONS_MONTHS_BACK = env.int("IOT_PARTITIONS_MONTHS_BACK", default=12)

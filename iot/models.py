@@ -303,4 +303,54 @@ class DeviceCommand(models.Model):
     def __str__(self) -> str:
         return f"{self.command} -> {self.device_id} ({self.status})"
 
-from iot.rollups.models import Alert, AlertKind  # noqa: E402, F401  (read side: iot/rollups/models.py)
+
+
+class AlertKind(models.TextChoices):
+    OFFLINE = "offline", "Device offline"
+    BACK_ONLINE = "back_online", "Device back online"
+
+
+class AlertQuerySet(ScopedQuerySet):
+    def _scope(self, user):
+        return self.filter(device__in=Device.objects.visible_to(user))
+
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+
+class Alert(models.Model):
+    """One outage of a device (kind offline, open until data comes back) or the recovery
+    that ended it (kind back_online, opened and closed at the instant data came back)."""
+
+    device = models.ForeignKey("iot.Device", on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(
+        null=True, blank=True, help_text="The device's last data when the alert was raised."
+    )
+    message = models.CharField(max_length=300)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When referents were emailed.")
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # once per outage: at most one open offline alert per device
+            models.UniqueConstraint(
+                fields=["device"], condition=Q(kind="offline", closed_at__isnull=True),
+                name="iot_alert_one_open_outage",
+            ),
+        ]
+        indexes = [
+            # a device's alert history and the recent-activity feed, newest first
+            models.Index(fields=["device", "-opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.device_id} at {self.opened_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

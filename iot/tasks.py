@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from iot.ingest.partitions import partitions_ensure
+from iot.rollups import tasks as _read_side_tasks  # noqa: F401  (Celery discovers iot.tasks only)
 
 PARTITIONS_TASK = "iot.tasks.partitions_ensure_task"
 COMMANDS_EXPIRE_TASK = "iot.tasks.device_commands_expire_task"
