@@ -273,6 +273,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=20 
 # `make run`, see deploy/mosquitto/).
 MQTT_HOST = env.str("MQTT_HOST", default="127.0.0.1")
 MQTT_PORT = env.int("MQTT_PORT", default=1884)
+# Devices connect to their own listener, where Mosquitto uses the username (the serial) as
+# the client id: a device can never take the bridge's client id and session.
+MQTT_DEVICE_HOST = env.str("MQTT_DEVICE_HOST", default="127.0.0.1")
+MQTT_DEVICE_PORT = env.int("MQTT_DEVICE_PORT", default=1885)
 MQTT_USERNAME = env.str("MQTT_USERNAME", default="commonwatt-bridge")
 MQTT_PASSWORD = _mandatory("MQTT_PASSWORD", "commonwatt-bridge-dev")
 

@@ -129,12 +129,18 @@ def broker_reload(pid_file: Path) -> bool:
 CONFIG_TEMPLATE = Path(settings.BASE_DIR) / "deploy" / "mosquitto" / "mosquitto.conf.template"
 
 
-def config_write(*, port: int, directory: Path | None = None, host: str = "127.0.0.1") -> Path:
-    """Render deploy/mosquitto/mosquitto.conf.template for a broker on `host:port` whose
+def config_write(*, port: int, directory: Path | None = None, host: str = "127.0.0.1",
+                 device_port: int | None = None, device_host: str | None = None) -> Path:
+    """Render deploy/mosquitto/mosquitto.conf.template for a broker with the platform's
+    listener on `host:port` and the devices' listener on `device_host:device_port` (default
+    MQTT_DEVICE_HOST / MQTT_DEVICE_PORT; there the client id is the username), whose
     password, ACL, persistence and pid files live in `directory` (default MQTT_AUTH_DIR)."""
     directory = Path(directory or settings.MQTT_AUTH_DIR)
     (directory / "data").mkdir(parents=True, exist_ok=True)
-    text = CONFIG_TEMPLATE.read_text().format(host=host, port=port, dir=directory, user=getpass.getuser())
+    text = CONFIG_TEMPLATE.read_text().format(
+        host=host, port=port, dir=directory, user=getpass.getuser(),
+        device_host=device_host or settings.MQTT_DEVICE_HOST,
+        device_port=device_port or settings.MQTT_DEVICE_PORT)
     path = directory / "mosquitto.conf"
     _atomic_write(path, text)
     return path

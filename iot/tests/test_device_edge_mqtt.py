@@ -245,3 +245,19 @@ def _accepted(broker, serial, secret) -> bool:  # noqa: F811
     except ConnectionRefusedError:
         return False
     return True
+
+
+def test_a_device_cannot_take_the_bridges_client_id(meter, broker, bridge):  # noqa: F811
+    """On the devices' listener the client id is the username: a device asking for the
+    bridge's id (to kick it off and take its persistent session) just gets its own."""
+    device, secret = meter
+    now = timezone.now().replace(microsecond=0)
+    impostor = device_client(broker, "MQ-EDGE", secret, client_id=bridge.client_id, clean_session=False)
+    publish(impostor, "devices/MQ-EDGE/telemetry", good(now, 9))
+
+    assert wait_until(lambda: stored_readings(device) == [("MQ-EDGE", "power_w", now, 9.0)])
+    time.sleep(0.5)
+    assert bridge.alive()
+    assert not any("bridge disconnected" in line for line in bridge.lines), bridge.lines[-10:]
+    impostor.loop_stop()
+    assert "connects=1" in bridge.stop()
