@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from accounts.models import Role
 from core.admin import ScopedAdmin
 from core.exceptions import DomainError
 from iot.bridges.mqtt_auth import serial_reserved
@@ -56,7 +57,7 @@ class DeviceAdminForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(ScopedAdmin):
     form = DeviceAdminForm
-    add_roles = ("vendor", "referent")
+    add_roles = (Role.VENDOR, Role.REFERENT)
     list_display = ("serial", "name", "kind", "protocol", "community", "plant", "status_badge", "last_seen",
                     "is_active")
     list_filter = ("kind", "protocol", "is_active", "community")

@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Role
 from core.scoping import ScopedQuerySet
 
 
@@ -83,10 +84,10 @@ class DeviceQuerySet(ScopedQuerySet):
     (plus community-wide devices without plant or metering point, e.g. a weather station)."""
 
     def _scope(self, user):
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(community__organization_id=user.organization_id)
         own = Q(plant__owner=user) | Q(metering_point__membership__user=user)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(own | Q(community__referents=user)).distinct()
         shared = Q(
             plant__isnull=True, metering_point__isnull=True,
@@ -96,9 +97,9 @@ class DeviceQuerySet(ScopedQuerySet):
 
     def _manage_scope(self, user):
         """Devices the user may change: staff within their communities (members read only)."""
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(community__referents=user)
         return self.none()
 

@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader, HttpBasicAuth
 
 from core.errors import envelope
+from core.exceptions import DomainError
 from iot.devices.services import device_authenticate
 from iot.ingest.payload import PayloadError, PayloadTooLarge, parse_json, readings_from_payload
 from iot.ingest.service import ingest
@@ -60,6 +61,11 @@ def _auth_error(request, exc):
 @device_api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc):
     return _error(request, "ValidationError", "Invalid request.", 400, {"errors": exc.errors})
+
+
+@device_api.exception_handler(DomainError)
+def _domain_error(request, exc):
+    return _error(request, exc.error, exc.message, exc.status_code, exc.details)
 
 
 @device_api.exception_handler(HttpError)

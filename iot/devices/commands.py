@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import ApiError
+from core.exceptions import Conflict
 from iot.bridges.mqtt_auth import COMMANDS_TOPIC
 from iot.bridges.mqtt_client import MqttUnavailable, publish_once
 from iot.ingest.payload import PayloadError, parse_json
@@ -31,7 +31,7 @@ def device_command_send(*, device: Device, command: str, payload: dict | None = 
     never arrive before the command exists). Returns the command, refreshed: `sent`, or
     `failed` with the reason when the broker could not take it."""
     if not device.is_active:
-        raise ApiError("The device is inactive.", error="Conflict", status_code=409)
+        raise Conflict("The device is inactive.")
     with transaction.atomic():
         cmd = DeviceCommand.objects.create(device=device, command=command, payload=payload or {},
                                            created_by=user)
