@@ -102,3 +102,21 @@ def test_filter_choices_do_not_reveal_other_tenants_objects(as_user, world, fiel
     answer = foreign.json()["message"].replace(str(other), "X")
     assert answer == missing.json()["message"].replace("987654", "X")
     assert client.get(URL, {field: getattr(world.a, field).pk}).json()["total"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["plant", "metering_point", "community"])
+def test_a_request_body_may_only_name_what_the_caller_can_see(as_user, world, field):
+    from communities.models import MeteringPoint
+
+    pod = MeteringPoint.objects.create(membership=world.b.membership, code="IT001E00000099")
+    foreign = {"plant": world.b.plant.pk, "community": world.b.community.pk, "metering_point": pod.pk}[field]
+    client = as_user(world.a.vendor)
+
+    answers = [client.post(f"{URL}/register", {"serial": f"BODY-{i}", "kind": "meter", field: pk},
+                           format="json") for i, pk in enumerate([foreign, 987654])]
+
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json()["details"][field] == [m.replace("987654", str(foreign))
+                                                   for m in answers[1].json()["details"][field]]
+    assert not Device.objects.exists()
