@@ -25,6 +25,10 @@ BEAT_TASKS: list[dict] = [
      "task": "iot.rollups.tasks.device_offline_check_task", "every": 1, "period": "minutes"},
     {"name": "simulation: fail runs left queued or running by a dead worker",
      "task": "simulation.sweep_stuck", "every": 1, "period": "minutes"},
+    {"name": "iot: send alert notifications that failed (outbox)",
+     "task": "iot.rollups.tasks.alerts_notify_pending_task", "every": 5, "period": "minutes"},
+    {"name": "iot: delete dead letters past IOT_DEAD_LETTER_RETENTION_DAYS",
+     "task": "iot.tasks.dead_letters_purge_task", "crontab": {"minute": "17", "hour": "3"}},
 ]
 
 

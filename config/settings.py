@@ -273,6 +273,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=20 
 # `make run`, see deploy/mosquitto/).
 MQTT_HOST = env.str("MQTT_HOST", default="127.0.0.1")
 MQTT_PORT = env.int("MQTT_PORT", default=1884)
+# Devices connect to their own listener, where Mosquitto uses the username (the serial) as
+# the client id: a device can never take the bridge's client id and session.
+MQTT_DEVICE_HOST = env.str("MQTT_DEVICE_HOST", default="127.0.0.1")
+MQTT_DEVICE_PORT = env.int("MQTT_DEVICE_PORT", default=1885)
 MQTT_USERNAME = env.str("MQTT_USERNAME", default="commonwatt-bridge")
 MQTT_PASSWORD = _mandatory("MQTT_PASSWORD", "commonwatt-bridge-dev")
 
@@ -328,6 +332,14 @@ IOT_TS_MAX_AGE_DAYS = env.int("IOT_TS_MAX_AGE_DAYS", default=5 * 366)
 IOT_TS_MAX_AHEAD_S = env.int("IOT_TS_MAX_AHEAD_S", default=900)
 # Largest batch one HTTP request or one ingest call may carry.
 IOT_MAX_BATCH = env.int("IOT_MAX_BATCH", default=10_000)
+# Largest device document (HTTP body or MQTT payload), checked before it is read or parsed
+# (413 over HTTP, a dead letter over MQTT), and its deepest nesting of lists/objects.
+IOT_MAX_BODY_BYTES = env.int("IOT_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+IOT_PAYLOAD_MAX_DEPTH = env.int("IOT_PAYLOAD_MAX_DEPTH", default=32)
+# Dead letters older than this many days are deleted (beat task, daily).
+IOT_DEAD_LETTER_RETENTION_DAYS = env.int("IOT_DEAD_LETTER_RETENTION_DAYS", default=90)
+# Alert emails that failed are sent again by a beat sweep (every 5 minutes) up to this age.
+IOT_ALERT_NOTIFY_MAX_AGE_HOURS = env.int("IOT_ALERT_NOTIFY_MAX_AGE_HOURS", default=24)
 # Monthly partitions of iot_reading kept ahead of today (beat task, `manage.py iot_partitions`).
 IOT_PARTITIONS_MONTHS_AHEAD = env.int("IOT_PARTITIONS_MONTHS_AHEAD", default=3)
 IOT_PARTITIONS_MONTHS_BACK = env.int("IOT_PARTITIONS_MONTHS_BACK", default=12)
@@ -345,12 +357,15 @@ MQTT_BRIDGE_BATCH_MS = env.int("MQTT_BRIDGE_BATCH_MS", default=50)
 # Threads storing batches (each with its own database connection): 2 overlaps one batch's
 # Python work with another's database round trips.
 MQTT_BRIDGE_WORKERS = env.int("MQTT_BRIDGE_WORKERS", default=2)
+# Messages received but not yet stored; when full, paho stops reading the socket (back-pressure).
+MQTT_BRIDGE_INBOX_MAX = env.int("MQTT_BRIDGE_INBOX_MAX", default=5_000)
 # The simulator publishes on behalf of the demo devices with its own broker account.
 MQTT_SIMULATOR_USERNAME = env.str("MQTT_SIMULATOR_USERNAME", default="commonwatt-simulator")
 MQTT_SIMULATOR_PASSWORD = _mandatory("MQTT_SIMULATOR_PASSWORD", "commonwatt-simulator-dev")
 # Rewrite the broker's password/ACL files (and reload it) whenever a device is registered,
-# rotated or (de)activated; on by default in development (`make run`), off in tests.
-MQTT_AUTO_SYNC_AUTH = env.bool("MQTT_AUTO_SYNC_AUTH", default=DEBUG and not TESTING)
+# rotated or (de)activated, so a revoked secret stops working within seconds; on by default
+# (production too), off in tests (which sync their own broker).
+MQTT_AUTO_SYNC_AUTH = env.bool("MQTT_AUTO_SYNC_AUTH", default=not TESTING)
 
 # --- communities and plants: schema enum names (several models have a `status`/`role`) ---
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
@@ -403,6 +418,10 @@ SIMULATION_STREAM_RECHECK_S = env.float("SIMULATION_STREAM_RECHECK_S", default=3
 # rollup; "auto" stays under 2,000), and the SSE heartbeat (`: heartbeat` comment) interval.
 IOT_QUERY_MAX_POINTS = env.int("IOT_QUERY_MAX_POINTS", default=100_000)
 IOT_SSE_HEARTBEAT_S = env.float("IOT_SSE_HEARTBEAT_S", default=15.0)
+# Live streams (ws/telemetry/, /api/v1/iot/stream) check the right to follow their subject
+# again this often (4403 when gone) and end after this long (4408: reconnect).
+IOT_STREAM_RECHECK_S = env.float("IOT_STREAM_RECHECK_S", default=30.0)
+IOT_STREAM_MAX_LIFETIME_S = env.float("IOT_STREAM_MAX_LIFETIME_S", default=3600.0)
 # Under ASGI (daphne, uvicorn) Django runs each request's sync code in a thread of its own, so
 # persistent connections (DB_CONN_MAX_AGE) are never reused and every API request pays a new
 # PostgreSQL connection (~13 ms here). DB_POOL=1 uses psycopg's pool instead (needs the

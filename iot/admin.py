@@ -9,8 +9,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from accounts.models import Role
 from core.admin import ScopedAdmin
-from core.errors import ApiError
+from core.exceptions import DomainError
+from iot.bridges.mqtt_auth import serial_reserved
 from iot.devices.services import (
     device_create,
     device_delete,
@@ -35,21 +37,27 @@ class DeviceAdminForm(forms.ModelForm):
         model = Device
         fields = DEVICE_FIELDS
 
+    def clean_serial(self):
+        serial = self.cleaned_data.get("serial")
+        if serial_reserved(serial):
+            raise forms.ValidationError("This serial is reserved for the platform.")
+        return serial
+
     def clean(self):
         data = super().clean()
         if not self.errors:
             try:
                 device_scope_check(user=self.request_user, plant=data.get("plant"),
                                    metering_point=data.get("metering_point"), community=data.get("community"))
-            except ApiError as exc:
-                raise forms.ValidationError(str(exc.detail)) from None
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message) from None
         return data
 
 
 @admin.register(Device)
 class DeviceAdmin(ScopedAdmin):
     form = DeviceAdminForm
-    add_roles = ("vendor", "referent")
+    add_roles = (Role.VENDOR, Role.REFERENT)
     list_display = ("serial", "name", "kind", "protocol", "community", "plant", "status_badge", "last_seen",
                     "is_active")
     list_filter = ("kind", "protocol", "is_active", "community")

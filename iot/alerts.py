@@ -4,6 +4,12 @@ A device is offline when its `last_seen` is older than `IOT_OFFLINE_AFTER_INTERV
 expected intervals (`Device.is_online`). Devices never heard from raise nothing: there is
 no outage before the first reading. Run every minute by beat (`device_offline_check_task`)
 and by operators with `manage.py iot_offline_check`.
+
+Notifications are an outbox: `Alert.notified_at` is empty until the referents were told.
+Each alert is notified after its commit (`on_commit(robust=True)`: one failing email never
+skips the others); whatever failed is sent again by the beat sweep `alerts_notify_pending`
+(every 5 minutes, alerts up to IOT_ALERT_NOTIFY_MAX_AGE_HOURS
+old). A notification is claimed before it is sent, so two runs never email the same alert.
 """
 
 import logging
@@ -35,19 +41,47 @@ def _referent_emails(device) -> list[str]:
                 .values_list("email", flat=True))
 
 
-def alert_notify(*, alert_id: int) -> None:
-    """Email the referents of the alert's community (after the alert is committed)."""
-    alert = Alert.objects.select_related("device__community").get(pk=alert_id)
-    recipients = _referent_emails(alert.device)
-    if not recipients:
-        return
-    device = alert.device
-    subject = f"[CommonWatt] {device}: {alert.get_kind_display().lower()}"
-    body = (f"{alert.message}\n\nDevice: {device} (serial {device.serial})\n"
-            f"Community: {device.community}\nLast data: {device.last_seen or 'never'}\n"
-            f"Device page: {settings.SITE_URL}/iot/devices/{device.pk}/\n")
-    send_mail(subject, body, None, recipients)
-    Alert.objects.filter(pk=alert_id).update(notified_at=timezone.now())
+def alert_notify(*, alert_id: int) -> bool:
+    """Email the referents of the alert's community (after the alert is committed). Claims
+    the alert first (`notified_at`), and gives the claim back when sending fails, so the
+    sweep retries it; returns whether this call notified it (nobody to tell counts as done)."""
+    if not Alert.objects.filter(pk=alert_id, notified_at__isnull=True).update(notified_at=timezone.now()):
+        return False  # already notified, or being notified by another run
+    try:
+        alert = Alert.objects.select_related("device__community").get(pk=alert_id)
+        recipients = _referent_emails(alert.device)
+        if recipients:
+            device = alert.device
+            subject = f"[CommonWatt] {device}: {alert.get_kind_display().lower()}"
+            body = (f"{alert.message}\n\nDevice: {device} (serial {device.serial})\n"
+                    f"Community: {device.community}\nLast data: {device.last_seen or 'never'}\n"
+                    f"Device page: {settings.SITE_URL}/iot/devices/{device.pk}/\n")
+            send_mail(subject, body, None, recipients)
+    except Exception:
+        Alert.objects.filter(pk=alert_id).update(notified_at=None)  # the sweep sends it again
+        logger.exception("alert %s not notified; will retry", alert_id)
+        raise
+    return True
+
+
+def alerts_notify_pending(*, max_age_hours: int | None = None) -> dict:
+    """Notify the alerts whose notification failed or never ran (the outbox sweep, beat).
+    One failure does not stop the others; returns the counts."""
+    hours = settings.IOT_ALERT_NOTIFY_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
+    since = timezone.now() - timedelta(hours=hours)
+    pending = Alert.objects.filter(notified_at__isnull=True, opened_at__gte=since).order_by("opened_at")
+    sent = failed = 0
+    for alert_id in pending.values_list("pk", flat=True)[:500]:
+        try:
+            sent += alert_notify(alert_id=alert_id)
+        except Exception:  # logged by alert_notify; the next sweep tries again
+            failed += 1
+    return {"sent": sent, "failed": failed}
+
+
+def _notify_after_commit(alert_id: int) -> None:
+    # robust: a failing notification is logged and never skips the other on-commit callbacks
+    transaction.on_commit(lambda: alert_notify(alert_id=alert_id), robust=True)
 
 
 def _open_outage(device, now) -> Alert | None:
@@ -59,7 +93,7 @@ def _open_outage(device, now) -> Alert | None:
                                          last_seen=device.last_seen, message=message)
     except IntegrityError:  # a concurrent run opened it first: still one alert per outage
         return None
-    transaction.on_commit(lambda: alert_notify(alert_id=alert.pk))
+    _notify_after_commit(alert.pk)
     return alert
 
 
@@ -72,7 +106,7 @@ def _close_outage(outage: Alert, now) -> Alert:
     message = f"{device} is sending data again" + (f" after {down}." if down else ".")
     alert = Alert.objects.create(device=device, kind=AlertKind.BACK_ONLINE, opened_at=back_at,
                                  closed_at=back_at, last_seen=device.last_seen, message=message)
-    transaction.on_commit(lambda: alert_notify(alert_id=alert.pk))
+    _notify_after_commit(alert.pk)
     return alert
 
 

@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Role
 from core.scoping import ScopedQuerySet
 
 
@@ -83,10 +84,10 @@ class DeviceQuerySet(ScopedQuerySet):
     (plus community-wide devices without plant or metering point, e.g. a weather station)."""
 
     def _scope(self, user):
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(community__organization_id=user.organization_id)
         own = Q(plant__owner=user) | Q(metering_point__membership__user=user)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(own | Q(community__referents=user)).distinct()
         shared = Q(
             plant__isnull=True, metering_point__isnull=True,
@@ -96,9 +97,9 @@ class DeviceQuerySet(ScopedQuerySet):
 
     def _manage_scope(self, user):
         """Devices the user may change: staff within their communities (members read only)."""
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(community__referents=user)
         return self.none()
 
@@ -303,4 +304,54 @@ class DeviceCommand(models.Model):
     def __str__(self) -> str:
         return f"{self.command} -> {self.device_id} ({self.status})"
 
-from iot.rollups.models import Alert, AlertKind  # noqa: E402, F401  (read side: iot/rollups/models.py)
+
+
+class AlertKind(models.TextChoices):
+    OFFLINE = "offline", "Device offline"
+    BACK_ONLINE = "back_online", "Device back online"
+
+
+class AlertQuerySet(ScopedQuerySet):
+    def _scope(self, user):
+        return self.filter(device__in=Device.objects.visible_to(user))
+
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+
+class Alert(models.Model):
+    """One outage of a device (kind offline, open until data comes back) or the recovery
+    that ended it (kind back_online, opened and closed at the instant data came back)."""
+
+    device = models.ForeignKey("iot.Device", on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(
+        null=True, blank=True, help_text="The device's last data when the alert was raised."
+    )
+    message = models.CharField(max_length=300)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When referents were emailed.")
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # once per outage: at most one open offline alert per device
+            models.UniqueConstraint(
+                fields=["device"], condition=Q(kind="offline", closed_at__isnull=True),
+                name="iot_alert_one_open_outage",
+            ),
+        ]
+        indexes = [
+            # a device's alert history and the recent-activity feed, newest first
+            models.Index(fields=["device", "-opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.device_id} at {self.opened_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

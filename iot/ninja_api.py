@@ -15,8 +15,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader, HttpBasicAuth
 
 from core.errors import envelope
+from core.exceptions import DomainError
 from iot.devices.services import device_authenticate
-from iot.ingest.payload import PayloadError, parse_json, readings_from_payload
+from iot.ingest.payload import PayloadError, PayloadTooLarge, parse_json, readings_from_payload
 from iot.ingest.service import ingest
 
 
@@ -60,6 +61,11 @@ def _auth_error(request, exc):
 @device_api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc):
     return _error(request, "ValidationError", "Invalid request.", 400, {"errors": exc.errors})
+
+
+@device_api.exception_handler(DomainError)
+def _domain_error(request, exc):
+    return _error(request, exc.error, exc.message, exc.status_code, exc.details)
 
 
 @device_api.exception_handler(HttpError)
@@ -116,18 +122,28 @@ BODY_DOC = {
 }
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise HttpError(400, "Invalid Content-Length.") from None
+
+
 def _ingest(request: HttpRequest):
     if request.content_type not in ("application/json", ""):
         raise HttpError(415, "Send the readings as application/json.")
+    # The declared size is checked before the body is read, the body's size and nesting
+    # before it is parsed, and the number of readings before `values` are expanded.
+    if _declared_length(request) > settings.IOT_MAX_BODY_BYTES:
+        raise HttpError(413, f"A body holds at most {settings.IOT_MAX_BODY_BYTES} bytes.")
     try:
         readings = readings_from_payload(parse_json(request.body))
+    except PayloadTooLarge as exc:
+        raise HttpError(413, f"Payload too large: {exc}.") from None
     except PayloadError as exc:
         raise HttpError(400, f"Unusable payload: {exc}.") from None
     if not readings:
         raise HttpError(400, "The batch holds no readings.")
-    if len(readings) > settings.IOT_MAX_BATCH:
-        raise HttpError(413, f"A batch holds at most {settings.IOT_MAX_BATCH} readings "
-                             f"({len(readings)} sent).")
     return ingest(readings, source="http", device=request.auth).as_dict()
 
 

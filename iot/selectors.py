@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Q
 
 from core.errors import ApiError
+from core.scoping import get_manageable
 from iot.models import Device, Metric
 
 RESOLUTIONS = ("raw", "15m", "1h", "1d", "1mo")
@@ -58,7 +59,7 @@ def devices_of(*, user, community_id: int | None = None, target=None, kinds=None
 
     Without `community_id`: the devices of `target` (default: the user), as far as `user`
     may see them. With `community_id`: every device of that community, only for someone
-    who manages it (referent, vendor, admin); a member gets the 404 envelope.
+    who manages it (referent, vendor, admin); a member gets 403, an outsider 404.
     """
     qs = Device.objects.visible_to(user)
     if community_id is not None:
@@ -72,13 +73,12 @@ def devices_of(*, user, community_id: int | None = None, target=None, kinds=None
 
 
 def community_managed(*, user, community_id: int):
+    """The community, if `user` manages it (the one rule, `core.scoping.get_manageable`):
+    invisible is NotFound (404), visible but not managed (a member) is Forbidden (403)."""
     from communities.models import Community
 
-    visible = Community.objects.visible_to(user).values("pk")
-    community = Community.objects.managed_by(user).filter(pk=community_id, pk__in=visible).first()
-    if community is None:
-        raise ApiError("Community not found.", error="NotFound", status_code=404)
-    return community
+    return get_manageable(Community.objects.all(), user, pk=community_id,
+                          message="Only the community's referents may see the whole community.")
 
 
 def metric_by_code(code: str | None) -> Metric:

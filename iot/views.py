@@ -5,11 +5,13 @@ the browser: websocket frames (static/js/iot_live.js) and the timeseries API for
 (static/js/iot_charts.js)."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from communities.models import Community
 from core.errors import ApiError
+from core.exceptions import Forbidden, NotFound
 from iot.dashboards import dashboard_overview
 from iot.models import Device, Metric
 from iot.selectors import RESOLUTIONS, devices_of, latest_values
@@ -25,7 +27,9 @@ def live_dashboard(request):
     community_id = int(raw) if raw else None
     try:
         devices = devices_of(user=request.user, community_id=community_id)
-    except ApiError as exc:
+    except Forbidden as exc:  # visible, not managed: the portal's 403 page
+        raise PermissionDenied(exc.message) from exc
+    except (NotFound, ApiError) as exc:
         raise Http404 from exc
     latest = latest_values(device_ids=[d.id for d in devices], metric_codes=["power_w", "soc_pct"])
     rows = [{"device": d, "power": latest[d.id].get("power_w"), "soc": latest[d.id].get("soc_pct")}

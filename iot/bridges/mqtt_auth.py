@@ -31,6 +31,15 @@ COMMANDS_TOPIC = "devices/{serial}/commands"
 ACK_TOPIC = "devices/{serial}/commands/ack"
 
 
+def reserved_usernames() -> set[str]:
+    """The broker accounts of the platform itself (lower-cased): never a device serial."""
+    return {settings.MQTT_USERNAME.lower(), settings.MQTT_SIMULATOR_USERNAME.lower()}
+
+
+def serial_reserved(serial: str) -> bool:
+    return (serial or "").lower() in reserved_usernames()
+
+
 def mosquitto_hash(password: str, *, salt: bytes | None = None,
                    iterations: int = MOSQUITTO_ITERATIONS) -> str:
     salt = salt or secrets.token_bytes(12)
@@ -90,7 +99,10 @@ def auth_files_write(*, directory: Path | None = None, pid_file: Path | None = N
     ]
     devices = (Device.objects.filter(is_active=True).exclude(mqtt_password_hash="")
                .values_list("serial", "mqtt_password_hash"))
-    lines += [f"{serial}:{pw_hash}" for serial, pw_hash in devices if SERIAL_RE.match(serial)]
+    # A (legacy) device named like a platform account never gets a line: Mosquitto would
+    # then hold two passwords for that user.
+    lines += [f"{serial}:{pw_hash}" for serial, pw_hash in devices
+              if SERIAL_RE.match(serial) and not serial_reserved(serial)]
     files = AuthFiles(directory / "passwd", directory / "acl", len(lines))
     _atomic_write(files.password_file, "\n".join(lines) + "\n")
     _atomic_write(files.acl_file, acl_text(bridge_user=settings.MQTT_USERNAME,
@@ -117,12 +129,18 @@ def broker_reload(pid_file: Path) -> bool:
 CONFIG_TEMPLATE = Path(settings.BASE_DIR) / "deploy" / "mosquitto" / "mosquitto.conf.template"
 
 
-def config_write(*, port: int, directory: Path | None = None, host: str = "127.0.0.1") -> Path:
-    """Render deploy/mosquitto/mosquitto.conf.template for a broker on `host:port` whose
+def config_write(*, port: int, directory: Path | None = None, host: str = "127.0.0.1",
+                 device_port: int | None = None, device_host: str | None = None) -> Path:
+    """Render deploy/mosquitto/mosquitto.conf.template for a broker with the platform's
+    listener on `host:port` and the devices' listener on `device_host:device_port` (default
+    MQTT_DEVICE_HOST / MQTT_DEVICE_PORT; there the client id is the username), whose
     password, ACL, persistence and pid files live in `directory` (default MQTT_AUTH_DIR)."""
     directory = Path(directory or settings.MQTT_AUTH_DIR)
     (directory / "data").mkdir(parents=True, exist_ok=True)
-    text = CONFIG_TEMPLATE.read_text().format(host=host, port=port, dir=directory, user=getpass.getuser())
+    text = CONFIG_TEMPLATE.read_text().format(
+        host=host, port=port, dir=directory, user=getpass.getuser(),
+        device_host=device_host or settings.MQTT_DEVICE_HOST,
+        device_port=device_port or settings.MQTT_DEVICE_PORT)
     path = directory / "mosquitto.conf"
     _atomic_write(path, text)
     return path

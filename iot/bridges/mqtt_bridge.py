@@ -8,8 +8,17 @@ after that commit acknowledges every message of the batch (`manual_ack_set(True)
 `ack(mid, qos)`): a message is never acknowledged before its readings are stored, and a
 redelivered message is a duplicate that changes nothing, so the effect is exactly once.
 
-A malformed payload (not JSON, no usable shape, readings naming another device) is
-dead-lettered with its reason and acknowledged: it would never get better by redelivery.
+Any payload of any shape that cannot be applied (not JSON, over IOT_MAX_BODY_BYTES or
+IOT_MAX_BATCH readings, nested deeper than IOT_PAYLOAD_MAX_DEPTH, no usable shape, readings
+naming another device, an acknowledgement of no command of this device, or one that makes
+the code fail in any way) is dead-lettered with its reason and acknowledged: it would never
+get better by redelivery, and it never stops the bridge.
+
+paho's network thread puts messages into a bounded inbox (MQTT_BRIDGE_INBOX_MAX): when the
+writers fall behind it waits, so paho stops reading the socket and the broker keeps the
+backlog (back-pressure, not memory growth). A writer thread that dies anyway (a bug) stops
+the bridge: `run` raises BridgeWorkerDied and `manage.py mqtt_bridge` exits non-zero, so the
+supervisor restarts it instead of leaving a process that holds its session and stores nothing.
 When the database fails, the batch is kept unacknowledged and retried with capped
 exponential backoff; the broker connection reconnects the same way (paho
 `reconnect_delay_set`). Acks are only sent on the connection that delivered the message
@@ -35,13 +44,21 @@ from django.db import (
 )
 
 from iot.bridges.mqtt_client import make_client
-from iot.devices.commands import device_command_ack
+from iot.devices.commands import AckRefused, device_command_ack
 from iot.ingest.payload import PayloadError, parse_json, readings_from_payload
 from iot.ingest.service import dead_letters_record, ingest
 
 logger = logging.getLogger("commonwatt.iot.mqtt_bridge")
 
 SUBSCRIPTIONS = [("devices/+/telemetry", 1), ("devices/+/commands/ack", 1)]
+
+
+class BridgeWorkerDied(RuntimeError):
+    """A writer thread of the bridge died: the process must exit so it is restarted."""
+
+
+def _failure(exc: BaseException) -> str:
+    return f"could not be processed: {type(exc).__name__}: {str(exc)[:300]}"
 
 
 @dataclass
@@ -83,7 +100,7 @@ class MqttBridge:
     def __init__(self, *, host: str | None = None, port: int | None = None,
                  client_id: str | None = None, batch_messages: int | None = None,
                  batch_ms: int | None = None, backoff_max_s: float = 30.0, workers: int | None = None,
-                 on_batch: Callable[[list[Received]], None] | None = None):
+                 on_batch: Callable[[list[Received]], None] | None = None, inbox_max: int | None = None):
         self.host = host or settings.MQTT_HOST
         self.port = port or settings.MQTT_PORT
         self.batch_messages = batch_messages or settings.MQTT_BRIDGE_BATCH_MESSAGES
@@ -93,8 +110,9 @@ class MqttBridge:
         self._stats_lock = threading.Lock()
         self.on_batch = on_batch
         self.stats = BridgeStats()
-        self.inbox: queue.Queue[Received] = queue.Queue()
+        self.inbox: queue.Queue[Received] = queue.Queue(maxsize=inbox_max or settings.MQTT_BRIDGE_INBOX_MAX)
         self.stopping = threading.Event()
+        self.fatal: BaseException | None = None
         self.generation = 0
         self.client = make_client(client_id or settings.MQTT_BRIDGE_CLIENT_ID, clean_session=False)
         self.client.manual_ack_set(True)
@@ -119,8 +137,15 @@ class MqttBridge:
             logger.warning("bridge disconnected (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
-        self.inbox.put(Received(message.mid, message.qos, message.topic, message.payload,
-                                self.generation, time.monotonic()))
+        item = Received(message.mid, message.qos, message.topic, message.payload, self.generation,
+                        time.monotonic())
+        # A full inbox blocks paho's thread: it stops reading the socket until writers catch up.
+        while not self.stopping.is_set():
+            try:
+                self.inbox.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     # main thread -----------------------------------------------------------------------
     def start(self) -> None:
@@ -147,23 +172,47 @@ class MqttBridge:
         for thread in threads:
             thread.start()
         while not self.stopping.is_set() and (ends is None or time.monotonic() < ends):
+            if any(not thread.is_alive() for thread in threads):
+                self._die(self.fatal or RuntimeError("a writer thread stopped"))
+                break
             batch = self._collect()
             if not batch:
                 continue
             if threads:
-                ready.put(batch)
+                self._hand_over(ready, batch, threads)
             else:
                 self._process_until_stored(batch)
         for _ in threads:
-            ready.put(None)
+            self._hand_over(ready, None, threads)
         for thread in threads:
             thread.join(60)
+        if self.fatal is not None:
+            raise BridgeWorkerDied(f"a bridge worker died: {self.fatal!r}") from self.fatal
         return self.stats
+
+    def _hand_over(self, ready: "queue.Queue[list[Received] | None]", batch, threads) -> None:
+        """Give a batch (or the stop mark) to a writer, unless the writers are dead: a
+        blocking put would then hang the bridge forever."""
+        while any(thread.is_alive() for thread in threads):
+            try:
+                ready.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                if self.fatal is not None:
+                    return
+
+    def _die(self, exc: BaseException) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+        logger.critical("bridge worker died; stopping the bridge so it is restarted", exc_info=exc)
+        self.stopping.set()
 
     def _work(self, ready: "queue.Queue[list[Received] | None]") -> None:
         try:
             while (batch := ready.get()) is not None:
                 self._process_until_stored(batch)
+        except BaseException as exc:
+            self._die(exc)
         finally:
             connection.close()
 
@@ -187,7 +236,7 @@ class MqttBridge:
         while True:
             try:
                 self.process(batch)
-                return
+                break
             except (OperationalError, InterfaceError):  # the database is away: wait and retry
                 with self._stats_lock:
                     self.stats.db_failures += 1
@@ -198,24 +247,28 @@ class MqttBridge:
                     return  # not acknowledged: the broker redelivers after a restart
                 delay = min(delay * 2, self.backoff_max_s)
                 close_old_connections()
-            except DatabaseError:
-                # Not transient: a message the database refuses. Isolate it, so one poison
-                # message cannot hold the stream back forever.
-                logger.exception("database refused a batch of %d; isolating", len(batch))
+            except Exception as exc:
+                # Not transient: a message the database refuses, or one the code cannot
+                # handle. Isolate it, so one poison message cannot hold the stream back.
+                logger.exception("a batch of %d could not be stored; isolating", len(batch))
                 if len(batch) > 1:
                     for msg in batch:
                         self._process_until_stored([msg])
                 else:
-                    self._poison(batch[0])
+                    reason = ("refused by the database" if isinstance(exc, DatabaseError)
+                              else _failure(exc))
+                    self._poison(batch[0], reason)
                 return
+        if self.on_batch is not None:
+            self.on_batch(batch)
 
-    def _poison(self, msg: Received) -> None:
-        """Dead-letter a message the database refused as it is; acknowledged either way."""
+    def _poison(self, msg: Received, reason: str) -> None:
+        """Dead-letter a message that could not be stored, as it is; acknowledged either way."""
         where = split_topic(msg.topic)
         try:
-            dead_letters_record([{"topic": msg.topic, "serial": where[0] if where else "",
-                                  "raw": repr(msg.payload), "reason": "refused by the database"}],
-                                source="mqtt")
+            with transaction.atomic():
+                dead_letters_record([{"topic": msg.topic, "serial": where[0] if where else "",
+                                      "raw": msg.payload, "reason": reason}], source="mqtt")
             with self._stats_lock:
                 self.stats.dead_letters += 1
         except DatabaseError:
@@ -234,8 +287,6 @@ class MqttBridge:
                 self.stats.rejected += result.rejected
             self.stats.dead_letters += len(letters)
         self._ack(batch)
-        if self.on_batch is not None:
-            self.on_batch(batch)
 
     def _store(self, batch: list[Received]):
         items, senders, topics, letters = [], [], [], []
@@ -245,13 +296,20 @@ class MqttBridge:
                 letters.append({"topic": msg.topic, "raw": msg.payload, "reason": "unexpected topic"})
                 continue
             serial, kind = where
-            if kind == "ack":
-                device_command_ack(serial=serial, payload=msg.payload)
-                continue
             try:
+                if kind == "ack":
+                    device_command_ack(serial=serial, payload=msg.payload)
+                    continue
                 readings = readings_from_payload(parse_json(msg.payload))
-            except PayloadError as exc:
+            except (PayloadError, AckRefused) as exc:
                 letters.append({"topic": msg.topic, "serial": serial, "raw": msg.payload, "reason": str(exc)})
+                continue
+            except DatabaseError:
+                raise  # transient or not, handled for the whole batch by the caller
+            except Exception as exc:
+                logger.exception("message on %s could not be processed", msg.topic)
+                letters.append({"topic": msg.topic, "serial": serial, "raw": msg.payload,
+                                "reason": _failure(exc)})
                 continue
             items += readings
             senders += [serial] * len(readings)

@@ -3,12 +3,14 @@ a command. Reads are scoped by `Device.objects.visible_to` (out of scope = 404);
 staff rights over the device's community (403 otherwise)."""
 
 from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from communities.permissions import forbidden
+from communities.models import Community, MeteringPoint
+from core.scoping import require_manageable
 from iot.devices import commands, selectors, services
 from iot.devices.serializers import (
     DeviceCommandSerializer,
@@ -18,13 +20,32 @@ from iot.devices.serializers import (
     DeviceWriteSerializer,
 )
 from iot.models import Device
+from plants.models import Plant
 
 TAGS = ["iot devices"]
 
 
 def _require_manager(user, device: Device) -> None:
-    if not Device.objects.managed_by(user).filter(pk=device.pk).exists():
-        raise forbidden("You can see this device but not change it.")
+    require_manageable(user, device, message="You can see this device but not change it.")
+
+
+class DeviceFilter(filters.FilterSet):
+    """Foreign-key filters choose among what the caller can see: another tenant's id and a
+    missing one get the same 400."""
+
+    plant = filters.ModelChoiceFilter(queryset=lambda request: Plant.objects.visible_to(_user(request)))
+    metering_point = filters.ModelChoiceFilter(
+        queryset=lambda request: MeteringPoint.objects.visible_to(_user(request)))
+    community = filters.ModelChoiceFilter(
+        queryset=lambda request: Community.objects.visible_to(_user(request)))
+
+    class Meta:
+        model = Device
+        fields = ["kind", "protocol", "plant", "metering_point", "community", "is_active"]
+
+
+def _user(request):
+    return getattr(request, "user", None)
 
 
 def _with_secret(device: Device, secret: str) -> dict:
@@ -37,7 +58,7 @@ class DeviceListCreateApi(generics.ListAPIView):
     """Devices you can see. `POST` registers one and answers its secret, once."""
 
     serializer_class = DeviceSerializer
-    filterset_fields = ["kind", "protocol", "plant", "metering_point", "community", "is_active"]
+    filterset_class = DeviceFilter
     ordering_fields = ["serial", "name", "last_seen", "id"]
     search_fields = ["serial", "name"]
 
@@ -69,7 +90,8 @@ class DeviceDetailApi(generics.GenericAPIView):
         return selectors.device_list(user=self.request.user)
 
     def get(self, request, pk):
-        return Response(DeviceSerializer(get_object_or_404(self.get_queryset(), pk=pk)).data)
+        device = get_object_or_404(self.get_queryset(), pk=pk)
+        return Response(DeviceSerializer(device, context={"request": request}).data)
 
     @extend_schema(request=DeviceWriteSerializer, responses={200: DeviceSerializer})
     def put(self, request, pk):
@@ -90,7 +112,7 @@ class DeviceDetailApi(generics.GenericAPIView):
         if "connection" in data:
             data["connection_settings"] = data.pop("connection")
         device = services.device_update(device=device, user=request.user, **data)
-        return Response(DeviceSerializer(device).data)
+        return Response(DeviceSerializer(device, context={"request": request}).data)
 
 
 @extend_schema(tags=TAGS)

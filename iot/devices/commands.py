@@ -16,9 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import ApiError
+from core.exceptions import Conflict
 from iot.bridges.mqtt_auth import COMMANDS_TOPIC
 from iot.bridges.mqtt_client import MqttUnavailable, publish_once
+from iot.ingest.payload import PayloadError, parse_json
 from iot.models import CommandStatus, Device, DeviceCommand
 
 logger = logging.getLogger("commonwatt.iot.commands")
@@ -30,7 +31,7 @@ def device_command_send(*, device: Device, command: str, payload: dict | None = 
     never arrive before the command exists). Returns the command, refreshed: `sent`, or
     `failed` with the reason when the broker could not take it."""
     if not device.is_active:
-        raise ApiError("The device is inactive.", error="Conflict", status_code=409)
+        raise Conflict("The device is inactive.")
     with transaction.atomic():
         cmd = DeviceCommand.objects.create(device=device, command=command, payload=payload or {},
                                            created_by=user)
@@ -53,22 +54,35 @@ def device_command_publish(*, command: DeviceCommand) -> None:
         status=CommandStatus.SENT, sent_at=timezone.now())
 
 
-def device_command_ack(*, serial: str, payload: bytes | str) -> DeviceCommand | None:
+class AckRefused(ValueError):
+    """An acknowledgement that cannot be applied (malformed, or not a command of this
+    device); the message is the reason kept in the dead letter."""
+
+
+def device_command_ack(*, serial: str, payload: bytes | str) -> DeviceCommand:
     """Apply an acknowledgement received on `devices/<serial>/commands/ack`. Returns the
-    command, or None (logged) when the payload is malformed or names another device's command."""
+    command; raises AckRefused (reason) when the payload is malformed, out of bounds
+    (`parse_json`: size, nesting) or names no command of this device."""
     try:
-        body = json.loads(payload)
-        command_id = uuid.UUID(str(body["id"]))
-    except (ValueError, TypeError, KeyError):
-        logger.warning("malformed command ack from %s", serial)
-        return None
-    ok = str(body.get("status", "ok")).lower() in ("ok", "done", "success", "acknowledged")
+        body = parse_json(payload)
+    except PayloadError as exc:
+        raise AckRefused(str(exc)) from None
+    if not isinstance(body, dict):
+        raise AckRefused('an acknowledgement is an object {"id": ..., "status": ...}')
+    try:
+        command_id = uuid.UUID(body["id"]) if isinstance(body.get("id"), str) else None
+    except ValueError:
+        command_id = None
+    if command_id is None:
+        raise AckRefused('"id" must be the command\'s uuid')
+    status = body.get("status", "ok")
+    ok = isinstance(status, str) and status.lower() in ("ok", "done", "success", "acknowledged")
     with transaction.atomic():
         cmd = (DeviceCommand.objects.select_for_update()
                .filter(command_id=command_id, device__serial=serial).first())
         if cmd is None:
             logger.warning("ack from %s for unknown command %s", serial, command_id)
-            return None
+            raise AckRefused(f"no command {command_id} for device {serial!r}")
         cmd.status = CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED
         cmd.acked_at = timezone.now()
         result = body.get("result")

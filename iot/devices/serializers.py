@@ -8,10 +8,33 @@ from iot.bridges.mqtt_auth import ACK_TOPIC, COMMANDS_TOPIC, TELEMETRY_TOPIC
 from iot.models import Device, DeviceCommand, DeviceKind, Protocol
 from plants.models import Plant
 
+MANAGERS_ONLY = ("connection", "last_error")
+
 
 class DeviceSerializer(serializers.ModelSerializer):
+    """`connection` and `last_error` (they name internal hosts) are answered only to those who
+    manage the device; others get neither key. The caller comes from the `request` in the
+    context (none: the service itself, e.g. right after a create by its manager)."""
+
     status = serializers.CharField(read_only=True, help_text="online, offline or error (derived).")
     topics = serializers.SerializerMethodField()
+
+    def _manageable_ids(self) -> set[int] | None:
+        request = self.context.get("request")
+        if request is None:
+            return None
+        if "_manageable_device_ids" not in self.context:  # once per answer, shared by a list
+            self.context["_manageable_device_ids"] = set(
+                Device.objects.managed_by(request.user).values_list("pk", flat=True))
+        return self.context["_manageable_device_ids"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        manageable = self._manageable_ids()
+        if manageable is not None and instance.pk not in manageable:
+            for name in MANAGERS_ONLY:
+                data.pop(name, None)
+        return data
 
     class Meta:
         model = Device

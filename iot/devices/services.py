@@ -7,13 +7,17 @@ its community directly. The secret is returned once by `device_create` and
 `mqtt_password_hash` for the broker).
 """
 
+import logging
+
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from core.errors import ApiError
-from iot.bridges.mqtt_auth import SERIAL_RE, auth_files_write, mosquitto_hash
+from core.exceptions import Conflict, Forbidden, Invalid
+from iot.bridges.mqtt_auth import SERIAL_RE, auth_files_write, mosquitto_hash, serial_reserved
 from iot.models import Device, hash_secret, new_secret
+
+logger = logging.getLogger("commonwatt.iot.devices")
 
 EDITABLE = ("name", "kind", "protocol", "plant", "metering_point", "community", "connection",
             "poll_interval_s", "expected_interval_s", "is_active")
@@ -27,12 +31,12 @@ def _derive_community(*, plant, metering_point, community):
         derived.append(metering_point.membership.community)
     ids = {c.id for c in derived}
     if len(ids) > 1:
-        raise ApiError("The plant and the metering point belong to different communities.",
-                       details={"metering_point": ["Not in the plant's community."]})
+        raise Invalid("The plant and the metering point belong to different communities.",
+                      details={"metering_point": ["Not in the plant's community."]})
     if derived:
         if community is not None and community.id not in ids:
-            raise ApiError("The community must be the plant's / metering point's community.",
-                           details={"community": ["Does not match the plant or metering point."]})
+            raise Invalid("The community must be the plant's / metering point's community.",
+                          details={"community": ["Does not match the plant or metering point."]})
         return derived[0]
     return community
 
@@ -44,13 +48,12 @@ def _check_scope(user, community) -> None:
     from communities.models import Community
 
     if community is None or not Community.objects.managed_by(user).filter(pk=community.pk).exists():
-        raise ApiError("You can only register devices in communities you manage.",
-                       error="PermissionDenied", status_code=403)
+        raise Forbidden("You can only register devices in communities you manage.")
 
 
 def device_scope_check(*, user, plant=None, metering_point=None, community=None):
     """The community a device with these links belongs to, if `user` may place it there;
-    raises ApiError (400 inconsistent links, 403 out of the user's communities)."""
+    raises Invalid (inconsistent links) or Forbidden (out of the user's communities)."""
     community = _derive_community(plant=plant, metering_point=metering_point, community=community)
     _check_scope(user, community)
     return community
@@ -60,7 +63,10 @@ def _broker_sync_later() -> None:
     """After the commit, rewrite the broker's password/ACL files and reload the project's
     Mosquitto (MQTT_AUTO_SYNC_AUTH; otherwise operators run `manage.py mqtt_sync_auth`)."""
     if settings.MQTT_AUTO_SYNC_AUTH:
-        transaction.on_commit(lambda: auth_files_write(pid_file=settings.MQTT_AUTH_DIR / "mosquitto.pid"))
+        # robust: a broker that cannot be reloaded is logged, never turns the committed
+        # change into an error (operators still have `manage.py mqtt_sync_auth`).
+        transaction.on_commit(lambda: auth_files_write(pid_file=settings.MQTT_AUTH_DIR / "mosquitto.pid"),
+                              robust=True)
 
 
 def _issue_secret(device: Device) -> str:
@@ -78,10 +84,15 @@ def device_create(*, user=None, serial: str, kind: str, protocol: str = "mqtt", 
                   ) -> tuple[Device, str]:
     """Register a device; returns it with its secret (shown once, never stored in clear)."""
     if not SERIAL_RE.match(serial or ""):
-        raise ApiError("A serial is 1-64 letters, digits, '.', '-' or '_'.", details={"serial": ["Invalid."]})
-    if Device.objects.filter(serial=serial).exists():
-        raise ApiError("A device with this serial already exists.", error="Conflict", status_code=409,
+        raise Invalid("A serial is 1-64 letters, digits, '.', '-' or '_'.", details={"serial": ["Invalid."]})
+    if serial_reserved(serial):
+        # It is the broker username of the bridge or the simulator: a device with it would
+        # put a second line for that user in Mosquitto's password file.
+        raise Invalid("This serial is reserved.", details={"serial": ["Reserved for the platform."]})
+    already = Conflict("A device with this serial already exists.",
                        details={"serial": ["Already registered."]})
+    if Device.objects.filter(serial=serial).exists():
+        raise already
     community = _derive_community(plant=plant, metering_point=metering_point, community=community)
     _check_scope(user, community)
     device = Device(serial=serial, kind=kind, protocol=protocol, name=name, plant=plant,
@@ -89,8 +100,14 @@ def device_create(*, user=None, serial: str, kind: str, protocol: str = "mqtt", 
                     connection=connection_settings or {}, poll_interval_s=poll_interval_s,
                     expected_interval_s=expected_interval_s, is_active=is_active)
     secret = _issue_secret(device)
-    device.full_clean()
-    device.save()
+    device.full_clean(validate_unique=False)  # the unique index decides, race-free (below)
+    try:
+        with transaction.atomic():
+            device.save()
+    except IntegrityError as exc:  # a concurrent registration of the same serial won
+        if Device.objects.filter(serial=serial).exists():
+            raise already from exc
+        raise
     _broker_sync_later()
     return device, secret
 
@@ -102,7 +119,7 @@ def device_update(*, device: Device, user=None, **changes) -> Device:
         changes["connection"] = changes.pop("connection_settings")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ApiError(f"Not editable: {', '.join(sorted(unknown))}.")
+        raise Invalid(f"Not editable: {', '.join(sorted(unknown))}.")
     for name, value in changes.items():
         setattr(device, name, value)
     device.community = _derive_community(plant=device.plant, metering_point=device.metering_point,

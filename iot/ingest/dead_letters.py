@@ -2,8 +2,10 @@
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from iot.models import DeadLetter, Device
@@ -26,10 +28,16 @@ def clean_text(text: str, limit: int) -> str:
 
 
 def raw_json(item) -> str:
+    """The item as JSON text for the dead letter; never raises, whatever the item (a cyclic
+    or very deeply nested one is kept as a note instead)."""
     try:
         return clean_text(json.dumps(item, default=str), 20000)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
         return clean_text(repr(item), 20000)
+    except Exception:
+        return f"<unprintable {type(item).__name__}>"
 
 
 def _claimed_serial(refusal: Refusal) -> str:
@@ -80,3 +88,20 @@ def dead_letters_record(entries: list[dict], *, source: str) -> int:
         for e in entries
     ])
     return len(entries)
+
+
+def dead_letters_purge(*, older_than_days: int | None = None, chunk: int = 10_000) -> int:
+    """Delete dead letters received more than `older_than_days` (default
+    IOT_DEAD_LETTER_RETENTION_DAYS) ago, in chunks (short locks); returns how many. Run daily
+    by beat; a retention of 0 or less keeps everything."""
+    days = settings.IOT_DEAD_LETTER_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        old = DeadLetter.objects.filter(received_at__lt=cutoff).order_by()
+        ids = list(old.values_list("pk", flat=True)[:chunk])
+        if not ids:
+            return deleted
+        deleted += DeadLetter.objects.filter(pk__in=ids).delete()[0]

@@ -1,5 +1,9 @@
 """Which live group a user may join: the same tenancy as the read API.
 
+Streams (websocket and SSE) check again every IOT_STREAM_RECHECK_S seconds, with the user
+read again from the database, and end with 4403 when the right is gone; every stream ends
+after IOT_STREAM_MAX_LIFETIME_S (4408: reconnect, which authenticates afresh).
+
 `?device=` a device visible to the user; `?plant=` a plant visible to the user; `?community=`
 a community the user manages (referent, vendor, admin): a member is refused, because the
 community stream carries the other members' meter data.
@@ -59,3 +63,32 @@ def live_frame(event: dict) -> dict:
     return {"type": "readings", "device": event["device"], "serial": event.get("serial"),
             "plant": event.get("plant"), "community": event.get("community"),
             "readings": event["readings"]}
+
+
+def live_recheck(user_id: int | None, params) -> LiveRefused | None:
+    """Run again, for a stream that is open, whether its user may still follow its subject:
+    the user is read again (suspended, deleted, role or membership changed). None when still
+    allowed; else the refusal, always with 4403 / 403 (the right to see it is gone)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+    try:
+        live_group_for(user, params)
+    except LiveRefused as refused:
+        return LiveRefused(4403, 403, f"No longer allowed: {refused.message}")
+    return None
+
+
+def stream_recheck_s() -> float:
+    from django.conf import settings
+
+    return float(settings.IOT_STREAM_RECHECK_S)
+
+
+def stream_max_lifetime_s() -> float:
+    from django.conf import settings
+
+    return float(settings.IOT_STREAM_MAX_LIFETIME_S)
+
+
+LIFETIME_CLOSE_CODE = 4408  # the stream reached IOT_STREAM_MAX_LIFETIME_S: reconnect

@@ -6,12 +6,17 @@ The DRF view authenticates (JWT or session) and scopes the request like the webs
 on the event loop: it joins the Channels group, relays each `telemetry.readings` message as
 an `event: readings`, sends a `: heartbeat` comment every IOT_SSE_HEARTBEAT_S seconds
 so proxies keep the connection, and leaves the group when the client disconnects (Django
-cancels the generator on `http.disconnect`).
+cancels the generator on `http.disconnect`). Every IOT_STREAM_RECHECK_S seconds it checks
+again that the user may still follow the subject (else `event: error` with code 4403 and
+the stream ends); after IOT_STREAM_MAX_LIFETIME_S it ends with `event: error` code 4408
+(EventSource reconnects, authenticating afresh).
 """
 
 import asyncio
+import time
 
 import orjson
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -22,7 +27,15 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
 from core.errors import ApiError
-from iot.live.scope import LiveRefused, live_frame, live_group_for
+from iot.live.scope import (
+    LIFETIME_CLOSE_CODE,
+    LiveRefused,
+    live_frame,
+    live_group_for,
+    live_recheck,
+    stream_max_lifetime_s,
+    stream_recheck_s,
+)
 
 EVENT_EXAMPLE = (
     'event: readings\ndata: {"type":"readings","device":7,"serial":"MTR-1","plant":3,"community":1,'
@@ -34,22 +47,42 @@ def heartbeat_s() -> float:
     return float(settings.IOT_SSE_HEARTBEAT_S)
 
 
-async def sse_events(group: str, kind: str, pk: int):
-    """The event stream of one group; cleans its subscription up however it ends."""
+def _error_event(code: int, message: str) -> bytes:
+    body = orjson.dumps({"type": "error", "code": code, "message": message})
+    return b"event: error\ndata: " + body + b"\n\n"
+
+
+async def sse_events(group: str, kind: str, pk: int, *, user_id: int | None = None, params=None):
+    """The event stream of one group; cleans its subscription up however it ends. With
+    `params`, the right of `user_id` to follow it is checked again periodically."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
     pending = None
+    now = time.monotonic()
+    ends, next_check = now + stream_max_lifetime_s(), now + stream_recheck_s()
     try:
         yield b"retry: 3000\n" + b"event: subscribed\ndata: " + orjson.dumps({kind: pk}) + b"\n\n"
         while True:
+            now = time.monotonic()
+            if now >= ends:
+                yield _error_event(LIFETIME_CLOSE_CODE, "The stream reached its maximum lifetime: reconnect.")
+                return
+            if params is not None and now >= next_check:
+                refused = await database_sync_to_async(live_recheck)(user_id, params)
+                if refused is not None:
+                    yield _error_event(refused.code, refused.message)
+                    return
+                next_check = time.monotonic() + stream_recheck_s()
             if pending is None:
                 # a receive cancelled mid-wait would unsubscribe the channel (channels_redis
                 # pubsub), so one receive task lives across heartbeats
                 pending = asyncio.ensure_future(layer.receive(channel))
-            done, _ = await asyncio.wait({pending}, timeout=heartbeat_s())
+            wait = min(heartbeat_s(), max(0.0, min(ends, next_check if params is not None else ends) - now))
+            done, _ = await asyncio.wait({pending}, timeout=wait)
             if not done:
-                yield b": heartbeat\n\n"
+                if time.monotonic() - now >= heartbeat_s() - 1e-3:
+                    yield b": heartbeat\n\n"
                 continue
             message, pending = pending.result(), None
             yield b"event: readings\ndata: " + orjson.dumps(live_frame(message)) + b"\n\n"
@@ -96,7 +129,9 @@ class TelemetryStreamView(APIView):
             names = {400: "ValidationError", 401: "NotAuthenticated", 403: "PermissionDenied",
                      404: "NotFound"}
             raise ApiError(refused.message, error=names[refused.status], status_code=refused.status)
-        response = StreamingHttpResponse(sse_events(group, kind, pk), content_type="text/event-stream")
+        params = {k: request.query_params.get(k) for k in ("device", "plant", "community")}
+        events = sse_events(group, kind, pk, user_id=request.user.pk, params=params)
+        response = StreamingHttpResponse(events, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
         return response

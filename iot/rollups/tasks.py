@@ -17,3 +17,10 @@ def device_offline_check_task() -> dict:
     from iot.alerts import device_offline_check
 
     return device_offline_check()
+
+
+@shared_task(name="iot.rollups.tasks.alerts_notify_pending_task", ignore_result=True)
+def alerts_notify_pending_task() -> dict:
+    from iot.alerts import alerts_notify_pending
+
+    return alerts_notify_pending()

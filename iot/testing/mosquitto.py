@@ -33,11 +33,12 @@ def free_port(first: int, last: int) -> int:
 
 
 class Broker:
-    def __init__(self, *, port: int, directory: Path):
-        self.port = port
+    def __init__(self, *, port: int, directory: Path, device_port: int | None = None):
+        self.port = port  # the platform's listener (bridge, simulator, web)
+        self.device_port = device_port or free_port(18860, 18879)  # devices' (client id = username)
         self.directory = Path(directory)
         self.process: subprocess.Popen | None = None
-        self.config = config_write(port=port, directory=self.directory)
+        self.config = config_write(port=port, directory=self.directory, device_port=self.device_port)
         self.log = self.directory / "mosquitto.log"
 
     def sync_auth(self) -> None:

@@ -1,4 +1,4 @@
-"""pytest fixtures for MQTT tests: a project Mosquitto (ports 18830-18839) and the bridge
+"""pytest fixtures for MQTT tests: a project Mosquitto (ports 18830-18839, devices 18860-18879) and the bridge
 running as `manage.py mqtt_bridge` in a subprocess on the test database.
 
 Import them into a test module (`from iot.testing.mqtt_fixtures import broker, bridge`);
@@ -45,6 +45,7 @@ class BridgeProcess:
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
         env.pop("TEST_DATABASE_NAME", None)
+        self.client_id = client_id
         self.lines: list[str] = []
         self.connected = threading.Event()
         self.process = subprocess.Popen(
@@ -53,7 +54,7 @@ class BridgeProcess:
             cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
-        if not self.connected.wait(30):
+        if not self.connected.wait(90):  # a loaded CI machine starts Django slowly
             self.stop()
             raise RuntimeError("bridge did not connect:\n" + "\n".join(self.lines[-30:]))
 
@@ -105,7 +106,7 @@ def device_client(broker, username: str, password: str, *, client_id: str | None
         ready.set()
 
     client.on_connect = on_connect
-    client.connect("127.0.0.1", broker.port)
+    client.connect("127.0.0.1", broker.device_port)  # devices use their own listener
     client.loop_start()
     if not ready.wait(10) or result["rc"].is_failure:
         client.loop_stop()

@@ -150,7 +150,7 @@ def test_it_hides_other_communities(as_user, world, home):
     for path in ENDPOINTS:
         query = f"{path}?community={world.a.community.pk}"
         assert as_user(world.b.referent).get(query).status_code == 404, path
-        assert as_user(world.a.member).get(query).status_code == 404, path  # members: only their own
+        assert as_user(world.a.member).get(query).status_code == 403, path  # visible, not managed
         assert as_user(world.a.referent).get(query).status_code == 200, path
     assert as_user(world.b.member).get("/api/v1/dashboard").json()["devices"]["total"] == 0
     assert as_user(world.a.other_member).get("/api/v1/battery/status").json()["batteries"] == []

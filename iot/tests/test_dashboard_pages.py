@@ -90,6 +90,6 @@ def test_staff_find_the_views_of_the_communities_they_manage(client, world, mete
 def test_the_community_view_hides_other_communities(client, world, meter):
     client.force_login(world.b.referent)
     assert client.get(f"/iot/?community={world.a.community.pk}").status_code == 404
-    client.force_login(world.a.member)  # a member: only their own devices
-    assert client.get(f"/iot/?community={world.a.community.pk}").status_code == 404
+    client.force_login(world.a.member)  # a member sees the community but does not manage it
+    assert client.get(f"/iot/?community={world.a.community.pk}").status_code == 403
     assert client.get("/iot/?community=abc").status_code == 404

@@ -161,7 +161,7 @@ def test_community_series_sums_the_members_meters(as_user, world, meter):
 def test_community_series_hides_other_communities(as_user, world, meter):
     path = f"/api/v1/iot/communities/{world.a.community.pk}/series"
 
-    assert as_user(world.a.member).get(path).status_code == 404  # members: other members' meters
+    assert as_user(world.a.member).get(path).status_code == 403  # visible, not managed: one rule
     assert as_user(world.b.referent).get(path).status_code == 404
     assert as_user(world.a.vendor).get(path).status_code == 200
     assert as_user(world.a.referent).get(path + "?resolution=1w").status_code == 400

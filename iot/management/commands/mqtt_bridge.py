@@ -3,9 +3,9 @@
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from iot.bridges.mqtt_bridge import MqttBridge
+from iot.bridges.mqtt_bridge import BridgeWorkerDied, MqttBridge
 
 
 class Command(BaseCommand):
@@ -34,6 +34,10 @@ class Command(BaseCommand):
         bridge.start()
         try:
             stats = bridge.run(max_seconds=options["max_seconds"])
+        except BridgeWorkerDied as exc:
+            # Exit non-zero (the supervisor restarts the bridge); unacknowledged messages are
+            # redelivered to the next one.
+            raise CommandError(str(exc), returncode=70) from exc
         finally:
             bridge.close()
         self.stdout.write(

@@ -19,6 +19,10 @@ class Command(BaseCommand):
                             help="Also render deploy/mosquitto/mosquitto.conf.template into --dir.")
         parser.add_argument("--port", type=int, default=settings.MQTT_PORT, help="Listener port (--config).")
         parser.add_argument("--host", default="127.0.0.1", help="Listener address (--config).")
+        parser.add_argument("--device-port", type=int, default=settings.MQTT_DEVICE_PORT,
+                            help="Devices' listener port (--config).")
+        parser.add_argument("--device-host", default=settings.MQTT_DEVICE_HOST,
+                            help="Devices' listener address (--config).")
         parser.add_argument("--pid-file", type=Path, default=None,
                             help="Send SIGHUP to the broker with this pid file (reload). "
                                  "Default: <dir>/mosquitto.pid when it exists.")
@@ -26,7 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         directory = options["dir"]
         if options["config"]:
-            path = config_write(port=options["port"], directory=directory, host=options["host"])
+            path = config_write(port=options["port"], directory=directory, host=options["host"],
+                                device_port=options["device_port"], device_host=options["device_host"])
             self.stdout.write(f"config: {path}")
         pid_file = options["pid_file"] or directory / "mosquitto.pid"
         files = auth_files_write(directory=directory)
