@@ -28,7 +28,7 @@ from communities.models import (
 from communities.resources import MembershipResource, MeteringPointResource
 from communities.selectors import community_outside_report, member_count_subquery
 from communities.services import membership_leave, transaction_problems
-from core.errors import ApiError
+from core.exceptions import DomainError
 
 
 class MembershipInline(ScopedInline):
@@ -171,8 +171,8 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
             try:
                 membership_leave(membership=membership)
                 done += 1
-            except ApiError as exc:
-                self.message_user(request, f"{membership}: {exc.detail}", messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, f"{membership}: {exc.message}", messages.ERROR)
         self.message_user(request, f"{done} memberships marked as left.")
 
 

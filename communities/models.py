@@ -14,7 +14,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import F, Func, Q
 
+from accounts.models import Role
 from core.scoping import ScopedQuerySet
+
+
+def _vendor(user) -> bool:
+    return user.role == Role.VENDOR
+
+
+def _referent(user) -> bool:
+    return user.role == Role.REFERENT
 
 
 class Regime(models.TextChoices):
@@ -51,19 +60,24 @@ def _member_community_ids(user):
 
 class CommunityQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(Q(referents=user) | Q(pk__in=_member_community_ids(user))).distinct()
         return self.filter(pk__in=_member_community_ids(user))
 
     def _manage_scope(self, user):
-        """Communities the user may change (not just read)."""
-        if user.role == "vendor":
+        """Communities the user may change (not just read): the vendor's organization's, the
+        referent's own. Every other "may manage" rule of this app derives from this one."""
+        if _vendor(user):
             return self.filter(organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(referents=user)
         return self.none()
+
+
+def _managed_communities(user):
+    return Community.objects.managed_by(user).values("pk")
 
 
 class Community(models.Model):
@@ -145,6 +159,9 @@ class ConfigurationQuerySet(ScopedQuerySet):
     def _scope(self, user):
         return self.filter(community__in=Community.objects.visible_to(user))
 
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
+
 
 class Configuration(models.Model):
     """The sharing rules of a community over a date range [valid_from, valid_to)."""
@@ -218,11 +235,14 @@ class MembershipStatus(models.TextChoices):
 
 class MembershipQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(Q(community__referents=user) | Q(user=user)).distinct()
         return self.filter(user=user)
+
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
 
     def current(self):
         return self.filter(left_at__isnull=True)
@@ -310,13 +330,16 @@ class Direction(models.TextChoices):
 
 class MeteringPointQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(membership__community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(
                 Q(membership__community__referents=user) | Q(membership__user=user)
             ).distinct()
         return self.filter(membership__user=user)
+
+    def _manage_scope(self, user):
+        return self.filter(membership__community__in=_managed_communities(user))
 
 
 class MeteringPoint(models.Model):
@@ -351,14 +374,17 @@ class TransactionStatus(models.TextChoices):
 
 class EnergyTransactionQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(
                 Q(community__referents=user)
                 | Q(from_membership__user=user) | Q(to_membership__user=user)
             ).distinct()
         return self.filter(Q(from_membership__user=user) | Q(to_membership__user=user))
+
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
 
 
 class EnergyTransaction(models.Model):

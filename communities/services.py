@@ -1,8 +1,10 @@
 """Writes of the communities app: one function per business action.
 
 Services check business rules (eligibility, history, one active configuration) and raise
-`ApiError` (a 400 envelope naming the field) when one is broken; nothing is half-written.
-Who may call them is decided by the caller (API, admin) from `managed_by(user)`.
+domain errors (`core.exceptions`: `Invalid` naming the field, `Conflict`, `Forbidden`,
+`NotFound`) when one is broken; nothing is half-written. The API, the portal and the back
+office each map them to their own answer. Who may call them is decided by the caller from
+`core.scoping.get_manageable` / `require_manageable` (the one 404/403 rule).
 """
 
 import logging
@@ -30,7 +32,7 @@ from communities.models import (
     RegimeParameters,
 )
 from communities.selectors import community_outside_report, regime_parameters_at
-from core.errors import ApiError
+from core.exceptions import Invalid
 
 logger = logging.getLogger("commonwatt.communities")
 
@@ -38,8 +40,8 @@ COMMUNITY_FIELDS = {"name", "slug", "regime", "boundary", "primary_substation", 
                     "time_zone", "currency", "status"}
 
 
-def _invalid(message: str, details: dict) -> ApiError:
-    return ApiError(message, details=details)
+def _invalid(message: str, details: dict) -> Invalid:
+    return Invalid(message, details=details)
 
 
 def _unique_slug(name: str, *, exclude_pk=None) -> str:
@@ -197,8 +199,8 @@ def membership_create(
     if metering_point:
         try:
             metering_point_create(membership=membership, **metering_point)
-        except ApiError as exc:
-            raise ApiError(str(exc.detail), details={"metering_point": exc.details}) from None
+        except Invalid as exc:
+            raise Invalid(exc.message, details={"metering_point": exc.details}) from None
     return membership
 
 
