@@ -12,6 +12,7 @@ from django.contrib.gis.db import models as gis_models
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
+from accounts.models import Role
 from communities.models import Community, Membership, MeteringPoint
 from communities.widgets import GeoJSONTextarea
 from core.admin import ScopedAdmin
@@ -91,7 +92,7 @@ class ScopedInline(admin.TabularInline):
         user = request.user
         if user.is_platform_admin:
             return True
-        if user.role not in ("vendor", "referent"):
+        if user.role not in (Role.VENDOR, Role.REFERENT):
             return False
         return obj is None or community_id_of(obj, self.parent_community_path) in managed_ids(request)
 
