@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import Organization
+from accounts.models import Organization, Role
 from communities.admin_base import (
     CommunityScopedAdmin,
     ReferenceDataAdmin,
@@ -97,7 +97,7 @@ class CommunityAdmin(CommunityScopedAdmin):
         if db_field.name == "referents" and not request.user.is_platform_admin:
             from accounts.models import User
 
-            kwargs["queryset"] = User.objects.visible_to(request.user).filter(role="referent")
+            kwargs["queryset"] = User.objects.visible_to(request.user).filter(role=Role.REFERENT)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_related(self, request, form, formsets, change):

@@ -23,6 +23,7 @@ from communities.serializers import (
     CommunityWriteSerializer,
     ConfigurationCreateSerializer,
     ConfigurationSerializer,
+    InvitedSerializer,
     MembershipCreateSerializer,
     MembershipCreateWithCommunitySerializer,
     MembershipLeaveSerializer,
@@ -156,13 +157,16 @@ class CommunityMembersApi(generics.ListCreateAPIView):
         return selectors.membership_list(user=self.request.user, community=community).prefetch_related(
             "metering_points")
 
-    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    @extend_schema(request=MembershipCreateSerializer, responses={202: InvitedSerializer})
     def post(self, request, pk):
         community = _visible_community(request, pk)
         return _add_member(request, community, MembershipCreateSerializer)
 
 
 def _add_member(request, community, serializer_class):
+    """Staff invite; the person joins when they accept (issue 8: an existing account is never
+    enrolled without its owner's consent). The answer is the same whether or not the email
+    has an account, so it cannot be used to probe for accounts."""
     serializer = serializer_class(data=request.data, context={"request": request})
     if community is None:
         serializer.is_valid(raise_exception=True)
@@ -170,8 +174,8 @@ def _add_member(request, community, serializer_class):
     else:
         serializer.is_valid(raise_exception=True)
     require_manageable(request.user, community, message="You can see this community but not change it.")
-    membership = services.membership_create(community=community, **serializer.validated_data)
-    return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+    services.member_invite(actor=request.user, community=community, **serializer.validated_data)
+    return Response({"status": "invited"}, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=TAG_COMMUNITIES)
@@ -217,7 +221,7 @@ class MemberListCreateApi(generics.ListCreateAPIView):
     def get_queryset(self):
         return selectors.membership_list(user=self.request.user).prefetch_related("metering_points")
 
-    @extend_schema(request=MembershipCreateWithCommunitySerializer, responses={201: MembershipSerializer})
+    @extend_schema(request=MembershipCreateWithCommunitySerializer, responses={202: InvitedSerializer})
     def post(self, request):
         return _add_member(request, None, MembershipCreateWithCommunitySerializer)
 
@@ -241,7 +245,12 @@ class CommunityTransactionsApi(generics.ListCreateAPIView):
                                    message="You can see this community but not change it.")
         serializer = TransactionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        tx = services.transaction_create(community=community, **serializer.validated_data)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 200:
+            raise Invalid("Idempotency-Key is at most 200 characters.",
+                          details={"idempotency_key": ["At most 200 characters."]})
+        tx = services.transaction_create(community=community, actor=request.user, idempotency_key=key,
+                                         **serializer.validated_data)
         return Response(TransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
 
 
