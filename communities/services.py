@@ -205,28 +205,19 @@ def metering_point_create(
         raise _invalid("This metering point is already registered.", _POD_TAKEN) from None
 
 
-def member_user_resolve(*, email: str, full_name: str = ""):
-    """The user with this email, or a new invited account for it (see accounts.user_invite)."""
-    from accounts.services import user_invite
-
-    return user_invite(email=email, full_name=full_name)
-
-
 _ALREADY_MEMBER = {"user": ["This user is already a current member."]}
 
 
 @transaction.atomic
 def membership_create(
-    *, community: Community, user=None, email: str = "", full_name: str = "",
-    member_type: str = "consumer", role: str = "member", joined_at: date | None = None,
-    participation_factor_pct: Decimal = Decimal("100"), metering_point: dict | None = None,
+    *, community: Community, user, member_type: str = "consumer", role: str = "member",
+    joined_at: date | None = None, participation_factor_pct: Decimal = Decimal("100"),
+    metering_point: dict | None = None,
 ) -> Membership:
-    """Add a user (or the person with `email`, invited if new) to a community, optionally
-    with their first metering point (which must be eligible, or nothing is created)."""
-    if user is None:
-        if not email:
-            raise _invalid("Give a user or an email.", {"user": ["Give a user id or an email."]})
-        user = member_user_resolve(email=email, full_name=full_name)
+    """Add `user` to a community, optionally with their first metering point (which must be
+    eligible, or nothing is created). Only for a person who consented (an accepted
+    invitation), a user staff just created, or the demo seed: interfaces that start from an
+    email or an existing account go through `member_invite`."""
     # Austria's rule (a person's current participation factors total at most 100 %) spans
     # rows of several communities: no unique or check constraint can say it. Every
     # enrolment of a person therefore first locks that person's user row (SELECT ... FOR
