@@ -36,6 +36,10 @@ class MembershipInline(ScopedInline):
     fields = ("user", "member_type", "role", "participation_factor_pct", "joined_at", "left_at", "status")
     show_change_link = True
 
+    def has_add_permission(self, request, obj=None):
+        # Staff enrol people by invitation (API or import), never by picking an account.
+        return request.user.is_platform_admin
+
 
 @admin.register(Community)
 class CommunityAdmin(CommunityScopedAdmin):
@@ -161,6 +165,14 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # history: leaving sets left_at, rows are never deleted
+
+    def has_add_permission(self, request):
+        # Staff enrol people by invitation (the API, or the import below), never by picking
+        # an existing account in a form (issue 8: no account is enrolled without consent).
+        return request.user.is_platform_admin
+
+    def has_import_permission(self, request):
+        return super().has_add_permission(request)  # rows become invitations
 
     @admin.action(description="Mark selected memberships as left today")
     def mark_left(self, request, queryset):

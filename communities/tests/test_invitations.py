@@ -120,3 +120,13 @@ def test_the_invitation_mail_cannot_carry_injected_headers(world, invite, mailou
     mail = next(m for m in mailoutbox if "invited you" in m.body)
     assert "\n" not in mail.subject and "\r" not in mail.subject
     assert mail.bcc == [] and mail.to == ["someone@example.com"]
+
+
+def test_the_back_office_does_not_enrol_by_picking_an_account(world, client):
+    """Staff below admin cannot add a membership in a form (they would pick an account that
+    never agreed); the import stays, and its rows become invitations."""
+    client.force_login(world.a.referent)
+    assert client.get("/admin/communities/membership/add/").status_code == 403
+    assert client.get("/admin/communities/membership/import/").status_code == 200
+    client.force_login(world.admin)
+    assert client.get("/admin/communities/membership/add/").status_code == 200
