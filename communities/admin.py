@@ -243,6 +243,10 @@ class EnergyTransactionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        new_status = data.get("status", TransactionStatus.PENDING)
+        if self.instance.pk is None and new_status != TransactionStatus.PENDING:
+            # a transaction is born pending; settling is an action on an existing one
+            self.add_error("status", "A new transaction is pending; settle it afterwards.")
         if data.get("community") is None:
             return data
         problems = transaction_problems(**{k: data.get(k) for k in (
@@ -265,8 +269,8 @@ class EnergyTransactionAdmin(CommunityScopedAdmin):
     actions = ["mark_settled", "mark_cancelled"]
 
     def _set_status(self, request, queryset, status):
-        managed = Community.objects.managed_by(request.user)
-        return queryset.filter(community__in=managed, status=TransactionStatus.PENDING).update(status=status)
+        managed = EnergyTransaction.objects.managed_by(request.user).values("pk")
+        return queryset.filter(pk__in=managed, status=TransactionStatus.PENDING).update(status=status)
 
     @admin.action(description="Mark selected pending transactions settled")
     def mark_settled(self, request, queryset):
