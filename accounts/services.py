@@ -167,13 +167,21 @@ def _check_role_grant(actor: User, role: str) -> None:
         raise PermissionDenied(f"You may not give the role '{role}'.")
 
 
-def _community_for(actor: User, community_id):
-    from communities.models import Community
+# Placing a new user in a community belongs to the communities app: it registers its two
+# functions here when Django starts (communities.apps). Accounts never import communities.
+_placement: dict = {}
 
-    community = Community.objects.managed_by(actor).filter(pk=community_id).first()
-    if community is None:
-        raise ValidationError({"community": ["Unknown community, or not one you manage."]})
-    return community
+
+def account_placement_register(*, resolve, place) -> None:
+    """`resolve(actor=, community_id=)` -> the community (or a domain error);
+    `place(user=, community=)` puts the just-created user in it."""
+    _placement.update(resolve=resolve, place=place)
+
+
+def _community_for(actor: User, community_id):
+    if "resolve" not in _placement:
+        raise ValidationError({"community": ["Communities are not available."]})
+    return _placement["resolve"](actor=actor, community_id=community_id)
 
 
 def _organization_for(actor: User, organization_id):
@@ -188,12 +196,7 @@ def _organization_for(actor: User, organization_id):
 
 
 def _place_in_community(user: User, community) -> None:
-    if user.role == Role.REFERENT:
-        community.referents.add(user)
-        return
-    from communities.services import membership_create
-
-    membership_create(community=community, user=user, member_type=user.member_type)
+    _placement["place"](user=user, community=community)
 
 
 @transaction.atomic
@@ -254,7 +257,7 @@ def user_invite(*, email: str, full_name: str = "") -> User:
     """The user with this email, or a new `invited` account for them (no usable password,
     an allauth email record, and an invitation email carrying a token to choose one).
 
-    Used when staff add a person to a community by email (communities.membership_create).
+    Used when staff invite a person to a community (communities.services.member_invite).
     """
     existing = User.objects.filter(email__iexact=email.strip()).first()
     if existing is not None:

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import Organization
+from accounts.models import Organization, Role
 from communities.admin_base import (
     CommunityScopedAdmin,
     ReferenceDataAdmin,
@@ -28,13 +28,17 @@ from communities.models import (
 from communities.resources import MembershipResource, MeteringPointResource
 from communities.selectors import community_outside_report, member_count_subquery
 from communities.services import membership_leave, transaction_problems
-from core.errors import ApiError
+from core.exceptions import DomainError
 
 
 class MembershipInline(ScopedInline):
     model = Membership
     fields = ("user", "member_type", "role", "participation_factor_pct", "joined_at", "left_at", "status")
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        # Staff enrol people by invitation (API or import), never by picking an account.
+        return request.user.is_platform_admin
 
 
 @admin.register(Community)
@@ -97,7 +101,7 @@ class CommunityAdmin(CommunityScopedAdmin):
         if db_field.name == "referents" and not request.user.is_platform_admin:
             from accounts.models import User
 
-            kwargs["queryset"] = User.objects.visible_to(request.user).filter(role="referent")
+            kwargs["queryset"] = User.objects.visible_to(request.user).filter(role=Role.REFERENT)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_related(self, request, form, formsets, change):
@@ -162,6 +166,14 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # history: leaving sets left_at, rows are never deleted
 
+    def has_add_permission(self, request):
+        # Staff enrol people by invitation (the API, or the import below), never by picking
+        # an existing account in a form (issue 8: no account is enrolled without consent).
+        return request.user.is_platform_admin
+
+    def has_import_permission(self, request):
+        return super().has_add_permission(request)  # rows become invitations
+
     @admin.action(description="Mark selected memberships as left today")
     def mark_left(self, request, queryset):
         done = 0
@@ -171,8 +183,8 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
             try:
                 membership_leave(membership=membership)
                 done += 1
-            except ApiError as exc:
-                self.message_user(request, f"{membership}: {exc.detail}", messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, f"{membership}: {exc.message}", messages.ERROR)
         self.message_user(request, f"{done} memberships marked as left.")
 
 
@@ -231,6 +243,10 @@ class EnergyTransactionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        new_status = data.get("status", TransactionStatus.PENDING)
+        if self.instance.pk is None and new_status != TransactionStatus.PENDING:
+            # a transaction is born pending; settling is an action on an existing one
+            self.add_error("status", "A new transaction is pending; settle it afterwards.")
         if data.get("community") is None:
             return data
         problems = transaction_problems(**{k: data.get(k) for k in (
@@ -253,8 +269,8 @@ class EnergyTransactionAdmin(CommunityScopedAdmin):
     actions = ["mark_settled", "mark_cancelled"]
 
     def _set_status(self, request, queryset, status):
-        managed = Community.objects.managed_by(request.user)
-        return queryset.filter(community__in=managed, status=TransactionStatus.PENDING).update(status=status)
+        managed = EnergyTransaction.objects.managed_by(request.user).values("pk")
+        return queryset.filter(pk__in=managed, status=TransactionStatus.PENDING).update(status=status)
 
     @admin.action(description="Mark selected pending transactions settled")
     def mark_settled(self, request, queryset):

@@ -12,6 +12,7 @@ from django.contrib.gis.db import models as gis_models
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
+from accounts.models import Role
 from communities.models import Community, Membership, MeteringPoint
 from communities.widgets import GeoJSONTextarea
 from core.admin import ScopedAdmin
@@ -27,29 +28,26 @@ def managed_ids(request) -> set[int]:
     return request._managed_community_ids
 
 
-def community_id_of(obj, path: str):
-    if path == "self":
-        return obj.pk
-    *hops, last = path.split("__")
-    for hop in hops:
-        obj = getattr(obj, hop, None)
-        if obj is None:
-            return None
-    return getattr(obj, f"{last}_id", None)
+def manages(request, obj) -> bool:
+    """The one rule, for the back office: `obj` is among `managed_by(user)` of its own model
+    (answers cached per request)."""
+    if request.user.is_platform_admin:
+        return True
+    cache = request.__dict__.setdefault("_manages_cache", {})
+    key = (type(obj), obj.pk)
+    if key not in cache:
+        cache[key] = obj.pk is not None and type(obj)._default_manager.managed_by(request.user).filter(
+            pk=obj.pk).exists()
+    return cache[key]
 
 
 def scoped_choice(db_field, request):
-    """Queryset of a foreign-key's choices for a non-admin: only within managed communities."""
-    managed = Community.objects.managed_by(request.user)
+    """Queryset of a foreign-key's choices for a non-admin: only what the user manages."""
     model = db_field.related_model
-    if model is Community:
-        return managed
     if model is Membership:
-        return Membership.objects.filter(community__in=managed, left_at__isnull=True).select_related("user")
-    if model is MeteringPoint:
-        return MeteringPoint.objects.filter(membership__community__in=managed)
-    if model._meta.label == "plants.Plant":
-        return model.objects.filter(community__in=managed)
+        return Membership.objects.managed_by(request.user).filter(left_at__isnull=True).select_related("user")
+    if model in (Community, MeteringPoint) or model._meta.label == "plants.Plant":
+        return model.objects.managed_by(request.user)
     return None
 
 
@@ -60,9 +58,7 @@ class CommunityScopedAdmin(ScopedAdmin):
     formfield_overrides = GEO_WIDGETS
 
     def _manages(self, request, obj) -> bool:
-        if obj is None or request.user.is_platform_admin:
-            return True
-        return community_id_of(obj, self.community_path) in managed_ids(request)
+        return obj is None or manages(request, obj)
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and self._manages(request, obj)
@@ -91,9 +87,9 @@ class ScopedInline(admin.TabularInline):
         user = request.user
         if user.is_platform_admin:
             return True
-        if user.role not in ("vendor", "referent"):
+        if user.role not in (Role.VENDOR, Role.REFERENT):
             return False
-        return obj is None or community_id_of(obj, self.parent_community_path) in managed_ids(request)
+        return obj is None or manages(request, obj)
 
     parent_community_path = "self"
 

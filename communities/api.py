@@ -15,7 +15,7 @@ from communities.filters import (
 )
 from communities.geo import to_geojson
 from communities.models import Community, EnergyTransaction, Membership, MeteringPoint
-from communities.permissions import forbidden, require_community_creator, require_community_manager
+from communities.permissions import require_community_creator
 from communities.serializers import (
     BoundaryFeatureSerializer,
     CommunitySerializer,
@@ -23,6 +23,7 @@ from communities.serializers import (
     CommunityWriteSerializer,
     ConfigurationCreateSerializer,
     ConfigurationSerializer,
+    InvitedSerializer,
     MembershipCreateSerializer,
     MembershipCreateWithCommunitySerializer,
     MembershipLeaveSerializer,
@@ -32,13 +33,14 @@ from communities.serializers import (
     TransactionCreateSerializer,
     TransactionSerializer,
 )
-from core.errors import ApiError
+from core.exceptions import Forbidden, Invalid
+from core.scoping import get_manageable, get_visible, require_manageable
 
 TAG_COMMUNITIES = ["communities"]
 
 
 def _visible_community(request, pk) -> Community:
-    return get_object_or_404(Community.objects.visible_to(request.user), pk=pk)
+    return get_visible(Community.objects, request.user, pk=pk)
 
 
 def _community_payload(request, community_id: int, serializer_class=CommunitySerializer, **extra):
@@ -77,11 +79,11 @@ class CommunityListCreateApi(generics.ListCreateAPIView):
         if not user.is_platform_admin:
             org = data.get("organization")
             if org is not None and org.pk != user.organization_id:
-                raise forbidden("Vendors create communities in their own organization only.")
+                raise Forbidden("Vendors create communities in their own organization only.")
             data["organization"] = user.organization
         elif data.get("organization") is None:
-            raise ApiError("organization: This field is required.",
-                           details={"organization": ["This field is required."]})
+            raise Invalid("organization: This field is required.",
+                          details={"organization": ["This field is required."]})
         community = services.community_create(**data)
         return Response(_community_payload(request, community.pk), status=status.HTTP_201_CREATED)
 
@@ -106,8 +108,8 @@ class CommunityDetailApi(generics.GenericAPIView):
         return self._update(request, pk, partial=True)
 
     def _update(self, request, pk, *, partial: bool):
-        community = _visible_community(request, pk)
-        require_community_manager(request.user, community)
+        community = get_manageable(Community.objects, request.user, pk=pk,
+                                   message="You can see this community but not change it.")
         serializer = CommunityWriteSerializer(community, data=request.data, partial=partial,
                                               context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -115,7 +117,7 @@ class CommunityDetailApi(generics.GenericAPIView):
         org = data.pop("organization", None)
         if org is not None and org.pk != community.organization_id:
             if not request.user.is_platform_admin:
-                raise forbidden("Only administrators move a community to another organization.")
+                raise Forbidden("Only administrators move a community to another organization.")
             community.organization = org
         referents = data.pop("referents", None)
         result = services.community_update(community=community, referents=referents, **data)
@@ -155,22 +157,25 @@ class CommunityMembersApi(generics.ListCreateAPIView):
         return selectors.membership_list(user=self.request.user, community=community).prefetch_related(
             "metering_points")
 
-    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    @extend_schema(request=MembershipCreateSerializer, responses={202: InvitedSerializer})
     def post(self, request, pk):
         community = _visible_community(request, pk)
         return _add_member(request, community, MembershipCreateSerializer)
 
 
 def _add_member(request, community, serializer_class):
+    """Staff invite; the person joins when they accept (issue 8: an existing account is never
+    enrolled without its owner's consent). The answer is the same whether or not the email
+    has an account, so it cannot be used to probe for accounts."""
     serializer = serializer_class(data=request.data, context={"request": request})
     if community is None:
         serializer.is_valid(raise_exception=True)
         community = serializer.validated_data.pop("community")
     else:
         serializer.is_valid(raise_exception=True)
-    require_community_manager(request.user, community)
-    membership = services.membership_create(community=community, **serializer.validated_data)
-    return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+    require_manageable(request.user, community, message="You can see this community but not change it.")
+    services.member_invite(actor=request.user, community=community, **serializer.validated_data)
+    return Response({"status": "invited"}, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=TAG_COMMUNITIES)
@@ -194,7 +199,8 @@ class CommunityMemberDetailApi(generics.GenericAPIView):
     )
     def delete(self, request, pk, membership_id):
         membership = get_object_or_404(self.get_queryset(), pk=membership_id)
-        require_community_manager(request.user, membership.community)
+        require_manageable(request.user, membership,
+                           message="You can see this membership but not change it.")
         data = request.data if isinstance(request.data, dict) and request.data else request.query_params
         serializer = MembershipLeaveSerializer(data=data)
         serializer.is_valid(raise_exception=True)
@@ -215,7 +221,7 @@ class MemberListCreateApi(generics.ListCreateAPIView):
     def get_queryset(self):
         return selectors.membership_list(user=self.request.user).prefetch_related("metering_points")
 
-    @extend_schema(request=MembershipCreateWithCommunitySerializer, responses={201: MembershipSerializer})
+    @extend_schema(request=MembershipCreateWithCommunitySerializer, responses={202: InvitedSerializer})
     def post(self, request):
         return _add_member(request, None, MembershipCreateWithCommunitySerializer)
 
@@ -235,11 +241,16 @@ class CommunityTransactionsApi(generics.ListCreateAPIView):
 
     @extend_schema(request=TransactionCreateSerializer, responses={201: TransactionSerializer})
     def post(self, request, pk):
-        community = _visible_community(request, pk)
-        require_community_manager(request.user, community)
+        community = get_manageable(Community.objects, request.user, pk=pk,
+                                   message="You can see this community but not change it.")
         serializer = TransactionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        tx = services.transaction_create(community=community, **serializer.validated_data)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 200:
+            raise Invalid("Idempotency-Key is at most 200 characters.",
+                          details={"idempotency_key": ["At most 200 characters."]})
+        tx = services.transaction_create(community=community, actor=request.user, idempotency_key=key,
+                                         **serializer.validated_data)
         return Response(TransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
 
 
@@ -272,7 +283,8 @@ class ConfigurationListCreateApi(generics.ListCreateAPIView):
         serializer = ConfigurationCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        require_community_manager(request.user, data["community"])
+        require_manageable(request.user, data["community"],
+                           message="You can see this community but not change it.")
         config = services.configuration_create(**data)
         return Response(ConfigurationSerializer(config).data, status=status.HTTP_201_CREATED)
 
@@ -294,7 +306,7 @@ class MeteringPointListCreateApi(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         membership: Membership = data.pop("membership")
-        require_community_manager(request.user, membership.community)
+        require_manageable(request.user, membership, message="You can see this membership but not change it.")
         point = services.metering_point_create(membership=membership, **data)
         return Response(MeteringPointSerializer(point).data, status=status.HTTP_201_CREATED)
 

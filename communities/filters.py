@@ -4,9 +4,10 @@ import django_filters as filters
 from django.db.models import Q
 
 from communities.models import Community, Configuration, EnergyTransaction, Membership, MeteringPoint
+from core.drf import ScopedFilterSet
 
 
-class CommunityFilter(filters.FilterSet):
+class CommunityFilter(ScopedFilterSet):
     name = filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -14,7 +15,7 @@ class CommunityFilter(filters.FilterSet):
         fields = ["name", "regime", "status", "market_zone", "organization", "primary_substation"]
 
 
-class MembershipFilter(filters.FilterSet):
+class MembershipFilter(ScopedFilterSet):
     current = filters.BooleanFilter(field_name="left_at", lookup_expr="isnull",
                                     help_text="true: members now; false: members who left.")
     joined_after = filters.DateFilter(field_name="joined_at", lookup_expr="gte")
@@ -25,7 +26,7 @@ class MembershipFilter(filters.FilterSet):
         fields = ["community", "status", "member_type", "role", "user", "current"]
 
 
-class MeteringPointFilter(filters.FilterSet):
+class MeteringPointFilter(ScopedFilterSet):
     community = filters.NumberFilter(field_name="membership__community")
     code = filters.CharFilter(lookup_expr="icontains")
 
@@ -35,7 +36,7 @@ class MeteringPointFilter(filters.FilterSet):
                   "is_smart_meter", "code"]
 
 
-class ConfigurationFilter(filters.FilterSet):
+class ConfigurationFilter(ScopedFilterSet):
     active_on = filters.DateFilter(method="filter_active_on",
                                    help_text="Configurations whose [valid_from, valid_to) covers this day.")
 
@@ -47,7 +48,7 @@ class ConfigurationFilter(filters.FilterSet):
         return qs.filter(valid_from__lte=value).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=value))
 
 
-class TransactionFilter(filters.FilterSet):
+class TransactionFilter(ScopedFilterSet):
     start = filters.IsoDateTimeFilter(field_name="interval_start", lookup_expr="gte",
                                       help_text="Intervals starting at or after this instant.")
     end = filters.IsoDateTimeFilter(field_name="interval_end", lookup_expr="lte",

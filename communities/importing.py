@@ -5,6 +5,7 @@ Imports are all-or-nothing: the admin runs them with `rollback_on_validation_err
 one bad row is reported with its line and field and nothing else is written.
 """
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -14,6 +15,21 @@ from import_export import resources
 
 from communities.models import Community
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
+# exports prefix such text with an apostrophe, imports drop that apostrophe again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")  # a plain (negative) number is not a formula
+
+
+def escape_formula(value):
+    """`value` safe to open in a spreadsheet: text starting like a formula gets a leading
+    apostrophe (numbers, dates and empty cells are left alone)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
 
 def cell(row, name) -> str:
     value = row.get(name)
@@ -21,7 +37,10 @@ def cell(row, name) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        text = text[1:]  # our own export's escape (see escape_formula)
+    return text
 
 
 def parse_date(row, name, errors, *, required=False) -> date | None:
@@ -89,6 +108,11 @@ class ScopedResource(resources.ModelResource):
     def __init__(self, user=None, **kwargs):
         super().__init__(**kwargs)
         self.user = user
+
+    def export_resource(self, instance, selected_fields=None, **kwargs):
+        """Every exported cell goes through `escape_formula` (no formula runs when staff open
+        an export of names and emails that members typed)."""
+        return [escape_formula(v) for v in super().export_resource(instance, selected_fields, **kwargs)]
 
     def before_import(self, dataset, **kwargs):
         self.user = kwargs.get("user") or self.user

@@ -13,8 +13,18 @@ from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import F, Func, Q
+from django.db.models.functions import Lower
 
+from accounts.models import Role
 from core.scoping import ScopedQuerySet
+
+
+def _vendor(user) -> bool:
+    return user.role == Role.VENDOR
+
+
+def _referent(user) -> bool:
+    return user.role == Role.REFERENT
 
 
 class Regime(models.TextChoices):
@@ -51,19 +61,24 @@ def _member_community_ids(user):
 
 class CommunityQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(Q(referents=user) | Q(pk__in=_member_community_ids(user))).distinct()
         return self.filter(pk__in=_member_community_ids(user))
 
     def _manage_scope(self, user):
-        """Communities the user may change (not just read)."""
-        if user.role == "vendor":
+        """Communities the user may change (not just read): the vendor's organization's, the
+        referent's own. Every other "may manage" rule of this app derives from this one."""
+        if _vendor(user):
             return self.filter(organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(referents=user)
         return self.none()
+
+
+def _managed_communities(user):
+    return Community.objects.managed_by(user).values("pk")
 
 
 class Community(models.Model):
@@ -145,6 +160,9 @@ class ConfigurationQuerySet(ScopedQuerySet):
     def _scope(self, user):
         return self.filter(community__in=Community.objects.visible_to(user))
 
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
+
 
 class Configuration(models.Model):
     """The sharing rules of a community over a date range [valid_from, valid_to)."""
@@ -218,11 +236,14 @@ class MembershipStatus(models.TextChoices):
 
 class MembershipQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(Q(community__referents=user) | Q(user=user)).distinct()
         return self.filter(user=user)
+
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
 
     def current(self):
         return self.filter(left_at__isnull=True)
@@ -310,13 +331,16 @@ class Direction(models.TextChoices):
 
 class MeteringPointQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(membership__community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(
                 Q(membership__community__referents=user) | Q(membership__user=user)
             ).distinct()
         return self.filter(membership__user=user)
+
+    def _manage_scope(self, user):
+        return self.filter(membership__community__in=_managed_communities(user))
 
 
 class MeteringPoint(models.Model):
@@ -351,14 +375,17 @@ class TransactionStatus(models.TextChoices):
 
 class EnergyTransactionQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if _vendor(user):
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if _referent(user):
             return self.filter(
                 Q(community__referents=user)
                 | Q(from_membership__user=user) | Q(to_membership__user=user)
             ).distinct()
         return self.filter(Q(from_membership__user=user) | Q(to_membership__user=user))
+
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
 
 
 class EnergyTransaction(models.Model):
@@ -380,12 +407,23 @@ class EnergyTransaction(models.Model):
         max_length=16, choices=TransactionStatus.choices, default=TransactionStatus.PENDING
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+    )
+    idempotency_key = models.CharField(
+        max_length=200, blank=True, default="",
+        help_text="The `Idempotency-Key` header of the create: a retry returns this row.",
+    )
 
     objects = EnergyTransactionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-interval_start", "id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"], condition=~Q(idempotency_key=""),
+                name="transaction_idempotency_key_unique",
+            ),
             models.CheckConstraint(condition=Q(energy_kwh__gt=0), name="transaction_energy_positive"),
             models.CheckConstraint(
                 condition=Q(unit_price_eur_per_kwh__gte=0), name="transaction_price_not_negative"
@@ -422,3 +460,63 @@ class SubstationArea(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}".strip()
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+class MembershipInvitationQuerySet(ScopedQuerySet):
+    """Seen by the managers of the community (who sent it) and by the invited person."""
+
+    def _scope(self, user):
+        return self.filter(Q(community__in=_managed_communities(user)) | Q(email__iexact=user.email))
+
+    def _manage_scope(self, user):
+        return self.filter(community__in=_managed_communities(user))
+
+    def pending(self):
+        from django.utils import timezone
+
+        return self.filter(status=InvitationStatus.PENDING, expires_at__gt=timezone.now())
+
+
+class MembershipInvitation(models.Model):
+    """A pending enrolment: staff asked for the person with `email` to join `community`.
+
+    Nothing of the person (account or not) becomes visible to the community's managers
+    before they accept through the emailed link or the portal page; the membership is created
+    then, with the `terms` the inviter chose (member_type, role, participation factor,
+    joined_at, first metering point)."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    token = models.CharField(max_length=64, unique=True)
+    terms = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=InvitationStatus.choices,
+                              default=InvitationStatus.PENDING)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipInvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            # one open invitation per person and community (a new one refreshes it)
+            models.UniqueConstraint(
+                "community", Lower("email"), condition=Q(status="pending"),
+                name="one_pending_invitation_per_community",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.community}"

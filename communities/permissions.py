@@ -1,20 +1,16 @@
-"""Who may change what. Reads are scoped by `visible_to` (out of scope = 404); a write on
-something the caller can see but not manage is a 403."""
+"""Who may create communities. Everything else about who may see or change what is the one
+rule of `core.scoping` (`visible_to` / `managed_by`, `get_visible` / `get_manageable` /
+`require_manageable`: invisible is 404, visible but not manageable is 403)."""
 
-from communities.models import Community
-from core.errors import ApiError
-
-
-def forbidden(message: str) -> ApiError:
-    return ApiError(message, error="PermissionDenied", status_code=403)
+from accounts.models import Role
+from core.exceptions import Forbidden
 
 
-def require_community_manager(user, community: Community) -> None:
-    """Admins; the vendor of the community's organization; the community's referents."""
-    if not Community.objects.managed_by(user).filter(pk=community.pk).exists():
-        raise forbidden("You can see this community but not change it.")
+def forbidden(message: str) -> Forbidden:
+    """A `Forbidden` domain error (kept for callers outside this app that still import it)."""
+    return Forbidden(message)
 
 
 def require_community_creator(user) -> None:
-    if not (user.is_platform_admin or (user.role == "vendor" and user.organization_id)):
-        raise forbidden("Only administrators and vendors create communities.")
+    if not (user.is_platform_admin or (user.role == Role.VENDOR and user.organization_id)):
+        raise Forbidden("Only administrators and vendors create communities.")

@@ -1,8 +1,11 @@
 """CSV/XLSX import and export of members and metering points (back office)."""
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from import_export import fields
+from import_export.results import RowResult
 
 from communities.eligibility import metering_point_problems, substation_at
 from communities.importing import (
@@ -22,6 +25,7 @@ from communities.models import (
     MembershipStatus,
     MeteringPoint,
 )
+from core.exceptions import DomainError
 
 
 def _member_types():
@@ -30,7 +34,11 @@ def _member_types():
 
 class MembershipResource(ScopedResource):
     """One row per membership: community (slug), email, full_name, member_type, role,
-    participation_factor_pct, joined_at, left_at. An unknown email invites a new user."""
+    participation_factor_pct, joined_at, left_at.
+
+    A row for a current member updates that membership. Any other row is an invitation
+    (issue 8): the person (with or without an account) is emailed a link and joins when they
+    accept; nothing of them is written to, or shown in, the community before that."""
 
     community = fields.Field(column_name="community", dehydrate_method="dehydrate_community")
     email = fields.Field(column_name="email", dehydrate_method="dehydrate_email")
@@ -48,10 +56,10 @@ class MembershipResource(ScopedResource):
         return obj.community.slug
 
     def dehydrate_email(self, obj):
-        return obj.user.email
+        return obj.user.email if obj.user_id else getattr(obj, "invitation", {}).get("email", "")
 
     def dehydrate_full_name(self, obj):
-        return obj.user.full_name
+        return obj.user.full_name if obj.user_id else ""
 
     def get_instance(self, instance_loader, row):
         slug, email = cell(row, "community"), cell(row, "email").lower()
@@ -66,8 +74,6 @@ class MembershipResource(ScopedResource):
         return Community.objects.managed_by(self.user)
 
     def import_instance(self, instance, row, **kwargs):
-        from communities.services import member_user_resolve
-
         errors = {}
         community = self.community(row, errors)
         email = cell(row, "email").lower()
@@ -85,7 +91,12 @@ class MembershipResource(ScopedResource):
         self.raise_if(errors)
         if instance.pk is None:
             instance.community = community
-            instance.user = member_user_resolve(email=email, full_name=cell(row, "full_name"))
+            instance.invitation = {
+                "email": email, "full_name": cell(row, "full_name"), "member_type": member_type,
+                "role": role, "joined_at": joined_at,
+                "participation_factor_pct": factor if factor is not None else Decimal("100"),
+            }
+            return
         instance.member_type, instance.role = member_type, role
         if factor is not None:
             instance.participation_factor_pct = factor
@@ -93,6 +104,30 @@ class MembershipResource(ScopedResource):
             instance.joined_at = joined_at
         if left_at is not None:
             instance.left_at, instance.status = left_at, MembershipStatus.LEFT
+
+    def validate_instance(self, instance, *args, **kwargs):
+        if getattr(instance, "invitation", None) is None:
+            super().validate_instance(instance, *args, **kwargs)
+
+    def after_import_row(self, row, row_result, **kwargs):
+        # An invitation row wrote no membership: report it as skipped (no admin log entry
+        # of an "added" membership that does not exist).
+        if getattr(row_result.instance, "invitation", None) is not None:
+            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        invitation = getattr(instance, "invitation", None)
+        if invitation is None:
+            return super().save_instance(instance, is_create, row, **kwargs)
+        if self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs):
+            return None  # a preview without a transaction to roll back writes nothing
+        from communities.services import member_invite
+
+        try:
+            member_invite(actor=self.user, community=instance.community, **invitation)
+        except DomainError as exc:
+            raise ValidationError(exc.details or exc.message) from None
+        return None
 
 
 class MeteringPointResource(ScopedResource):

@@ -21,6 +21,7 @@ from communities.models import (
     Configuration,
     EnergyTransaction,
     Membership,
+    MembershipInvitation,
     MeteringPoint,
     RegimeParameters,
 )
@@ -111,6 +112,14 @@ def transaction_list(*, user, community: Community | None = None) -> QuerySet[En
     if community is not None:
         qs = qs.filter(community=community)
     return qs
+
+
+def invitation_list_for(*, user) -> QuerySet[MembershipInvitation]:
+    """Open invitations addressed to `user`'s email (what the invited person sees)."""
+    if not user.is_authenticated or not user.email:
+        return MembershipInvitation.objects.none()
+    return (MembershipInvitation.objects.pending().filter(email__iexact=user.email)
+            .select_related("community"))
 
 
 def regime_parameters_at(*, regime: str, on: date) -> RegimeParameters | None:

@@ -4,11 +4,9 @@ import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Organization
+from accounts.models import Organization, Role
 from communities.geo import GeoJSONField, LonLatField
 from communities.models import (
     Community,
@@ -18,26 +16,11 @@ from communities.models import (
     MeteringPoint,
     RegimeParameters,
 )
+from core.drf import ScopedFieldsMixin, ScopedModelSerializer
+from core.drf import ScopedPrimaryKeyRelatedField as ScopedPK
 
 
-def _user(context):
-    return context["request"].user
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedPK(serializers.PrimaryKeyRelatedField):
-    """A primary key resolved only within `Model.objects.visible_to(request.user)`: an id out
-    of the caller's scope reads exactly like one that does not exist."""
-
-    def __init__(self, model, **kwargs):
-        self.model = model
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        return self.model.objects.visible_to(_user(self.context))
-
-
-class CommunityPublicSerializer(serializers.ModelSerializer):
+class CommunityPublicSerializer(ScopedModelSerializer):
     """What any member may know of their community: public facts and aggregates only."""
 
     boundary = GeoJSONField("MultiPolygon", read_only=True)
@@ -72,7 +55,7 @@ class CommunitySerializer(CommunityPublicSerializer):
         return super().to_representation(instance)
 
 
-class CommunityWriteSerializer(serializers.ModelSerializer):
+class CommunityWriteSerializer(ScopedModelSerializer):
     boundary = GeoJSONField("MultiPolygon", required=False, allow_null=True,
                             help_text="GeoJSON MultiPolygon (a Polygon is accepted and promoted).")
     slug = serializers.SlugField(required=False, max_length=50)
@@ -94,7 +77,7 @@ class CommunityWriteSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             self.fields["referents"].child_relation.queryset = (
-                get_user_model().objects.visible_to(request.user).filter(role="referent")
+                get_user_model().objects.visible_to(request.user).filter(role=Role.REFERENT)
             )
 
     def validate_time_zone(self, value):
@@ -105,20 +88,20 @@ class CommunityWriteSerializer(serializers.ModelSerializer):
         return value
 
 
-class OutsidePointSerializer(serializers.Serializer):
+class OutsidePointSerializer(ScopedFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     membership = serializers.IntegerField()
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class OutsidePlantSerializer(serializers.Serializer):
+class OutsidePlantSerializer(ScopedFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class OutsideReportSerializer(serializers.Serializer):
+class OutsideReportSerializer(ScopedFieldsMixin, serializers.Serializer):
     metering_points = OutsidePointSerializer(many=True)
     plants = OutsidePlantSerializer(many=True)
 
@@ -132,14 +115,14 @@ class CommunityUpdateResponseSerializer(CommunitySerializer):
         fields = [*CommunitySerializer.Meta.fields, "outside"]
 
 
-class BoundaryFeatureSerializer(serializers.Serializer):
+class BoundaryFeatureSerializer(ScopedFieldsMixin, serializers.Serializer):
     type = serializers.CharField(default="Feature")
     id = serializers.IntegerField()
     geometry = GeoJSONField("MultiPolygon", allow_null=True)
     properties = serializers.DictField()
 
 
-class MeteringPointInputSerializer(serializers.Serializer):
+class MeteringPointInputSerializer(ScopedFieldsMixin, serializers.Serializer):
     code = serializers.CharField(max_length=40)
     location = LonLatField(required=False, allow_null=True,
                            help_text='GeoJSON Point, or {"lon": .., "lat": ..}.')
@@ -152,7 +135,7 @@ class MeteringPointInputSerializer(serializers.Serializer):
     is_smart_meter = serializers.BooleanField(required=False)
 
 
-class MeteringPointSerializer(serializers.ModelSerializer):
+class MeteringPointSerializer(ScopedModelSerializer):
     location = LonLatField(read_only=True)
     community = serializers.IntegerField(source="membership.community_id", read_only=True)
 
@@ -166,7 +149,7 @@ class MeteringPointCreateSerializer(MeteringPointInputSerializer):
     membership = ScopedPK(Membership)
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ScopedModelSerializer):
     user_email = serializers.EmailField(source="user.email", read_only=True)
     user_full_name = serializers.CharField(source="user.full_name", read_only=True)
     metering_points = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
@@ -177,9 +160,15 @@ class MembershipSerializer(serializers.ModelSerializer):
                   "participation_factor_pct", "joined_at", "left_at", "status", "metering_points"]
 
 
-class MembershipCreateSerializer(serializers.Serializer):
-    """Add a member: an existing user by id (within your scope) or anyone by email (a new,
-    invited account is created when the email is unknown)."""
+class InvitedSerializer(serializers.Serializer):
+    status = serializers.CharField(default="invited")
+
+
+class MembershipCreateSerializer(ScopedFieldsMixin, serializers.Serializer):
+    """Invite a member: a user by id (within your scope) or anyone by email. The person
+    receives an invitation (email link and portal page) and becomes a member when they
+    accept; until then nothing of them is visible. The answer is always 202
+    {"status": "invited"} (an unknown email gets a new, invited account)."""
 
     user = ScopedPK(get_user_model(), required=False)
     email = serializers.EmailField(required=False)
@@ -202,17 +191,17 @@ class MembershipCreateWithCommunitySerializer(MembershipCreateSerializer):
     community = ScopedPK(Community)
 
 
-class MembershipLeaveSerializer(serializers.Serializer):
+class MembershipLeaveSerializer(ScopedFieldsMixin, serializers.Serializer):
     left_at = serializers.DateField(required=False)
 
 
-class RegimeParametersSerializer(serializers.ModelSerializer):
+class RegimeParametersSerializer(ScopedModelSerializer):
     class Meta:
         model = RegimeParameters
         fields = ["id", "regime", "version", "valid_from", "valid_to", "params", "source"]
 
 
-class ConfigurationSerializer(serializers.ModelSerializer):
+class ConfigurationSerializer(ScopedModelSerializer):
     regime_parameters_detail = RegimeParametersSerializer(source="regime_parameters", read_only=True)
 
     class Meta:
@@ -222,7 +211,7 @@ class ConfigurationSerializer(serializers.ModelSerializer):
                   "valid_from", "valid_to", "status", "created_at"]
 
 
-class ConfigurationCreateSerializer(serializers.Serializer):
+class ConfigurationCreateSerializer(ScopedFieldsMixin, serializers.Serializer):
     community = ScopedPK(Community)
     name = serializers.CharField(max_length=200)
     regime_parameters = serializers.PrimaryKeyRelatedField(
@@ -244,7 +233,7 @@ class ConfigurationCreateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Configuration._meta.get_field("status").choices, required=False)
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(ScopedModelSerializer):
     amount_eur = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
 
     class Meta:
@@ -254,7 +243,7 @@ class TransactionSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
-class TransactionCreateSerializer(serializers.Serializer):
+class TransactionCreateSerializer(ScopedFieldsMixin, serializers.Serializer):
     from_membership = ScopedPK(Membership)
     to_membership = ScopedPK(Membership, required=False, allow_null=True,
                              help_text="Empty: the energy goes to the community.")
@@ -262,5 +251,11 @@ class TransactionCreateSerializer(serializers.Serializer):
     unit_price_eur_per_kwh = serializers.DecimalField(max_digits=10, decimal_places=6, required=False)
     interval_start = serializers.DateTimeField()
     interval_end = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=EnergyTransaction._meta.get_field("status").choices,
-                                     required=False)
+    status = serializers.ChoiceField(
+        choices=[("pending", "Pending")], required=False,
+        help_text="Always pending: a transaction cannot be created settled or cancelled.",
+    )
+
+    def validate(self, attrs):
+        attrs.pop("status", None)
+        return attrs

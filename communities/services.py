@@ -1,21 +1,29 @@
 """Writes of the communities app: one function per business action.
 
 Services check business rules (eligibility, history, one active configuration) and raise
-`ApiError` (a 400 envelope naming the field) when one is broken; nothing is half-written.
-Who may call them is decided by the caller (API, admin) from `managed_by(user)`.
+domain errors (`core.exceptions`: `Invalid` naming the field, `Conflict`, `Forbidden`,
+`NotFound`) when one is broken; nothing is half-written. The API, the portal and the back
+office each map them to their own answer. Who may call them is decided by the caller from
+`core.scoping.get_manageable` / `require_manageable` (the one 404/403 rule).
 """
 
+import hashlib
 import logging
+import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Point
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import Role
 from communities.eligibility import metering_point_problems, substation_at
 from communities.models import (
     POD_PATTERNS,
@@ -24,13 +32,17 @@ from communities.models import (
     Configuration,
     ConfigurationStatus,
     EnergyTransaction,
+    InvitationStatus,
     Membership,
+    MembershipInvitation,
     MembershipStatus,
     MeteringPoint,
+    Regime,
     RegimeParameters,
+    TransactionStatus,
 )
 from communities.selectors import community_outside_report, regime_parameters_at
-from core.errors import ApiError
+from core.exceptions import Conflict, Invalid, NotFound
 
 logger = logging.getLogger("commonwatt.communities")
 
@@ -38,8 +50,17 @@ COMMUNITY_FIELDS = {"name", "slug", "regime", "boundary", "primary_substation", 
                     "time_zone", "currency", "status"}
 
 
-def _invalid(message: str, details: dict) -> ApiError:
-    return ApiError(message, details=details)
+def _invalid(message: str, details: dict) -> Invalid:
+    return Invalid(message, details=details)
+
+
+def _constraint(exc: IntegrityError) -> str:
+    """The name of the database constraint an IntegrityError broke ("" when unknown)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
+
+
+_SLUG_TAKEN = {"slug": ["A community with this slug already exists."]}
 
 
 def _unique_slug(name: str, *, exclude_pk=None) -> str:
@@ -57,13 +78,28 @@ def community_create(
     boundary: MultiPolygon | None = None, primary_substation: str = "", market_zone: str = "NORD",
     time_zone: str = "Europe/Rome", currency: str = "EUR", status: str = "draft", referents=(),
 ) -> Community:
+    """A new community. The slug's uniqueness is the database's (a concurrent create of the
+    same slug is a 400, never a 500); a generated slug moves to the next free suffix."""
     if slug and Community.objects.filter(slug=slug).exists():
-        raise _invalid("This slug is taken.", {"slug": ["A community with this slug already exists."]})
-    community = Community.objects.create(
-        name=name, slug=slug or _unique_slug(name), organization=organization, regime=regime,
-        boundary=boundary, primary_substation=primary_substation.strip().upper(),
-        market_zone=market_zone, time_zone=time_zone, currency=currency, status=status,
-    )
+        raise _invalid("This slug is taken.", _SLUG_TAKEN)
+    fields = {
+        "name": name, "organization": organization, "regime": regime,
+        "boundary": boundary, "primary_substation": primary_substation.strip().upper(),
+        "market_zone": market_zone, "time_zone": time_zone, "currency": currency, "status": status,
+    }
+    for _attempt in range(5):
+        candidate = slug or _unique_slug(name)
+        try:
+            with transaction.atomic():
+                community = Community.objects.create(slug=candidate, **fields)
+            break
+        except IntegrityError as exc:
+            if "slug" not in _constraint(exc):
+                raise
+            if slug:
+                raise _invalid("This slug is taken.", _SLUG_TAKEN) from None
+    else:
+        raise Conflict("Could not find a free slug; try again or give one.", details=_SLUG_TAKEN)
     if referents:
         community.referents.set(referents)
     return community
@@ -84,7 +120,7 @@ def community_update(*, community: Community, referents=None, **changes) -> Comm
     if unknown:
         raise TypeError(f"community_update() got unexpected fields {sorted(unknown)}")
     if "slug" in changes and Community.objects.filter(slug=changes["slug"]).exclude(pk=community.pk).exists():
-        raise _invalid("This slug is taken.", {"slug": ["A community with this slug already exists."]})
+        raise _invalid("This slug is taken.", _SLUG_TAKEN)
     if "primary_substation" in changes:
         changes["primary_substation"] = (changes["primary_substation"] or "").strip().upper()
     geo_changed = any(
@@ -92,7 +128,13 @@ def community_update(*, community: Community, referents=None, **changes) -> Comm
     )
     for name, value in changes.items():
         setattr(community, name, value)
-    community.save()
+    try:
+        with transaction.atomic():
+            community.save()
+    except IntegrityError as exc:
+        if "slug" not in _constraint(exc):
+            raise
+        raise _invalid("This slug is taken.", _SLUG_TAKEN) from None
     if referents is not None:
         community.referents.set(referents)
     outside = community_outside_report(community=community) if geo_changed else {
@@ -115,9 +157,11 @@ def _check_pod_code(code: str) -> str:
                       "of 14 digits, or Austrian AT + 31 characters)."]},
         )
     if MeteringPoint.objects.filter(code=code).exists():
-        raise _invalid("This metering point is already registered.",
-                       {"code": ["A metering point with this code is already registered."]})
+        raise _invalid("This metering point is already registered.", _POD_TAKEN)
     return code
+
+
+_POD_TAKEN = {"code": ["A metering point with this code is already registered."]}
 
 
 def _metering_point_fields(community: Community, *, location, primary_substation, market_zone):
@@ -147,58 +191,71 @@ def metering_point_create(
     if problems:
         first = next(iter(problems.values()))[0]
         raise _invalid(f"This metering point cannot join: {first}", problems)
-    return MeteringPoint.objects.create(
-        membership=membership, code=code, location=location, primary_substation=substation,
-        market_zone=zone, direction=direction, meter_serial=meter_serial, is_smart_meter=is_smart_meter,
-    )
+    try:
+        # the check above is for a friendly message; the unique index decides under races
+        with transaction.atomic():
+            return MeteringPoint.objects.create(
+                membership=membership, code=code, location=location, primary_substation=substation,
+                market_zone=zone, direction=direction, meter_serial=meter_serial,
+                is_smart_meter=is_smart_meter,
+            )
+    except IntegrityError as exc:
+        if "code" not in _constraint(exc):
+            raise
+        raise _invalid("This metering point is already registered.", _POD_TAKEN) from None
 
 
-def member_user_resolve(*, email: str, full_name: str = ""):
-    """The user with this email, or a new invited account for it (see accounts.user_invite)."""
-    from accounts.services import user_invite
-
-    return user_invite(email=email, full_name=full_name)
+_ALREADY_MEMBER = {"user": ["This user is already a current member."]}
 
 
 @transaction.atomic
 def membership_create(
-    *, community: Community, user=None, email: str = "", full_name: str = "",
-    member_type: str = "consumer", role: str = "member", joined_at: date | None = None,
-    participation_factor_pct: Decimal = Decimal("100"), metering_point: dict | None = None,
+    *, community: Community, user, member_type: str = "consumer", role: str = "member",
+    joined_at: date | None = None, participation_factor_pct: Decimal = Decimal("100"),
+    metering_point: dict | None = None,
 ) -> Membership:
-    """Add a user (or the person with `email`, invited if new) to a community, optionally
-    with their first metering point (which must be eligible, or nothing is created)."""
-    if user is None:
-        if not email:
-            raise _invalid("Give a user or an email.", {"user": ["Give a user id or an email."]})
-        user = member_user_resolve(email=email, full_name=full_name)
+    """Add `user` to a community, optionally with their first metering point (which must be
+    eligible, or nothing is created). Only for a person who consented (an accepted
+    invitation), a user staff just created, or the demo seed: interfaces that start from an
+    email or an existing account go through `member_invite`."""
+    # Austria's rule (a person's current participation factors total at most 100 %) spans
+    # rows of several communities: no unique or check constraint can say it. Every
+    # enrolment of a person therefore first locks that person's user row (SELECT ... FOR
+    # UPDATE): concurrent enrolments of the same person run one after the other, and the
+    # second reads the first's membership before summing. The one-current-membership rule is
+    # the unique constraint `one_current_membership_per_community` (a race there is a 409).
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     if Membership.objects.filter(user=user, community=community, left_at__isnull=True).exists():
-        raise _invalid("Already a member.", {"user": ["This user is already a current member."]})
-    if participation_factor_pct != Decimal("100") and community.regime != "at_eeg":
+        raise _invalid("Already a member.", _ALREADY_MEMBER)
+    if participation_factor_pct != Decimal("100") and community.regime != Regime.AT_EEG:
         raise _invalid(
             "Participation factors below 100 % are an Austrian EEG rule.",
             {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]},
         )
-    if community.regime == "at_eeg":
-        taken = sum(
-            (m.participation_factor_pct for m in Membership.objects.filter(user=user, left_at__isnull=True)),
-            Decimal("0"),
-        )
+    if community.regime == Regime.AT_EEG:
+        taken = Membership.objects.filter(user=user, left_at__isnull=True).aggregate(
+            total=Sum("participation_factor_pct"))["total"] or Decimal("0")
         if taken + participation_factor_pct > 100:
             raise _invalid(
                 "Participation factors exceed 100 %.",
                 {"participation_factor_pct": [f"The user's current memberships already take {taken} %."]},
             )
-    membership = Membership.objects.create(
-        user=user, community=community, member_type=member_type, role=role,
-        joined_at=joined_at or timezone.localdate(), participation_factor_pct=participation_factor_pct,
-        status=MembershipStatus.ACTIVE,
-    )
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                user=user, community=community, member_type=member_type, role=role,
+                joined_at=joined_at or timezone.localdate(),
+                participation_factor_pct=participation_factor_pct, status=MembershipStatus.ACTIVE,
+            )
+    except IntegrityError as exc:
+        if _constraint(exc) != "one_current_membership_per_community":
+            raise
+        raise Conflict("Already a member.", details=_ALREADY_MEMBER) from None
     if metering_point:
         try:
             metering_point_create(membership=membership, **metering_point)
-        except ApiError as exc:
-            raise ApiError(str(exc.detail), details={"metering_point": exc.details}) from None
+        except Invalid as exc:
+            raise Invalid(exc.message, details={"metering_point": exc.details}) from None
     return membership
 
 
@@ -316,24 +373,223 @@ def transaction_problems(
     return problems
 
 
+_TX_FIELDS = ("from_membership", "to_membership", "energy_kwh", "unit_price_eur_per_kwh",
+              "interval_start", "interval_end")
+
+
 @transaction.atomic
 def transaction_create(
     *, community: Community, from_membership: Membership, energy_kwh: Decimal,
     interval_start: datetime, interval_end: datetime, to_membership: Membership | None = None,
-    unit_price_eur_per_kwh: Decimal = Decimal("0"), status: str = "pending",
+    unit_price_eur_per_kwh: Decimal = Decimal("0"), actor=None, idempotency_key: str = "",
 ) -> EnergyTransaction:
     """Record energy shared in [interval_start, interval_end) from a member to another
-    member or (to_membership empty) to the community."""
+    member or (to_membership empty) to the community. A transaction is always created
+    `pending` (settling is the billing's business, never the creator's).
+
+    With an `idempotency_key` (the API's `Idempotency-Key` header) a retry by the same actor
+    returns the transaction the first call created, even when both run at once (a unique
+    constraint on (created_by, idempotency_key) decides); the same key with another body is
+    a `Conflict`."""
+    if idempotency_key:
+        first = EnergyTransaction.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
+        if first is not None:
+            return _same_request_or_conflict(first, community, locals())
     problems = transaction_problems(
         community=community, from_membership=from_membership, to_membership=to_membership,
         energy_kwh=energy_kwh, unit_price_eur_per_kwh=unit_price_eur_per_kwh,
         interval_start=interval_start, interval_end=interval_end,
     )
     if problems:
-        field, messages = next(iter(problems.items()))
-        raise _invalid(f"{field}: {messages[0]}", problems)
-    return EnergyTransaction.objects.create(
-        community=community, from_membership=from_membership, to_membership=to_membership,
-        energy_kwh=energy_kwh, unit_price_eur_per_kwh=unit_price_eur_per_kwh,
-        interval_start=interval_start, interval_end=interval_end, status=status,
+        field_name, messages = next(iter(problems.items()))
+        raise _invalid(f"{field_name}: {messages[0]}", problems)
+    try:
+        with transaction.atomic():
+            return EnergyTransaction.objects.create(
+                community=community, from_membership=from_membership, to_membership=to_membership,
+                energy_kwh=energy_kwh, unit_price_eur_per_kwh=unit_price_eur_per_kwh,
+                interval_start=interval_start, interval_end=interval_end,
+                status=TransactionStatus.PENDING, created_by=actor, idempotency_key=idempotency_key,
+            )
+    except IntegrityError as exc:
+        if _constraint(exc) != "transaction_idempotency_key_unique":
+            raise
+    first = EnergyTransaction.objects.get(created_by=actor, idempotency_key=idempotency_key)
+    return _same_request_or_conflict(first, community, locals())
+
+
+def _same_request_or_conflict(first: EnergyTransaction, community: Community, asked: dict):
+    same = first.community_id == community.pk and all(
+        getattr(first, name) == asked[name] for name in _TX_FIELDS
     )
+    if not same:
+        raise Conflict("This Idempotency-Key was used for another transaction.",
+                       details={"idempotency_key": ["Already used with a different request."]})
+    return first
+
+
+# --- enrolment: a person into a community ---------------------------------------------------
+#
+# Staff never pull an existing account into their scope: adding someone (by email or by id)
+# sends an invitation, and the membership exists only once the person accepts it (email
+# link -> portal page). The answer is the same whether the email has an account or not; an
+# unknown email gets a new `invited` account through the accounts service (`user_invite`),
+# which mails it a link to choose a password. Accounts never import communities: they only
+# call back through `account_placement` (registered in communities.apps).
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invitation_terms(community: Community, *, member_type, role, joined_at, participation_factor_pct,
+                      metering_point) -> dict:
+    """The enrolment's terms, checked now (so the inviter gets the 400) and stored as JSON."""
+    if participation_factor_pct != Decimal("100") and community.regime != Regime.AT_EEG:
+        raise _invalid(
+            "Participation factors below 100 % are an Austrian EEG rule.",
+            {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]},
+        )
+    terms = {"member_type": member_type, "role": role,
+             "participation_factor_pct": str(participation_factor_pct),
+             "joined_at": joined_at.isoformat() if joined_at else None, "metering_point": None}
+    if metering_point:
+        point = dict(metering_point)
+        try:
+            point["code"] = _check_pod_code(point.get("code", ""))
+            _, _, problems = _metering_point_fields(
+                community, location=point.get("location"),
+                primary_substation=point.get("primary_substation", ""),
+                market_zone=point.get("market_zone", ""),
+            )
+            if problems:
+                first = next(iter(problems.values()))[0]
+                raise _invalid(f"This metering point cannot join: {first}", problems)
+        except Invalid as exc:
+            raise Invalid(exc.message, details={"metering_point": exc.details}) from None
+        location = point.pop("location", None)
+        point["location"] = [location.x, location.y] if location is not None else None
+        terms["metering_point"] = point
+    return terms
+
+
+@transaction.atomic
+def member_invite(
+    *, actor, community: Community, email: str = "", user=None, full_name: str = "",
+    member_type: str = "consumer", role: str = "member", joined_at: date | None = None,
+    participation_factor_pct: Decimal = Decimal("100"), metering_point: dict | None = None,
+) -> MembershipInvitation:
+    """Invite the person with `email` (or the visible `user`) to join `community` (which the
+    caller checked `actor` manages). A pending invitation of the same person is refreshed."""
+    from accounts.services import user_invite
+
+    if user is not None:
+        email = user.email
+    email = (email or "").strip().lower()
+    if not email:
+        raise _invalid("Give a user or an email.", {"user": ["Give a user id or an email."]})
+    # A current member is visible to the community's managers: saying so reveals nothing.
+    current = Membership.objects.filter(community=community, user__email__iexact=email, left_at__isnull=True)
+    if current.exists():
+        raise _invalid("Already a member.", _ALREADY_MEMBER)
+    terms = _invitation_terms(
+        community, member_type=member_type, role=role, joined_at=joined_at,
+        participation_factor_pct=participation_factor_pct, metering_point=metering_point,
+    )
+    user_invite(email=email, full_name=full_name)  # an account to log in with; nothing else
+    token = secrets.token_urlsafe(32)
+    fields = {"terms": terms, "token": _token_digest(token), "invited_by": actor,
+              "expires_at": timezone.now() + timedelta(days=settings.COMMUNITY_INVITATION_DAYS)}
+    pending = MembershipInvitation.objects.select_for_update().filter(
+        community=community, email__iexact=email, status=InvitationStatus.PENDING).first()
+    if pending is None:
+        try:
+            with transaction.atomic():
+                pending = MembershipInvitation.objects.create(community=community, email=email, **fields)
+        except IntegrityError as exc:
+            if _constraint(exc) != "one_pending_invitation_per_community":
+                raise
+            raise Conflict("This person is being invited right now.") from None
+    else:
+        for name, value in fields.items():
+            setattr(pending, name, value)
+        pending.save()
+    invitation_id = pending.pk
+    transaction.on_commit(lambda: _queue_invitation_email(invitation_id, token))
+    return pending
+
+
+def _queue_invitation_email(invitation_id: int, token: str) -> None:
+    from communities.tasks import membership_invitation_send
+
+    membership_invitation_send.delay(invitation_id, token)
+
+
+def invitation_for(*, user, token: str) -> MembershipInvitation:
+    """The invitation with this token addressed to `user`, else `NotFound` (whatever the
+    reason: unknown token, someone else's invitation)."""
+    invitation = MembershipInvitation.objects.select_related("community").filter(
+        token=_token_digest(token or ""), email__iexact=getattr(user, "email", "") or "-").first()
+    if invitation is None or not user.is_authenticated or not user.is_active:
+        raise NotFound("No such invitation.")
+    return invitation
+
+
+def _check_answerable(invitation: MembershipInvitation) -> None:
+    if invitation.status != InvitationStatus.PENDING:
+        raise Conflict(f"This invitation was already {invitation.status}.")
+    if invitation.expires_at <= timezone.now():
+        raise Conflict("This invitation has expired; ask the community for a new one.")
+
+
+@transaction.atomic
+def invitation_accept(*, user, token: str) -> Membership:
+    """The invited person says yes: the membership (and its first metering point) is created
+    with the inviter's terms, under every rule of `membership_create`."""
+    invitation = invitation_for(user=user, token=token)
+    invitation = MembershipInvitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_answerable(invitation)
+    terms = dict(invitation.terms)
+    point = terms.pop("metering_point", None)
+    if point:
+        location = point.pop("location", None)
+        point["location"] = Point(*location, srid=4326) if location else None
+    membership = membership_create(
+        community=invitation.community, user=user, member_type=terms.get("member_type", "consumer"),
+        role=terms.get("role", "member"),
+        joined_at=date.fromisoformat(terms["joined_at"]) if terms.get("joined_at") else None,
+        participation_factor_pct=Decimal(terms.get("participation_factor_pct", "100")),
+        metering_point=point or None,
+    )
+    invitation.status, invitation.answered_at, invitation.membership = (
+        InvitationStatus.ACCEPTED, timezone.now(), membership)
+    invitation.save(update_fields=["status", "answered_at", "membership"])
+    return membership
+
+
+@transaction.atomic
+def invitation_decline(*, user, token: str) -> MembershipInvitation:
+    invitation = invitation_for(user=user, token=token)
+    invitation = MembershipInvitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_answerable(invitation)
+    invitation.status, invitation.answered_at = InvitationStatus.DECLINED, timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+    return invitation
+
+
+def account_placement_community(*, actor, community_id) -> Community:
+    """For accounts.user_create: the community a new user joins, among those `actor` manages."""
+    community = Community.objects.managed_by(actor).filter(pk=community_id).first()
+    if community is None:
+        raise _invalid("Unknown community, or not one you manage.",
+                       {"community": ["Unknown community, or not one you manage."]})
+    return community
+
+
+def account_placement(*, user, community: Community) -> None:
+    """For accounts.user_create: a user staff just created (so no consent is at stake) joins
+    the community: referents as its referents, everyone else as a member."""
+    if user.role == Role.REFERENT:
+        community.referents.add(user)
+        return
+    membership_create(community=community, user=user, member_type=user.member_type)

@@ -443,3 +443,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "RegimeEnum": "communities.models.Regime",
     "RunStatusEnum": "simulation.models.RunStatus",
 })
+
+# --- communities: the browsable (HTML) API only while DEBUG (issue 8, item 4) ---------
+# The negotiation class drops DRF's BrowsableAPIRenderer per request unless settings.DEBUG.
+REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "core.drf.DebugOnlyBrowsableNegotiation"
+# Days an invitation to join a community stays open (issue 8, item 2).
+COMMUNITY_INVITATION_DAYS = env.int("COMMUNITY_INVITATION_DAYS", default=14)

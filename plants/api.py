@@ -10,9 +10,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from communities.models import Community
-from communities.permissions import forbidden, require_community_manager
+from core.exceptions import Forbidden
+from core.scoping import get_manageable, require_manageable
 from plants import selectors, services
 from plants.filters import PlantFilter
+from plants.models import Plant
 from plants.serializers import PlantDetailSerializer, PlantSerializer, PlantWriteSerializer
 
 TAGS = ["plants"]
@@ -33,9 +35,9 @@ def _feature(item: dict) -> dict:
 def _check_can_write(user, community: Community | None) -> None:
     if community is None:
         if not user.is_platform_admin:
-            raise forbidden("Only administrators register plants outside a community.")
+            raise Forbidden("Only administrators register plants outside a community.")
         return
-    require_community_manager(user, community)
+    require_manageable(user, community, message="You can see this community but not change it.")
 
 
 @extend_schema(tags=TAGS)
@@ -127,8 +129,8 @@ class PlantDetailApi(generics.GenericAPIView):
         return self._update(request, pk, partial=True)
 
     def _update(self, request, pk, *, partial: bool):
-        plant = get_object_or_404(self.get_queryset(), pk=pk)
-        _check_can_write(request.user, plant.community)
+        plant = get_manageable(Plant.objects, request.user, pk=pk,
+                               message="You can see this plant but not change it.")
         serializer = PlantWriteSerializer(plant, data=request.data, partial=partial,
                                           context={"request": request})
         serializer.is_valid(raise_exception=True)

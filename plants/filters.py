@@ -3,11 +3,12 @@
 import django_filters as filters
 
 from communities.geo import parse_bbox, parse_near, parse_radius_km
+from core.drf import ScopedFilterSet
 from plants.models import Plant
 from plants.selectors import plants_in_bbox, plants_near
 
 
-class PlantFilter(filters.FilterSet):
+class PlantFilter(ScopedFilterSet):
     in_bbox = filters.CharFilter(method="filter_in_bbox",
                                  help_text="minlon,minlat,maxlon,maxlat (WGS 84).")
     near = filters.CharFilter(

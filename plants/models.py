@@ -7,6 +7,7 @@ from django.contrib.gis.db import models
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from accounts.models import Role
 from core.scoping import ScopedQuerySet
 
 
@@ -28,11 +29,18 @@ class PlantStatus(models.TextChoices):
 
 class PlantQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(community__organization_id=user.organization_id)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(Q(community__referents=user) | Q(owner=user)).distinct()
         return self.filter(owner=user)
+
+    def _manage_scope(self, user):
+        """Plants of the communities the user manages; a plant outside any community is
+        managed by admins only (the guard of `managed_by`)."""
+        from communities.models import Community
+
+        return self.filter(community__in=Community.objects.managed_by(user).values("pk"))
 
 
 class Plant(models.Model):
@@ -106,6 +114,9 @@ class AssetKind(models.TextChoices):
 class AssetQuerySet(ScopedQuerySet):
     def _scope(self, user):
         return self.filter(plant__in=Plant.objects.visible_to(user))
+
+    def _manage_scope(self, user):
+        return self.filter(plant__in=Plant.objects.managed_by(user).values("pk"))
 
     def batteries(self):
         return self.filter(kind=AssetKind.BATTERY)

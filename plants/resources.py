@@ -67,9 +67,14 @@ class PlantResource(ScopedResource):
         name = cell(row, "name")
         if not name:
             errors["name"] = "Required."
-        owner = User.objects.filter(email__iexact=cell(row, "owner_email")).first()
+        # The owner is a current member of the row's community: any other email reads as
+        # unknown (an import never reaches, nor reveals, accounts outside the importer's scope).
+        owner = User.objects.filter(
+            email__iexact=cell(row, "owner_email"), memberships__community=community,
+            memberships__left_at__isnull=True,
+        ).first() if community is not None else None
         if owner is None:
-            errors["owner_email"] = f"No user with email {cell(row, 'owner_email')!r}."
+            errors["owner_email"] = f"No current member with email {cell(row, 'owner_email')!r}."
         metering_point = None
         if cell(row, "metering_point"):
             metering_point = MeteringPoint.objects.visible_to(self.user).filter(

@@ -5,11 +5,12 @@ from rest_framework import serializers
 
 from communities.geo import GeoJSONField, LonLatField
 from communities.models import Community, MeteringPoint
-from communities.serializers import ScopedPK
+from core.drf import ScopedModelSerializer
+from core.drf import ScopedPrimaryKeyRelatedField as ScopedPK
 from plants.models import Asset, Plant
 
 
-class AssetSerializer(serializers.ModelSerializer):
+class AssetSerializer(ScopedModelSerializer):
     class Meta:
         model = Asset
         fields = ["id", "kind", "manufacturer", "model", "serial", "capacity_kwh", "power_kw",
@@ -17,7 +18,7 @@ class AssetSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class PlantSerializer(serializers.ModelSerializer):
+class PlantSerializer(ScopedModelSerializer):
     location = LonLatField(read_only=True)
     site = GeoJSONField("Polygon", read_only=True)
     metering_point_code = serializers.CharField(source="metering_point.code", read_only=True, default=None)
@@ -60,14 +61,14 @@ class PlantDetailSerializer(PlantSerializer):
         fields = [*PlantSerializer.Meta.fields, "period", "performance"]
 
 
-class AssetInputSerializer(serializers.ModelSerializer):
+class AssetInputSerializer(ScopedModelSerializer):
     class Meta:
         model = Asset
         fields = ["kind", "manufacturer", "model", "serial", "capacity_kwh", "power_kw",
                   "round_trip_efficiency", "soc_min_pct", "soc_max_pct", "specs", "installed_on"]
 
 
-class PlantWriteSerializer(serializers.ModelSerializer):
+class PlantWriteSerializer(ScopedModelSerializer):
     owner = ScopedPK(get_user_model())
     community = ScopedPK(Community, required=False, allow_null=True)
     metering_point = ScopedPK(MeteringPoint, required=False, allow_null=True)

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from communities.eligibility import location_problem, substation_problem
 from communities.models import Community, Direction, Membership, MeteringPoint
-from core.errors import ApiError
+from core.exceptions import Invalid
 from plants.models import Asset, AssetKind, Plant
 
 PLANT_FIELDS = {"name", "owner", "community", "metering_point", "location", "site", "capacity_kwp",
@@ -48,7 +48,7 @@ def plant_problems(plant: Plant) -> dict[str, list[str]]:
 def _raise_if(problems: dict) -> None:
     if problems:
         first = next(iter(problems.values()))[0]
-        raise ApiError(f"This plant cannot join: {first}", details=problems)
+        raise Invalid(f"This plant cannot join: {first}", details=problems)
 
 
 def _asset_problems(kind: str, specs: dict) -> dict:
@@ -75,7 +75,7 @@ def asset_create(*, plant: Plant, kind: str, manufacturer: str = "", model: str 
     if not soc_min_pct < soc_max_pct:
         problems["soc_min_pct"] = ["Must be below soc_max_pct."]
     if problems:
-        raise ApiError("Invalid asset.", details={"assets": problems})
+        raise Invalid("Invalid asset.", details={"assets": problems})
     return Asset.objects.create(
         plant=plant, kind=kind, manufacturer=manufacturer, model=model, serial=serial,
         capacity_kwh=capacity_kwh, power_kw=power_kw, round_trip_efficiency=round_trip_efficiency,

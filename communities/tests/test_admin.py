@@ -270,3 +270,26 @@ def test_a_member_elsewhere_does_not_see_that_communitys_pods(client, world):
     html = resp.content.decode()
     assert "IT001E50505050" not in html and "member-b@example.com" not in html
     assert "Member b" not in html and "Other b" not in html
+
+
+def test_the_admin_does_not_create_a_settled_transaction(client, world):
+    login(client, world.admin)
+    other = world.a.community.memberships.exclude(pk=world.a.membership.pk).first()
+    resp = client.post(
+        "/admin/communities/energytransaction/add/",
+        {
+            "community": world.a.community.pk,
+            "from_membership": world.a.membership.pk,
+            "to_membership": other.pk,
+            "energy_kwh": "2",
+            "unit_price_eur_per_kwh": "0.1",
+            "status": "settled",
+            "interval_start_0": "2025-05-01",
+            "interval_start_1": "10:00:00",
+            "interval_end_0": "2025-05-01",
+            "interval_end_1": "11:00:00",
+        },
+    )
+    assert resp.status_code == 200
+    assert "status" in resp.context["adminform"].form.errors
+    assert not EnergyTransaction.objects.exists()

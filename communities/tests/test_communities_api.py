@@ -42,10 +42,14 @@ def test_it_creates_a_community_in_the_vendors_organization(world, as_user):
 
 
 def test_it_refuses_a_vendor_creating_in_another_organization(world, as_user):
+    # another organization's id reads exactly like a missing one (issue 8, item 4)
     resp = as_user(world.a.vendor).post(
         URL, {"name": "X", "organization": world.b.organization.pk}, format="json"
     )
-    assert resp.status_code == 403
+    missing = as_user(world.a.vendor).post(URL, {"name": "X", "organization": 999_999_999}, format="json")
+    assert resp.status_code == missing.status_code == 400
+    assert resp.json()["details"].keys() == missing.json()["details"].keys() == {"organization"}
+    assert "does not exist" in str(resp.json()["details"]["organization"])
     assert not Community.objects.filter(name="X").exists()
 
 

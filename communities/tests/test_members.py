@@ -12,34 +12,39 @@ def members_url(community):
     return f"/api/v1/communities/{community.pk}/members"
 
 
-def test_it_adds_a_member_by_email_with_an_eligible_pod(
-    world, as_user, mailoutbox, django_capture_on_commit_callbacks
+def test_it_invites_a_new_person_by_email_with_an_eligible_pod(
+    world, invite, mailoutbox, invitation_token, answer
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        resp = as_user(world.a.referent).post(
-            members_url(world.a.community),
-            {
-                "email": "Nuovo@Example.com",
-                "full_name": "Nuovo Socio",
-                "member_type": "consumer",
-                "joined_at": "2025-03-01",
-                "metering_point": {
-                    "code": "it001e12345678",
-                    "location": {"lon": 11.35, "lat": 44.49},
-                    "primary_substation": "AC001E00001",
-                },
+    resp = invite(
+        world.a.referent,
+        members_url(world.a.community),
+        {
+            "email": "Nuovo@Example.com",
+            "full_name": "Nuovo Socio",
+            "member_type": "consumer",
+            "joined_at": "2025-03-01",
+            "metering_point": {
+                "code": "it001e12345678",
+                "location": {"lon": 11.35, "lat": 44.49},
+                "primary_substation": "AC001E00001",
             },
-            format="json",
-        )
-    assert resp.status_code == 201, resp.json()
-    body = resp.json()
-    assert body["user_email"] == "nuovo@example.com"
-    assert body["metering_points"] == ["IT001E12345678"]
+        },
+    )
+    assert resp.status_code == 202, resp.json()
+    assert resp.json() == {"status": "invited"}
     user = User.objects.get(email="nuovo@example.com")
     assert user.status == "invited" and not user.has_usable_password()
-    # the invited person is told, and can log in once they choose a password
-    assert [m.to for m in mailoutbox] == [["nuovo@example.com"]]
     assert user.emailaddress_set.get().email == "nuovo@example.com"
+    # nothing joins before the person accepts
+    assert not Membership.objects.filter(user=user).exists()
+    assert not MeteringPoint.objects.filter(code="IT001E12345678").exists()
+    # the person is told twice: how to choose a password, and where to accept
+    assert [m.to for m in mailoutbox] == [["nuovo@example.com"], ["nuovo@example.com"]]
+    accepted = answer(user, invitation_token("nuovo@example.com"))
+    assert accepted.status_code == 302, accepted.content
+    membership = Membership.objects.get(user=user, community=world.a.community)
+    assert membership.joined_at == date(2025, 3, 1) and membership.member_type == "consumer"
+    assert list(membership.metering_points.values_list("code", flat=True)) == ["IT001E12345678"]
 
 
 def test_it_refuses_a_pod_outside_the_boundary_and_creates_nothing(world, as_user):
@@ -91,19 +96,17 @@ def test_it_refuses_a_pod_in_another_market_zone(world, as_user):
     assert "market_zone" in resp.json()["details"]
 
 
-def test_it_adds_a_member_through_members_with_a_community(world, as_user):
+def test_it_adds_a_member_through_members_with_a_community(world, invite, invitation_token, answer):
     newcomer = make_user("newcomer@example.com")
-    resp = as_user(world.admin).post(
+    resp = invite(
+        world.admin,
         "/api/v1/members",
-        {
-            "community": world.b.community.pk,
-            "user": newcomer.pk,
-            "member_type": "producer",
-        },
-        format="json",
+        {"community": world.b.community.pk, "user": newcomer.pk, "member_type": "producer"},
     )
-    assert resp.status_code == 201, resp.json()
-    assert Membership.objects.get(pk=resp.json()["id"]).community == world.b.community
+    assert resp.status_code == 202, resp.json()
+    assert answer(newcomer, invitation_token(newcomer.email)).status_code == 302
+    membership = Membership.objects.get(user=newcomer)
+    assert membership.community == world.b.community and membership.member_type == "producer"
 
 
 def test_it_rejects_a_second_current_membership(world, as_user):
@@ -122,7 +125,7 @@ def test_it_needs_a_user_or_an_email(world, as_user):
     assert "user" in resp.json()["details"]
 
 
-def test_it_keeps_history_when_a_member_leaves(world, as_user):
+def test_it_keeps_history_when_a_member_leaves(world, as_user, enrol):
     client = as_user(world.a.referent)
     url = f"{members_url(world.a.community)}/{world.a.membership.pk}"
     resp = client.delete(f"{url}?left_at=2025-06-30")
@@ -132,8 +135,8 @@ def test_it_keeps_history_when_a_member_leaves(world, as_user):
     assert membership.status == "left" and membership.left_at == date(2025, 6, 30)
     # Leaving twice is refused; rejoining makes a new row, the old one stays.
     assert client.delete(url).status_code == 400
-    rejoin = client.post(members_url(world.a.community), {"user": world.a.member.pk}, format="json")
-    assert rejoin.status_code == 201
+    rejoin = enrol(world.a.referent, world.a.community, world.a.member)
+    assert rejoin.status_code == 302
     assert Membership.objects.filter(user=world.a.member, community=world.a.community).count() == 2
     current = client.get(members_url(world.a.community), {"current": "true"}).json()
     assert current["total"] == 2
@@ -171,25 +174,23 @@ def test_it_enforces_one_current_membership_in_the_database(world):
         )
 
 
-def test_it_allows_austrian_multi_participation_up_to_100_percent(world, as_user):
-    client = as_user(world.admin)
+def test_it_allows_austrian_multi_participation_up_to_100_percent(world, enrol):
     for community in (world.a.community, world.b.community):
         community.regime = "at_eeg"
         community.save()
     user = make_user("multi@example.com")
-    r1 = client.post(
-        members_url(world.a.community), {"user": user.pk, "participation_factor_pct": "60"}, format="json"
-    )
-    assert r1.status_code == 201, r1.json()
-    r2 = client.post(
-        members_url(world.b.community), {"user": user.pk, "participation_factor_pct": "50"}, format="json"
-    )
-    assert r2.status_code == 400
-    assert "participation_factor_pct" in r2.json()["details"]
-    r3 = client.post(
-        members_url(world.b.community), {"user": user.pk, "participation_factor_pct": "40"}, format="json"
-    )
-    assert r3.status_code == 201
+    r1 = enrol(world.admin, world.a.community, user, participation_factor_pct="60")
+    assert r1.status_code == 302, r1.content
+    # the sum is the person's business: it is checked when they accept (the inviter of
+    # another tenant must not learn about their other memberships)
+    r2 = enrol(world.admin, world.b.community, user, participation_factor_pct="50")
+    assert r2.status_code == 409
+    assert "Participation factors exceed 100" in r2.content.decode()
+    assert not Membership.objects.filter(user=user, community=world.b.community).exists()
+    r3 = enrol(world.admin, world.b.community, user, participation_factor_pct="40")
+    assert r3.status_code == 302
+    factors = Membership.objects.filter(user=user).values_list("participation_factor_pct", flat=True)
+    assert sorted(factors) == [40, 60]
 
 
 def test_it_refuses_partial_participation_outside_austria(world, as_user):

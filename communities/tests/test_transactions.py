@@ -69,3 +69,40 @@ def test_it_filters_transactions_by_period(world, as_user):
         .json()["items"][0]["interval_start"]
         .startswith("2025-05-01")
     )
+
+
+def test_a_transaction_cannot_be_created_settled(world, as_user):
+    """Issue 8: settling is the billing's business; a create says only `pending`."""
+    client = as_user(world.a.referent)
+    for status in ("settled", "cancelled"):
+        resp = client.post(url(world.a.community), payload(world, status=status), format="json")
+        assert resp.status_code == 400, resp.json()
+        assert "status" in resp.json()["details"]
+    assert not EnergyTransaction.objects.exists()
+    ok = client.post(url(world.a.community), payload(world, status="pending"), format="json")
+    assert ok.status_code == 201 and ok.json()["status"] == "pending"
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(world, as_user):
+    client = as_user(world.a.referent)
+    first = client.post(url(world.a.community), payload(world), format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    again = client.post(url(world.a.community), payload(world), format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert EnergyTransaction.objects.count() == 1
+    # the key is the caller's: another manager's same key is another request
+    other = as_user(world.a.vendor).post(url(world.a.community), payload(world), format="json",
+                                         HTTP_IDEMPOTENCY_KEY="abc")
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    # without a key every create is new
+    assert client.post(url(world.a.community), payload(world), format="json").status_code == 201
+    assert EnergyTransaction.objects.count() == 3
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_conflict(world, as_user):
+    client = as_user(world.a.referent)
+    client.post(url(world.a.community), payload(world), format="json", HTTP_IDEMPOTENCY_KEY="k")
+    resp = client.post(url(world.a.community), payload(world, energy_kwh="9"), format="json",
+                       HTTP_IDEMPOTENCY_KEY="k")
+    assert resp.status_code == 409
+    assert EnergyTransaction.objects.count() == 1
