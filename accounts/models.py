@@ -8,9 +8,9 @@ from core.scoping import ScopedQuerySet
 
 class OrganizationQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(pk=user.organization_id)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(communities__referents=user).distinct()
         return self.none()
 
@@ -40,6 +40,11 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = (Role.ADMIN, Role.VENDOR, Role.REFERENT)
+# The roles each staff role below admin may give (and so manage): the grant rules.
+_GRANTABLE_ROLES = {
+    Role.VENDOR: (Role.USER, Role.REFERENT, Role.VENDOR),
+    Role.REFERENT: (Role.USER,),
+}
 
 
 class MemberType(models.TextChoices):
@@ -77,6 +82,44 @@ class UserQuerySet(ScopedQuerySet):
                 Q(pk=user.pk) | Q(memberships__community__referents=user)
             ).distinct()
         return self.filter(pk=user.pk)
+
+    def _manage_scope(self, user):
+        """Users `user` may change: the API's grant rules (accounts.services), in one query.
+
+        Below admin nobody manages an admin or a superuser, nor anyone tied to a tenant the
+        actor does not manage (else changing their email then resetting the password would
+        take over an account of another organization):
+        - vendors: themselves, and members, referents and vendors whose every organization,
+          membership and managed community belongs to the vendor's organization;
+        - referents: themselves, and members all of whose memberships are in communities
+          they manage;
+        - members: themselves (their own profile; self-protected fields stay the service's).
+        """
+        own = Q(pk=user.pk)
+        membership = self.model._meta.get_field("memberships").related_model
+        community = membership._meta.get_field("community").related_model
+        if user.role == Role.VENDOR:
+            org = user.organization_id
+            foreign = community._default_manager.exclude(organization_id=org)
+            others = (
+                self._scope(user)
+                .filter(role__in=_GRANTABLE_ROLES[Role.VENDOR], is_superuser=False)
+                .filter(Q(organization__isnull=True) | Q(organization_id=org))
+                .exclude(memberships__community__in=foreign)
+                .exclude(managed_communities__in=foreign)
+            )
+            return self.filter(Q(own) | Q(pk__in=others.values("pk")))
+        if user.role == Role.REFERENT:
+            foreign = community._default_manager.exclude(referents=user)
+            others = (
+                self.filter(memberships__community__referents=user)
+                .filter(role__in=_GRANTABLE_ROLES[Role.REFERENT], is_superuser=False,
+                        organization__isnull=True)
+                .exclude(memberships__community__in=foreign)
+                .exclude(managed_communities__isnull=False)
+            )
+            return self.filter(Q(own) | Q(pk__in=others.values("pk")))
+        return self.filter(own)
 
 
 class CommonWattUserManager(UserManager.from_queryset(UserQuerySet)):

@@ -7,35 +7,50 @@ Who may create or change whom:
   otherwise they could not see the user they just created;
 - referents: members only, placed in a community they manage (`community` required);
 - members: nobody but themselves, through the profile.
-Role escalation (setting a role the actor may not grant) is a 403.
+Role escalation (setting a role the actor may not grant) is a 403. The same grant rule
+covers another user's email, status, user type and member type, and who may be changed at
+all is `User.objects.managed_by(actor)` (see `UserQuerySet._manage_scope`): the API, the
+portal and the back office all go through `user_update` / `user_set_password`.
+
+Services raise domain errors (core.exceptions); each interface maps them to its answer.
 """
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts import emails, lockout
-from accounts.models import Organization, Role, User, UserStatus, UserType
+from accounts.models import _GRANTABLE_ROLES, Organization, Role, User, UserStatus, UserType
 from accounts.tokens import read_password_reset_token, read_verify_email_token
+from core.exceptions import Forbidden, Invalid
+from core.scoping import require_manageable
 
 PROFILE_FIELDS = ("full_name", "username", "fiscal_code", "address", "preferences")
 STAFF_EDITABLE_FIELDS = (*PROFILE_FIELDS, "email", "member_type", "user_type", "status", "role",
                          "organization")
+# Fields only platform admins change (the back office shows them to admins only).
+ADMIN_ONLY_FIELDS = ("is_verified", "is_superuser")
 # Fields a person may not change on their own account (unless they are a platform admin).
-SELF_PROTECTED_FIELDS = ("role", "status", "user_type", "organization", "member_type", "email")
+SELF_PROTECTED_FIELDS = ("role", "status", "user_type", "organization", "member_type", "email",
+                         *ADMIN_ONLY_FIELDS)
+# Changing these on someone else follows the grant rule of the role (issue 8, item 3).
+GRANT_RULED_FIELDS = ("role", "email", "status", "user_type", "member_type")
 
-_GRANTABLE_ROLES = {
-    Role.VENDOR: {Role.USER, Role.REFERENT, Role.VENDOR},
-    Role.REFERENT: {Role.USER},
-}
+
+def invalid(details: dict) -> Invalid:
+    """An `Invalid` whose message names the first field, like the API's validation errors."""
+    field, messages = next(iter(details.items()))
+    first = messages[0] if isinstance(messages, list | tuple) else messages
+    return Invalid(f"{field}: {first}" if field != "non_field_errors" else str(first),
+                   details={k: list(v) if isinstance(v, list | tuple) else [v]
+                            for k, v in details.items()})
 
 
 def _check_password(password: str, user: User) -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
-        raise ValidationError({"password": list(exc.messages)}) from None
+        raise invalid({"password": list(exc.messages)}) from None
 
 
 def _unique_username(base: str) -> str:
@@ -55,12 +70,12 @@ def _save(user: User) -> None:
     try:
         user.full_clean(exclude=["password"])
     except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict) from None
+        raise invalid(exc.message_dict) from None
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise ValidationError({"email": ["A user with this email already exists."]}) from None
+        raise invalid({"email": ["A user with this email already exists."]}) from None
 
 
 def email_address_sync(*, user: User) -> None:
@@ -79,6 +94,14 @@ def email_address_sync(*, user: User) -> None:
     elif user.is_verified and not address.verified:
         address.verified = True
         address.save(update_fields=["verified"])
+
+
+def email_address_replace(*, user: User) -> None:
+    """After an email change: allauth keeps only the new address (unverified)."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
+    email_address_sync(user=user)
 
 
 def _set_active_from_status(user: User) -> None:
@@ -163,8 +186,8 @@ def user_profile_update(*, user: User, data: dict) -> User:
 def _check_role_grant(actor: User, role: str) -> None:
     if actor.is_platform_admin:
         return
-    if role not in _GRANTABLE_ROLES.get(actor.role, set()):
-        raise PermissionDenied(f"You may not give the role '{role}'.")
+    if role not in _GRANTABLE_ROLES.get(actor.role, ()):
+        raise Forbidden(f"You may not give the role '{role}'.")
 
 
 def _community_for(actor: User, community_id):
@@ -172,7 +195,7 @@ def _community_for(actor: User, community_id):
 
     community = Community.objects.managed_by(actor).filter(pk=community_id).first()
     if community is None:
-        raise ValidationError({"community": ["Unknown community, or not one you manage."]})
+        raise invalid({"community": ["Unknown community, or not one you manage."]})
     return community
 
 
@@ -180,10 +203,10 @@ def _organization_for(actor: User, organization_id):
     if organization_id is None:
         return actor.organization if actor.role == Role.VENDOR else None
     if not actor.is_platform_admin and organization_id != actor.organization_id:
-        raise PermissionDenied("You may only add people to your own organization.")
+        raise Forbidden("You may only add people to your own organization.")
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
-        raise ValidationError({"organization": ["Unknown organization."]})
+        raise invalid({"organization": ["Unknown organization."]})
     return organization
 
 
@@ -209,17 +232,17 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
     same transaction (a Membership for members, the referents list for referents).
     """
     if not actor.is_staff:
-        raise PermissionDenied("Only staff may create users.")
+        raise Forbidden("Only staff may create users.")
     _check_role_grant(actor, role)
     community = None
     if community_id is not None:
         community = _community_for(actor, community_id)
     elif not actor.is_platform_admin and role in (Role.USER, Role.REFERENT):
-        raise ValidationError({"community": ["Required: the community the new user joins."]})
+        raise invalid({"community": ["Required: the community the new user joins."]})
     organization = _organization_for(actor, organization_id) if role == Role.VENDOR or (
         organization_id is not None) else None
     if role == Role.VENDOR and organization is None:
-        raise ValidationError({"organization": ["A vendor belongs to an organization."]})
+        raise invalid({"organization": ["A vendor belongs to an organization."]})
 
     user = User(
         email=email, full_name=full_name, role=role, user_type=user_type,
@@ -268,47 +291,93 @@ def user_invite(*, email: str, full_name: str = "") -> User:
     return user
 
 
-@transaction.atomic
-def user_update(*, actor: User, user: User, data: dict) -> User:
-    """Changes a user the actor can see (the caller has already scoped `user`).
+def user_update_check(*, actor: User, user: User, data: dict) -> dict:
+    """The changes `data` makes to `user`, if `actor` may make them; a domain error if not.
 
-    People may not change their own role, status, type, organization or email here; only
-    admins give the admin role; vendors and referents give only the roles they may create.
+    `user` must be visible to the actor (the caller fetched it with `get_visible`); someone
+    visible but not manageable is `Forbidden`. People may not change their own role,
+    status, types, organization or email; only admins touch an admin or a superuser;
+    vendors and referents give only the roles they may create, and the same grant rule
+    covers another user's email, status, user type and member type.
     """
     changed = {f: v for f, v in data.items()
-               if f in STAFF_EDITABLE_FIELDS and _current(user, f) != _normal(f, v)}
+               if f in (*STAFF_EDITABLE_FIELDS, *ADMIN_ONLY_FIELDS)
+               and _current(user, f) != _normal(f, v)}
     is_self = actor.pk == user.pk
-    if not actor.is_platform_admin:
-        if is_self and set(changed) & set(SELF_PROTECTED_FIELDS):
-            fields = ", ".join(sorted(set(changed) & set(SELF_PROTECTED_FIELDS)))
-            raise PermissionDenied(f"You may not change your own {fields}.")
-        if not is_self and not actor.is_staff:
-            raise PermissionDenied("You may not change other users.")
-        if user.is_platform_admin and not is_self:
-            raise PermissionDenied("Only admins may change an admin.")
-        if "role" in changed:
-            _check_role_grant(actor, changed["role"])
-            _check_role_grant(actor, user.role)
-        if "organization" in changed:
-            raise PermissionDenied("Only admins may move a user to another organization.")
-    elif "role" in changed and is_self and changed["role"] != Role.ADMIN and not actor.is_superuser:
-        raise PermissionDenied("You may not remove your own admin role.")
+    if not changed:
+        return changed
+    if actor.is_platform_admin:
+        if "role" in changed and is_self and changed["role"] != Role.ADMIN and not actor.is_superuser:
+            raise Forbidden("You may not remove your own admin role.")
+        if "is_superuser" in changed and not actor.is_superuser:
+            raise Forbidden("Only superusers give or take the superuser flag.")
+        return changed
+    if is_self and set(changed) & set(SELF_PROTECTED_FIELDS):
+        fields = ", ".join(sorted(set(changed) & set(SELF_PROTECTED_FIELDS)))
+        raise Forbidden(f"You may not change your own {fields}.")
+    require_manageable(actor, user, message="You may not change this user.")
+    if set(changed) & set(ADMIN_ONLY_FIELDS):
+        raise Forbidden("Only admins change these fields.")
+    if not is_self and set(changed) & set(GRANT_RULED_FIELDS):
+        _check_role_grant(actor, user.role)
+    if "role" in changed:
+        _check_role_grant(actor, changed["role"])
+    if "organization" in changed:
+        raise Forbidden("Only admins may move a user to another organization.")
+    return changed
 
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, data: dict) -> User:
+    """Changes a user the actor manages (see `user_update_check` for the rules).
+
+    An email change resets verification and replaces allauth's address rows (the old
+    address can no longer log in or receive a reset); suspension revokes refresh tokens.
+    """
+    changed = user_update_check(actor=actor, user=user, data=data)
+    was_active = user.is_active
     for field, value in changed.items():
         if field == "organization":
             user.organization = (
                 None if value is None else _organization_for(actor, _normal("organization", value))
             )
+        elif field in ADMIN_ONLY_FIELDS:
+            setattr(user, field, bool(value))
         else:
             setattr(user, field, value if value is not None else "")
     if user.role == Role.VENDOR and user.organization_id is None:
-        raise ValidationError({"organization": ["A vendor belongs to an organization."]})
+        raise invalid({"organization": ["A vendor belongs to an organization."]})
     if "email" in changed:
         user.is_verified = False
     _set_active_from_status(user)
     _save(user)
     if "email" in changed:
-        email_address_sync(user=user)
+        email_address_replace(user=user)
+    if was_active and not user.is_active:
+        refresh_tokens_revoke(user=user)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor: User, user: User, password: str | None) -> User:
+    """Staff set (or, with `password=None`, disable) the password of a user they manage.
+
+    Only for others: one's own password changes with the old one (web, API reset flow).
+    Every refresh token of the user is revoked (accounts.signals does it on any save
+    that changes the password).
+    """
+    if actor.pk == user.pk and not actor.is_platform_admin:
+        raise Forbidden("Change your own password with your current one.")
+    if not actor.is_platform_admin:
+        require_manageable(actor, user, message="You may not set this user's password.")
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password", "updated_at"])
+        refresh_tokens_revoke(user=user)
+    else:
+        _check_password(password, user)
+        user.set_password(password)
+        user.save(update_fields=["password", "updated_at"])
     return user
 
 

@@ -3,10 +3,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from rest_framework.exceptions import ValidationError
 
 from accounts import services
 from accounts.forms import ProfileForm
+from core.exceptions import Invalid
 
 
 @login_required
@@ -20,8 +20,8 @@ def profile(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.user_profile_update(user=request.user, data=form.cleaned_data)
-        except ValidationError as exc:
-            for field, errors in exc.detail.items():
+        except Invalid as exc:
+            for field, errors in exc.details.items():
                 form.add_error(field if field in form.fields else None, [str(e) for e in errors])
         else:
             messages.success(request, "Profile saved.")

@@ -18,9 +18,11 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 
+from accounts.models import Role
+
 
 def _is_admin(user) -> bool:
-    return bool(user.is_active and (user.is_superuser or getattr(user, "role", None) == "admin"))
+    return bool(user.is_active and (user.is_superuser or getattr(user, "role", None) == Role.ADMIN))
 
 
 def _scoped(queryset, user):
@@ -31,7 +33,7 @@ def _scoped(queryset, user):
 
 class ScopedAdmin(admin.ModelAdmin):
     #: roles (besides admins) that may open the module and view/change rows in their scope
-    staff_roles: tuple[str, ...] = ("vendor", "referent")
+    staff_roles: tuple[str, ...] = (Role.VENDOR, Role.REFERENT)
     #: roles (besides admins) that may add rows
     add_roles: tuple[str, ...] = ()
     #: roles (besides admins) that may delete rows
