@@ -8,11 +8,12 @@ from django.template.loader import render_to_string
 
 from accounts.models import User
 from accounts.tokens import make_password_reset_token, make_verify_email_token
+from core.mail import header_safe
 
 
 def _send(template: str, user: User, context: dict) -> None:
     context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
+    subject = header_safe(render_to_string(f"accounts/email/{template}_subject.txt", context))
     body = render_to_string(f"accounts/email/{template}_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 

@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
-from accounts.validators import validate_fiscal_code
+from accounts.validators import validate_fiscal_code, validate_single_line
 from core.scoping import ScopedQuerySet
 
 
@@ -18,7 +18,7 @@ class OrganizationQuerySet(ScopedQuerySet):
 class Organization(models.Model):
     """The tenant: an installer or utility that runs several communities."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     slug = models.SlugField(unique=True)
     vat_number = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -146,7 +146,7 @@ class User(AbstractUser):
     last_name = None
 
     email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
     fiscal_code = models.CharField(
         max_length=16, blank=True, validators=[validate_fiscal_code],
         help_text="Italian codice fiscale; checked when given.",
