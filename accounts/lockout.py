@@ -28,7 +28,8 @@ logger = logging.getLogger("commonwatt.auth")
 class AccountLocked(ApiError):
     def __init__(self, retry_after_s: int):
         super().__init__(
-            "Too many failed logins for this account; try again later.",
+            "Too many failed logins for this account; try again later, or log in with a one-time "
+            "link sent by email (POST /api/v1/auth/login-link-request).",
             error="TooManyRequests", status_code=429, details={"retry_after_s": retry_after_s},
         )
         self.retry_after_s = retry_after_s

@@ -214,3 +214,43 @@ class User(AbstractUser):
         if self.fiscal_code:
             self.fiscal_code = self.fiscal_code.strip().upper()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class AccountEmailKind(models.TextChoices):
+    REGISTER = "register", "Sign-up (creates the account, or tells its owner it exists)"
+    PASSWORD_RESET = "password_reset", "Password reset (sent only if the account exists)"
+    INVITATION = "invitation", "Invitation to choose a password"
+    LOGIN_LINK = "login_link", "One-time login link (works while the account is locked)"
+    RENDERED = "rendered", "A message rendered in the request (allauth's web emails)"
+
+
+class AccountEmail(models.Model):
+    """Outbox of the account emails (STYLE.md habit 16).
+
+    The request only writes this row (same work whether the account exists or not, so
+    neither the answer nor its timing tells); a Celery task sends it and marks it sent,
+    and a beat task re-sweeps rows a worker did not send. `payload` holds what the sender
+    needs (a sign-up's name and password *hash*; a rendered message) and is emptied once
+    sent.
+    """
+
+    kind = models.CharField(max_length=32, choices=AccountEmailKind.choices)
+    email = models.CharField(max_length=254)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="account_emails")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # the sweep: unsent rows, oldest first
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True),
+                         name="accounts_email_unsent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.email}"

@@ -15,13 +15,30 @@ portal and the back office all go through `user_update` / `user_set_password`.
 Services raise domain errors (core.exceptions); each interface maps them to its answer.
 """
 
+import secrets
+
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
-from accounts import emails, lockout
-from accounts.models import _GRANTABLE_ROLES, Organization, Role, User, UserStatus, UserType
-from accounts.tokens import read_password_reset_token, read_verify_email_token
+from accounts import lockout
+from accounts.models import (
+    _GRANTABLE_ROLES,
+    AccountEmailKind,
+    Organization,
+    Role,
+    User,
+    UserStatus,
+    UserType,
+)
+from accounts.outbox import email_enqueue
+from accounts.tokens import (
+    read_login_link_token,
+    read_password_reset_token,
+    read_verify_email_token,
+)
+from accounts.validators import validate_single_line
 from core.exceptions import Forbidden, Invalid
 from core.scoping import require_manageable
 
@@ -53,7 +70,9 @@ def _check_password(password: str, user: User) -> None:
         raise invalid({"password": list(exc.messages)}) from None
 
 
-def _unique_username(base: str) -> str:
+def unique_username(base: str) -> str:
+    """A free username from `base` (the local part of an email). Free *now*: the insert
+    that uses it still relies on the database's unique constraint (see `_save`)."""
     base = "".join(c for c in base if c.isalnum() or c in "@.+-_")[:140] or "user"
     candidate, n = base, 1
     while User.objects.filter(username=candidate).exists():
@@ -62,8 +81,13 @@ def _unique_username(base: str) -> str:
     return candidate
 
 
-def _save(user: User) -> None:
-    """Model validation (fiscal code check character, email format...) then save; 400 on error."""
+def _save(user: User, *, generated_username: bool = False) -> None:
+    """Model validation (fiscal code check character, email format...) then save; 400 on error.
+
+    Uniqueness is the database's: a concurrent insert of the same email or username is an
+    IntegrityError here, answered 400 (never 500). A username this module generated is
+    simply generated again.
+    """
     if user.fiscal_code:
         user.fiscal_code = user.fiscal_code.strip().upper()
     user.email = User.objects.normalize_email(user.email).strip().lower()
@@ -71,11 +95,19 @@ def _save(user: User) -> None:
         user.full_clean(exclude=["password"])
     except DjangoValidationError as exc:
         raise invalid(exc.message_dict) from None
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise invalid({"email": ["A user with this email already exists."]}) from None
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                user.save()
+            return
+        except IntegrityError:
+            others = User.objects.exclude(pk=user.pk) if user.pk else User.objects.all()
+            if others.filter(email__iexact=user.email).exists():
+                raise invalid({"email": ["A user with this email already exists."]}) from None
+            if not generated_username:
+                raise invalid({"username": ["A user with this username already exists."]}) from None
+            user.username = unique_username(f"{user.username[:130]}-{secrets.randbelow(10**6)}")
+    raise invalid({"username": ["Could not find a free username; give one."]})
 
 
 def email_address_sync(*, user: User) -> None:
@@ -112,17 +144,21 @@ def _set_active_from_status(user: User) -> None:
 
 
 @transaction.atomic
-def user_register(*, email: str, password: str, full_name: str = "") -> User:
-    """Self sign-up through the API: a member, unverified until the emailed link is used."""
-    user = User(email=email, full_name=full_name, role=Role.USER, status=UserStatus.ACTIVE,
-                is_verified=False)
-    user.username = _unique_username(email.split("@")[0])
-    _check_password(password, user)
-    user.set_password(password)
-    _save(user)
-    email_address_sync(user=user)
-    transaction.on_commit(lambda: emails.send_verify_email(user.pk))
-    return user
+def user_register(*, email: str, password: str, full_name: str = "") -> None:
+    """Self sign-up through the API. Only queues it: the sender (accounts.outbox) creates
+    the member, unverified, and mails the verification link, or tells the owner of an
+    existing account. The request does the same work either way (validation, one hash, one
+    insert), so neither its answer nor its timing says whether the address has an account.
+    """
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    probe = User(email=email, full_name=full_name or "")
+    try:
+        validate_single_line(probe.full_name)
+    except DjangoValidationError as exc:
+        raise invalid({"full_name": list(exc.messages)}) from None
+    _check_password(password, probe)
+    email_enqueue(kind=AccountEmailKind.REGISTER, email=email,
+                  payload={"full_name": probe.full_name, "password": make_password(password)})
 
 
 @transaction.atomic
@@ -135,15 +171,14 @@ def user_verify_email(*, token: str) -> User:
     return user
 
 
+@transaction.atomic
 def password_reset_request(*, email: str) -> None:
-    """Emails a reset token if an active account has this email; silent otherwise.
+    """Queues a reset email; the sender mails a token only if an active account has it.
 
-    The caller answers the same whatever happens here, so nobody can probe which emails
-    have an account.
+    The request does not even look the address up: the same insert either way, so nobody
+    can probe which emails have an account, by the answer or by its timing.
     """
-    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
-    if user is not None and user.user_type == UserType.REAL:
-        transaction.on_commit(lambda: emails.send_password_reset(user.pk))
+    email_enqueue(kind=AccountEmailKind.PASSWORD_RESET, email=(email or "").strip().lower())
 
 
 @transaction.atomic
@@ -159,6 +194,27 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     user.save()
     email_address_sync(user=user)
     refresh_tokens_revoke(user=user)
+    lockout.clear(user.email)
+    return user
+
+
+@transaction.atomic
+def login_link_request(*, email: str) -> None:
+    """Queues a one-time login link; the sender mails it only if an active account has this
+    address. The way in for an owner whose account an attacker keeps locked (accounts.lockout):
+    the link proves the mailbox, not the password, so failed guesses cannot block it."""
+    email_enqueue(kind=AccountEmailKind.LOGIN_LINK, email=(email or "").strip().lower())
+
+
+@transaction.atomic
+def login_link_confirm(*, token: str) -> User:
+    """The user a (valid, unused) login link belongs to; the lock on the account is lifted
+    and, since the link proves the mailbox, the email counts as verified."""
+    user = read_login_link_token(token)
+    if not user.is_verified:
+        user.is_verified = True
+        user.save(update_fields=["is_verified", "updated_at"])
+    email_address_sync(user=user)
     lockout.clear(user.email)
     return user
 
@@ -252,14 +308,14 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
     )
     if member_type:
         user.member_type = member_type
-    user.username = username or _unique_username(email.split("@")[0])
+    user.username = username or unique_username(email.split("@")[0])
     _set_active_from_status(user)
     if password:
         _check_password(password, user)
         user.set_password(password)
     else:
         user.set_unusable_password()
-    _save(user)
+    _save(user, generated_username=not username)
     email_address_sync(user=user)
     if community is not None:
         _place_in_community(user, community)
@@ -269,7 +325,7 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
 
 
 def _invitation_queue(user: User) -> None:
-    transaction.on_commit(lambda: emails.send_password_reset(user.pk, invitation=True))
+    email_enqueue(kind=AccountEmailKind.INVITATION, email=user.email, user=user)
 
 
 @transaction.atomic
@@ -283,9 +339,9 @@ def user_invite(*, email: str, full_name: str = "") -> User:
     if existing is not None:
         return existing
     user = User(email=email, full_name=full_name, status=UserStatus.INVITED, is_verified=False,
-                username=_unique_username(email.split("@")[0]))
+                username=unique_username(email.split("@")[0]))
     user.set_unusable_password()
-    _save(user)
+    _save(user, generated_username=True)
     email_address_sync(user=user)
     _invitation_queue(user)
     return user

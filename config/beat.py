@@ -23,6 +23,10 @@ BEAT_TASKS: list[dict] = [
      "task": "iot.rollups.tasks.rollup_run_task", "every": 1, "period": "minutes"},
     {"name": "iot: offline detection and alerts",
      "task": "iot.rollups.tasks.device_offline_check_task", "every": 1, "period": "minutes"},
+    {"name": "accounts: send account emails the task did not send",
+     "task": "accounts.tasks.account_emails_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "accounts: delete expired tokens, sessions and old account emails",
+     "task": "accounts.tasks.auth_retention_task", "crontab": {"minute": "17", "hour": "3"}},
 ]
 
 

@@ -404,7 +404,21 @@ if env.bool("DB_POOL", default=False):
     }
 
 # --- accounts: client IP behind reverse proxies (throttling of the auth API) ---
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=None)
+# 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (a client could put anything in
+# it); behind N reverse proxies set NUM_PROXIES=N.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=0)
+# The admin login, per client IP (POSTs only; accounts/throttles.py).
+ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/min")
+# Account emails go through an outbox (accounts/outbox.py): the beat sweep sends rows the
+# Celery task has not sent after this many seconds, up to this many attempts each.
+ACCOUNT_EMAIL_SWEEP_AFTER_S = env.int("ACCOUNT_EMAIL_SWEEP_AFTER_S", default=60)
+ACCOUNT_EMAIL_MAX_ATTEMPTS = env.int("ACCOUNT_EMAIL_MAX_ATTEMPTS", default=5)
+# One-time login links (they let a locked-out owner in): valid this long.
+LOGIN_LINK_MAX_AGE_S = env.int("LOGIN_LINK_MAX_AGE_S", default=15 * 60)
+# Retention (beat task `auth_retention`): expired refresh tokens and sessions are deleted
+# this many days after expiry; account emails this many days after they were queued.
+AUTH_RETENTION_DAYS = env.int("AUTH_RETENTION_DAYS", default=7)
+ACCOUNT_EMAIL_RETENTION_DAYS = env.int("ACCOUNT_EMAIL_RETENTION_DAYS", default=30)
 
 # --- platform: OpenAPI names of enums whose field names collide across apps -----------
 # (`manage.py check --deploy` must report nothing; drf-spectacular warns on such collisions)
