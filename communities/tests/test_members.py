@@ -37,7 +37,11 @@ def test_it_adds_a_member_by_email_with_an_eligible_pod(
     assert body["metering_points"] == ["IT001E12345678"]
     user = User.objects.get(email="nuovo@example.com")
     assert user.status == "invited" and not user.has_usable_password()
-    # the invited person is told, and can log in once they choose a password
+    # the invited person is told (through the accounts outbox, sent by Celery), and can log in
+    # once they choose a password
+    from accounts.testing import deliver_account_emails
+
+    deliver_account_emails()
     assert [m.to for m in mailoutbox] == [["nuovo@example.com"]]
     assert user.emailaddress_set.get().email == "nuovo@example.com"
 
