@@ -133,7 +133,8 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         if not change:
             user = services.user_create(
                 actor=request.user, email=form.cleaned_data["email"],
-                password=form.cleaned_data.get("password1") or None,
+                password=(form.cleaned_data.get("password1") or None)
+                if form.cleaned_data.get("set_usable_password", True) else None,
                 username=form.cleaned_data.get("username") or "",
                 full_name=form.cleaned_data.get("full_name") or "",
                 role=form.cleaned_data.get("role") or Role.USER,

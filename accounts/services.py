@@ -92,7 +92,8 @@ def _save(user: User, *, generated_username: bool = False) -> None:
         user.fiscal_code = user.fiscal_code.strip().upper()
     user.email = User.objects.normalize_email(user.email).strip().lower()
     try:
-        user.full_clean(exclude=["password"])
+        # Uniqueness is left to the insert below: a check here races with other requests.
+        user.full_clean(exclude=["password"], validate_unique=False)
     except DjangoValidationError as exc:
         raise invalid(exc.message_dict) from None
     for _ in range(5):

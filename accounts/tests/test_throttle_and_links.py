@@ -167,3 +167,29 @@ def test_concurrent_renames_to_one_username_answer_400_not_500(world):
     for t in threads:
         t.join()
     assert sorted(answers) == [200, 400]
+
+
+def test_a_locked_web_user_logs_in_through_the_portal_link(client):
+    owner = make_user("webowner@example.com")
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": owner.email, "password": "wrong-guess"})
+    locked = client.post("/accounts/login/", {"login": owner.email, "password": PASSWORD})
+    assert locked.status_code == 429 and b"/login-link/" in locked.content
+    assert client.post("/login-link/", {"email": owner.email}).status_code == 200
+    deliver_account_emails()
+    link = re.search(r"(/login-link/confirm/\?token=\S+)", mail.outbox[0].body).group(1)
+    page = client.get(link)
+    assert page.status_code == 200 and client.get("/").status_code == 302  # GET does not log in
+    token = page.context["token"]
+    response = client.post("/login-link/confirm/", {"token": token})
+    assert response.status_code == 302 and client.get("/").status_code == 200
+    client.logout()
+    assert client.post("/login-link/confirm/", {"token": token}).status_code == 400  # spent
+
+
+def test_a_suspended_user_loses_the_web_session(client, as_user, world):
+    client.force_login(world.a.member, backend="accounts.backends.LockoutModelBackend")
+    assert client.get("/").status_code == 200
+    as_user(world.a.referent).patch(f"/api/v1/users/{world.a.member.pk}", {"status": "suspended"},
+                                    format="json")
+    assert client.get("/").status_code == 302
