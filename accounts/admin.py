@@ -108,15 +108,6 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     add_roles = ()
     delete_roles = ()
 
-    def _manages(self, request, obj) -> bool:
-        return obj is None or User.objects.managed_by(request.user).filter(pk=obj.pk).exists()
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._manages(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._manages(request, obj)
-
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         if request.user.is_platform_admin:
