@@ -361,6 +361,8 @@ def user_update_check(*, actor: User, user: User, data: dict) -> dict:
                if f in (*STAFF_EDITABLE_FIELDS, *ADMIN_ONLY_FIELDS)
                and _current(user, f) != _normal(f, v)}
     is_self = actor.pk == user.pk
+    if not actor.is_platform_admin:
+        require_manageable(actor, user, message="You may not change this user.")
     if not changed:
         return changed
     if actor.is_platform_admin:
@@ -372,7 +374,6 @@ def user_update_check(*, actor: User, user: User, data: dict) -> dict:
     if is_self and set(changed) & set(SELF_PROTECTED_FIELDS):
         fields = ", ".join(sorted(set(changed) & set(SELF_PROTECTED_FIELDS)))
         raise Forbidden(f"You may not change your own {fields}.")
-    require_manageable(actor, user, message="You may not change this user.")
     if set(changed) & set(ADMIN_ONLY_FIELDS):
         raise Forbidden("Only admins change these fields.")
     if not is_self and set(changed) & set(GRANT_RULED_FIELDS):
