@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := config.settings
+# DEBUG is off unless set (config/settings.py): make's targets are development tools.
+export DEBUG ?= 1
 
 .PHONY: run test lint bench setup setup-test migrate demo clean
 

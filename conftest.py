@@ -5,6 +5,7 @@ members; plus a platform admin. Tests reach services through the public surface 
 websocket, MQTT, management commands) against the real PostGIS and Redis.
 """
 
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,10 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 PASSWORD = "Sunny-Meadow-42!"
+
+# DEBUG is off by default (config/settings.py); subprocesses the tests start (manage.py
+# mqtt_bridge, uvicorn) inherit TESTING=1 and so the development secrets.
+os.environ.setdefault("TESTING", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,18 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
         # allauth's emails name `current_site`, i.e. the sites table's "example.com"; name
         # the platform instead (links still use the request's host).
+        # Rendered in the request, sent by Celery through the accounts outbox: the answer to
+        # a reset or a sign-up does not wait on SMTP (nor take longer when the address has
+        # an account).
+        from accounts.models import AccountEmailKind
+        from accounts.outbox import email_enqueue
+
         site = SimpleNamespace(name="CommonWatt", domain=urlsplit(settings.SITE_URL).netloc)
-        super().send_mail(template_prefix, email, {"current_site": site, **context})
+        message = self.render_mail(template_prefix, email, {"current_site": site, **context})
+        email_enqueue(kind=AccountEmailKind.RENDERED, email=email, payload={
+            "subject": message.subject, "body": message.body, "from_email": message.from_email,
+            "alternatives": [list(a) for a in getattr(message, "alternatives", [])],
+        })
 
     def confirm_email(self, request, email_address):
         confirmed = super().confirm_email(request, email_address)

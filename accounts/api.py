@@ -22,6 +22,7 @@ from accounts.serializers import (
     AccessRefreshSerializer,
     BearerTokenSerializer,
     DetailSerializer,
+    LoginLinkSerializer,
     LoginSerializer,
     OAuth2FormSerializer,
     PasswordResetRequestSerializer,
@@ -85,15 +86,19 @@ def _token_pair(user: User) -> dict:
 # --- authentication ---------------------------------------------------------------------
 
 
+REGISTER_ANSWER = ("Check your mailbox: we sent a link to confirm the address (or, if it already "
+                   "has an account, a note saying so).")
+
+
 class RegisterView(_Public):
     @extend_schema(tags=["auth"], request=RegisterSerializer,
-                   responses={201: UserSerializer, 400: ERRORS[400]},
-                   summary="Sign up; a verification email is sent")
+                   responses={202: DetailSerializer, 400: ERRORS[400]},
+                   summary="Sign up; an email follows (same answer whether the address has an account)")
     def post(self, request):
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        services.user_register(**data.validated_data)
+        return Response({"detail": REGISTER_ANSWER}, status=status.HTTP_202_ACCEPTED)
 
 
 class LoginView(_Public):
@@ -159,6 +164,30 @@ class PasswordResetRequestView(_Public):
         services.password_reset_request(email=data.validated_data["email"])
         return Response({"detail": "If an account has this email, a reset token is on its way."},
                         status=status.HTTP_202_ACCEPTED)
+
+
+class LoginLinkRequestView(_Public):
+    @extend_schema(tags=["auth"], request=PasswordResetRequestSerializer,
+                   responses={202: DetailSerializer, 400: ERRORS[400]},
+                   summary="Email a one-time login link (works while the account is locked)")
+    def post(self, request):
+        data = PasswordResetRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.login_link_request(email=data.validated_data["email"])
+        return Response({"detail": "If an account has this email, a login link is on its way."},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class LoginLinkView(_Public):
+    @extend_schema(tags=["auth"], request=LoginLinkSerializer,
+                   responses={200: TokenPairSerializer, 400: ERRORS[400]},
+                   summary="Log in with the emailed one-time token")
+    def post(self, request):
+        data = LoginLinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.login_link_confirm(token=data.validated_data["token"])
+        user_logged_in.send(sender=user.__class__, request=request, user=user)  # spends the link
+        return Response({**_token_pair(user), "user": UserSerializer(user).data})
 
 
 class PasswordResetView(_Public):

@@ -35,6 +35,9 @@ def _user(email: str, **fields) -> User:
 
 
 def seed(ctx: dict, out) -> None:
+    from core.management.commands.seed_demo import demo_refuse_in_production
+
+    demo_refuse_in_production()  # PASSWORD is public: development only
     organization, _ = Organization.objects.get_or_create(
         slug="energia-comune", defaults={"name": "Energia Comune Srl", "vat_number": "IT01234567890"}
     )

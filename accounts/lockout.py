@@ -20,18 +20,20 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
-from core.errors import ApiError
+from core.exceptions import TooMany
 
 logger = logging.getLogger("commonwatt.auth")
 
 
-class AccountLocked(ApiError):
+class AccountLocked(TooMany):
+    """A domain error: the DRF handler answers 429, the middleware a 429 page elsewhere."""
+
     def __init__(self, retry_after_s: int):
         super().__init__(
-            "Too many failed logins for this account; try again later.",
-            error="TooManyRequests", status_code=429, details={"retry_after_s": retry_after_s},
+            "Too many failed logins for this account; try again later, or log in with a one-time "
+            "link sent by email (/login-link/ on the web, POST /api/v1/auth/login-link-request).",
+            details={"retry_after_s": retry_after_s}, retry_after_s=retry_after_s,
         )
-        self.retry_after_s = retry_after_s
 
 
 def _key(identifier: str) -> str:

@@ -2,15 +2,15 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
-from accounts.validators import validate_fiscal_code
+from accounts.validators import validate_fiscal_code, validate_single_line
 from core.scoping import ScopedQuerySet
 
 
 class OrganizationQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role == "vendor":
+        if user.role == Role.VENDOR:
             return self.filter(pk=user.organization_id)
-        if user.role == "referent":
+        if user.role == Role.REFERENT:
             return self.filter(communities__referents=user).distinct()
         return self.none()
 
@@ -18,7 +18,7 @@ class OrganizationQuerySet(ScopedQuerySet):
 class Organization(models.Model):
     """The tenant: an installer or utility that runs several communities."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     slug = models.SlugField(unique=True)
     vat_number = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -40,6 +40,11 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = (Role.ADMIN, Role.VENDOR, Role.REFERENT)
+# The roles each staff role below admin may give (and so manage): the grant rules.
+_GRANTABLE_ROLES = {
+    Role.VENDOR: (Role.USER, Role.REFERENT, Role.VENDOR),
+    Role.REFERENT: (Role.USER,),
+}
 
 
 class MemberType(models.TextChoices):
@@ -78,6 +83,44 @@ class UserQuerySet(ScopedQuerySet):
             ).distinct()
         return self.filter(pk=user.pk)
 
+    def _manage_scope(self, user):
+        """Users `user` may change: the API's grant rules (accounts.services), in one query.
+
+        Below admin nobody manages an admin or a superuser, nor anyone tied to a tenant the
+        actor does not manage (else changing their email then resetting the password would
+        take over an account of another organization):
+        - vendors: themselves, and members, referents and vendors whose every organization,
+          membership and managed community belongs to the vendor's organization;
+        - referents: themselves, and members all of whose memberships are in communities
+          they manage;
+        - members: themselves (their own profile; self-protected fields stay the service's).
+        """
+        own = Q(pk=user.pk)
+        membership = self.model._meta.get_field("memberships").related_model
+        community = membership._meta.get_field("community").related_model
+        if user.role == Role.VENDOR:
+            org = user.organization_id
+            foreign = community._default_manager.exclude(organization_id=org)
+            others = (
+                self._scope(user)
+                .filter(role__in=_GRANTABLE_ROLES[Role.VENDOR], is_superuser=False)
+                .filter(Q(organization__isnull=True) | Q(organization_id=org))
+                .exclude(memberships__community__in=foreign)
+                .exclude(managed_communities__in=foreign)
+            )
+            return self.filter(Q(own) | Q(pk__in=others.values("pk")))
+        if user.role == Role.REFERENT:
+            foreign = community._default_manager.exclude(referents=user)
+            others = (
+                self.filter(memberships__community__referents=user)
+                .filter(role__in=_GRANTABLE_ROLES[Role.REFERENT], is_superuser=False,
+                        organization__isnull=True)
+                .exclude(memberships__community__in=foreign)
+                .exclude(managed_communities__isnull=False)
+            )
+            return self.filter(Q(own) | Q(pk__in=others.values("pk")))
+        return self.filter(own)
+
 
 class CommonWattUserManager(UserManager.from_queryset(UserQuerySet)):
     def create_superuser(self, username=None, email=None, password=None, **extra):
@@ -103,7 +146,7 @@ class User(AbstractUser):
     last_name = None
 
     email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
     fiscal_code = models.CharField(
         max_length=16, blank=True, validators=[validate_fiscal_code],
         help_text="Italian codice fiscale; checked when given.",
@@ -171,3 +214,43 @@ class User(AbstractUser):
         if self.fiscal_code:
             self.fiscal_code = self.fiscal_code.strip().upper()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class AccountEmailKind(models.TextChoices):
+    REGISTER = "register", "Sign-up (creates the account, or tells its owner it exists)"
+    PASSWORD_RESET = "password_reset", "Password reset (sent only if the account exists)"
+    INVITATION = "invitation", "Invitation to choose a password"
+    LOGIN_LINK = "login_link", "One-time login link (works while the account is locked)"
+    RENDERED = "rendered", "A message rendered in the request (allauth's web emails)"
+
+
+class AccountEmail(models.Model):
+    """Outbox of the account emails (STYLE.md habit 16).
+
+    The request only writes this row (same work whether the account exists or not, so
+    neither the answer nor its timing tells); a Celery task sends it and marks it sent,
+    and a beat task re-sweeps rows a worker did not send. `payload` holds what the sender
+    needs (a sign-up's name and password *hash*; a rendered message) and is emptied once
+    sent.
+    """
+
+    kind = models.CharField(max_length=32, choices=AccountEmailKind.choices)
+    email = models.CharField(max_length=254)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="account_emails")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # the sweep: unsent rows, oldest first
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True),
+                         name="accounts_email_unsent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.email}"

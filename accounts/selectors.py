@@ -1,9 +1,9 @@
 """Reads on accounts. Every user-facing read starts from `User.objects.visible_to(actor)`."""
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from accounts.models import User
+from core.scoping import get_visible
 
 
 def user_list(*, actor: User, member_type: str | None = None, user_type: str | None = None,
@@ -29,10 +29,7 @@ def user_list(*, actor: User, member_type: str | None = None, user_type: str | N
 
 def user_get(*, actor: User, user_id: int) -> User:
     """The user if the actor may see them; 404 otherwise (never 403: no existence leak)."""
-    user = User.objects.visible_to(actor).select_related("organization").filter(pk=user_id).first()
-    if user is None:
-        raise Http404("No such user.")
-    return user
+    return get_visible(User.objects.select_related("organization"), actor, pk=user_id)
 
 
 def user_check_email(*, actor: User, email: str) -> tuple[bool, int | None]:

@@ -77,6 +77,10 @@ class PasswordResetSerializer(serializers.Serializer):
     new_password = serializers.CharField(style={"input_type": "password"})
 
 
+class LoginLinkSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 

@@ -1,5 +1,7 @@
 from allauth.account.signals import password_changed, password_reset
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts import lockout
@@ -28,3 +30,14 @@ def on_web_password_change(sender, request, user, **kwargs):
     from accounts.services import refresh_tokens_revoke
 
     refresh_tokens_revoke(user=user)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def on_password_saved(sender, instance, created, **kwargs):
+    # Every path that changes a password (admin form, `changepassword`, web, API reset,
+    # services) ends with `set_password()` then `save()`; Django keeps the raw password in
+    # `_password` until right after this signal. One hook, so no path can forget it.
+    if not created and getattr(instance, "_password", None) is not None:
+        from accounts.services import refresh_tokens_revoke
+
+        refresh_tokens_revoke(user=instance)

@@ -10,16 +10,16 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 
 from accounts.models import User
-from core.errors import ApiError
+from core.exceptions import Invalid
 
 _VERIFY_SALT = "accounts.verify-email"
 _RESET_SALT = "accounts.password-reset"
+_LOGIN_LINK_SALT = "accounts.login-link"
 
 
-class InvalidToken(ApiError):
+class InvalidToken(Invalid):
     def __init__(self, message: str = "The token is invalid or has expired."):
-        super().__init__(message, error="InvalidToken", status_code=400,
-                         details={"token": [message]})
+        super().__init__(message, error="InvalidToken", details={"token": [message]})
 
 
 def make_verify_email_token(user: User) -> str:
@@ -47,6 +47,23 @@ def read_password_reset_token(token: str) -> User:
     """The user the (unused, unexpired) reset token belongs to; InvalidToken otherwise."""
     try:
         data = signing.loads(token, salt=_RESET_SALT, max_age=settings.PASSWORD_RESET_TIMEOUT)
+    except signing.BadSignature:
+        raise InvalidToken() from None
+    user = User.objects.filter(pk=data.get("uid"), is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, str(data.get("h", ""))):
+        raise InvalidToken()
+    return user
+
+
+def make_login_link_token(user: User) -> str:
+    """One-time login: Django's reset hash covers `last_login`, so logging in spends it."""
+    return signing.dumps({"uid": user.pk, "h": default_token_generator.make_token(user)},
+                         salt=_LOGIN_LINK_SALT)
+
+
+def read_login_link_token(token: str) -> User:
+    try:
+        data = signing.loads(token, salt=_LOGIN_LINK_SALT, max_age=settings.LOGIN_LINK_MAX_AGE_S)
     except signing.BadSignature:
         raise InvalidToken() from None
     user = User.objects.filter(pk=data.get("uid"), is_active=True).first()

@@ -28,3 +28,12 @@ def validate_fiscal_code(value: str) -> None:
         raise ValidationError("Not a valid Italian fiscal code (16 characters).", code="format")
     if fiscal_code_check_char(code[:15]) != code[15]:
         raise ValidationError("Fiscal code check character does not match.", code="check_char")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_single_line(value: str) -> None:
+    """Names end up in email headers and CSV cells: no line breaks or control characters."""
+    if value and _CONTROL.search(value):
+        raise ValidationError("Must be a single line without control characters.", code="control")

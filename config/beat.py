@@ -29,6 +29,10 @@ BEAT_TASKS: list[dict] = [
      "task": "iot.rollups.tasks.alerts_notify_pending_task", "every": 5, "period": "minutes"},
     {"name": "iot: delete dead letters past IOT_DEAD_LETTER_RETENTION_DAYS",
      "task": "iot.tasks.dead_letters_purge_task", "crontab": {"minute": "17", "hour": "3"}},
+    {"name": "accounts: send account emails the task did not send",
+     "task": "accounts.tasks.account_emails_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "accounts: delete expired tokens, sessions and old account emails",
+     "task": "accounts.tasks.auth_retention_task", "crontab": {"minute": "17", "hour": "3"}},
 ]
 
 

@@ -16,8 +16,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-TESTING = env.bool("TESTING", default="pytest" in Path(sys.argv[0]).name)
+# Off unless asked for: a forgotten variable must not run production in development mode
+# (`make run`, `make test` and the benchmarks set DEBUG=1 / TESTING=1 themselves).
+DEBUG = env.bool("DEBUG", default=False)
+# `pytest` or `python -m pytest` (argv[0] is .../pytest/__main__.py) count as TESTING=1.
+TESTING = env.bool("TESTING", default="pytest" in Path(sys.argv[0]).parts[-2:])
 
 
 def _mandatory(name: str, dev_default: str) -> str:
@@ -25,7 +28,7 @@ def _mandatory(name: str, dev_default: str) -> str:
     value = env.str(name, default="")
     if value:
         return value
-    if DEBUG:
+    if DEBUG or TESTING:
         return dev_default
     raise ImproperlyConfigured(f"{name} must be set when DEBUG=0 (see README, Configuration).")
 
@@ -204,9 +207,12 @@ SOCIALACCOUNT_PROVIDERS = (
     else {}
 )
 
-EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+# Production sends real mail (sign-up, resets, invitations): no silent console default.
+EMAIL_URL = _mandatory("EMAIL_URL", "consolemail://")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CommonWatt <noreply@commonwatt.local>")
+# An SMTP server that does not answer must not hang a worker forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -282,7 +288,7 @@ MQTT_PASSWORD = _mandatory("MQTT_PASSWORD", "commonwatt-bridge-dev")
 
 # Production hardening: `manage.py check --deploy` is clean with DEBUG=0.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-if not DEBUG:
+if not DEBUG and not TESTING:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -433,7 +439,21 @@ if env.bool("DB_POOL", default=False):
     }
 
 # --- accounts: client IP behind reverse proxies (throttling of the auth API) ---
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=None)
+# 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (a client could put anything in
+# it); behind N reverse proxies set NUM_PROXIES=N.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=0)
+# The admin login, per client IP (POSTs only; accounts/throttles.py).
+ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/min")
+# Account emails go through an outbox (accounts/outbox.py): the beat sweep sends rows the
+# Celery task has not sent after this many seconds, up to this many attempts each.
+ACCOUNT_EMAIL_SWEEP_AFTER_S = env.int("ACCOUNT_EMAIL_SWEEP_AFTER_S", default=60)
+ACCOUNT_EMAIL_MAX_ATTEMPTS = env.int("ACCOUNT_EMAIL_MAX_ATTEMPTS", default=5)
+# One-time login links (they let a locked-out owner in): valid this long.
+LOGIN_LINK_MAX_AGE_S = env.int("LOGIN_LINK_MAX_AGE_S", default=15 * 60)
+# Retention (beat task `auth_retention`): expired refresh tokens and sessions are deleted
+# this many days after expiry; account emails this many days after they were queued.
+AUTH_RETENTION_DAYS = env.int("AUTH_RETENTION_DAYS", default=7)
+ACCOUNT_EMAIL_RETENTION_DAYS = env.int("ACCOUNT_EMAIL_RETENTION_DAYS", default=30)
 
 # --- platform: OpenAPI names of enums whose field names collide across apps -----------
 # (`manage.py check --deploy` must report nothing; drf-spectacular warns on such collisions)

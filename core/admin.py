@@ -7,8 +7,9 @@ foreign-key choices are scoped the same way, and permissions come from the role 
 Django's per-model permission rows:
 
 - admins (role admin or superuser): everything;
-- vendors and referents: view and change within their scope; add only when the subclass
-  lists their role in `add_roles`; delete only roles in `delete_roles` (default: admins only).
+- vendors and referents: view within their scope, change what they manage
+  (`managed_by`, when the model defines it); add only when the subclass lists their role in
+  `add_roles`; delete only roles in `delete_roles` (default: admins only).
 
 For non-admins, list filters on relations offer only the values present in their scope
 (`RelatedOnlyFieldListFilter`), so the sidebar does not list other tenants' names.
@@ -18,9 +19,12 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 
+from accounts.models import Role
+from core.scoping import ScopedQuerySet
+
 
 def _is_admin(user) -> bool:
-    return bool(user.is_active and (user.is_superuser or getattr(user, "role", None) == "admin"))
+    return bool(user.is_active and (user.is_superuser or getattr(user, "role", None) == Role.ADMIN))
 
 
 def _scoped(queryset, user):
@@ -31,7 +35,7 @@ def _scoped(queryset, user):
 
 class ScopedAdmin(admin.ModelAdmin):
     #: roles (besides admins) that may open the module and view/change rows in their scope
-    staff_roles: tuple[str, ...] = ("vendor", "referent")
+    staff_roles: tuple[str, ...] = (Role.VENDOR, Role.REFERENT)
     #: roles (besides admins) that may add rows
     add_roles: tuple[str, ...] = ()
     #: roles (besides admins) that may delete rows
@@ -51,6 +55,17 @@ class ScopedAdmin(admin.ModelAdmin):
     def _in_scope(self, request, obj) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
+    def _manages(self, request, obj) -> bool:
+        """Change and delete follow `managed_by(user)` (visible but not manageable opens
+        read-only), for models whose queryset defines `_manage_scope`; the others keep
+        the visible scope until they do."""
+        if obj is None or _is_admin(request.user):
+            return True
+        manager = self.model._default_manager
+        if type(manager.all())._manage_scope is ScopedQuerySet._manage_scope:
+            return self._in_scope(request, obj)
+        return manager.all().managed_by(request.user).filter(pk=obj.pk).exists()
+
     def has_module_permission(self, request):
         return self._has_role(request, self.staff_roles)
 
@@ -58,13 +73,13 @@ class ScopedAdmin(admin.ModelAdmin):
         return self._has_role(request, self.staff_roles) and self._in_scope(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return self._has_role(request, self.staff_roles) and self._in_scope(request, obj)
+        return self._has_role(request, self.staff_roles) and self._manages(request, obj)
 
     def has_add_permission(self, request):
         return self._has_role(request, self.add_roles)
 
     def has_delete_permission(self, request, obj=None):
-        return self._has_role(request, self.delete_roles) and self._in_scope(request, obj)
+        return self._has_role(request, self.delete_roles) and self._manages(request, obj)
 
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)

@@ -8,6 +8,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.shortcuts import render
 
 from core.errors import ApiError, error_response
+from core.exceptions import DomainError
 from core.logging import request_id_var
 
 logger = logging.getLogger("commonwatt.request")
@@ -96,14 +97,16 @@ class ApiErrorMiddleware(_BothModes):
         return response
 
     def process_exception(self, request, exception):
-        if isinstance(exception, ApiError):
+        if isinstance(exception, ApiError | DomainError):
             # A business error raised outside DRF (e.g. a locked account on the allauth or
             # admin login): same status everywhere, JSON under /api/, a page elsewhere.
+            message = (str(exception.detail) if isinstance(exception, ApiError)
+                       else exception.message)
             if request.path.startswith("/api/"):
-                return error_response(exception.error, str(exception.detail),
+                return error_response(exception.error, message,
                                       exception.status_code, exception.details)
             response = render(request, "error.html", {"status": exception.status_code,
-                              "message": str(exception.detail)}, status=exception.status_code)
+                              "message": message}, status=exception.status_code)
             if getattr(exception, "retry_after_s", None):
                 response["Retry-After"] = str(exception.retry_after_s)
             return response

@@ -2,6 +2,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import User
+from accounts.testing import deliver_account_emails
 from conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -179,12 +180,11 @@ class TestCreate:
         assert response.status_code == 201, response.content
         assert response.json()["role"] == "admin" and response.json()["status"] == "active"
 
-    def test_referent_creates_a_member_in_their_community(self, world, as_user,
-                                                          django_capture_on_commit_callbacks):
+    def test_referent_creates_a_member_in_their_community(self, world, as_user):
         client = as_user(world.a.referent)
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post("/api/v1/users", {**self.payload, "community": world.a.community.id},
-                                   format="json")
+        response = client.post("/api/v1/users", {**self.payload, "community": world.a.community.id},
+                               format="json")
+        deliver_account_emails()
         assert response.status_code == 201, response.content
         body = response.json()
         assert body["status"] == "invited" and body["member_type"] == "producer"

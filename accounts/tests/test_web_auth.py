@@ -7,6 +7,7 @@ from django.core import mail
 from django.test import override_settings
 
 from accounts.models import User
+from accounts.testing import deliver_account_emails
 from conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,7 @@ def test_it_signs_up_confirms_the_email_and_logs_in(client):
     assert not user.is_verified and user.role == "user"
     # Mandatory verification: no session until the email is confirmed.
     assert client.get("/").status_code == 302
+    deliver_account_emails()
     confirm = _link(mail.outbox[0])
     assert client.get(confirm).status_code == 200
     assert client.post(confirm).status_code == 302
@@ -97,6 +99,7 @@ def test_it_resets_the_password_by_email(client):
     make_user("ok@example.com")
     response = client.post("/accounts/password/reset/", {"email": "ok@example.com"})
     assert response.status_code == 302
+    deliver_account_emails()
     link = _link(mail.outbox[0])
     form_url = client.get(link)["Location"]
     new = "Brand-New-Sunny-8"
@@ -183,4 +186,5 @@ def test_a_web_password_change_revokes_api_refresh_tokens(client, api):
 
 def test_confirmation_emails_name_commonwatt(client):
     client.post("/accounts/signup/", {"email": "w@example.com", "password1": PASSWORD, "password2": PASSWORD})
+    deliver_account_emails()
     assert "CommonWatt" in mail.outbox[0].body and "example.com!" not in mail.outbox[0].body

@@ -38,7 +38,11 @@ def test_it_invites_a_new_person_by_email_with_an_eligible_pod(
     # nothing joins before the person accepts
     assert not Membership.objects.filter(user=user).exists()
     assert not MeteringPoint.objects.filter(code="IT001E12345678").exists()
-    # the person is told twice: how to choose a password, and where to accept
+    # the person is told twice: how to choose a password (the accounts outbox, sent by
+    # Celery), and where to accept
+    from accounts.testing import deliver_account_emails
+
+    deliver_account_emails()
     assert [m.to for m in mailoutbox] == [["nuovo@example.com"], ["nuovo@example.com"]]
     accepted = answer(user, invitation_token("nuovo@example.com"))
     assert accepted.status_code == 302, accepted.content

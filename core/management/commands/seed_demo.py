@@ -7,16 +7,25 @@ ones created in `ctx` (a dict) and adds its own objects. Running it twice change
 
 import importlib
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing"]
+
+
+def demo_refuse_in_production() -> None:
+    """The demo accounts share one published password: never in production."""
+    if not (settings.DEBUG or settings.TESTING):
+        raise CommandError("seed_demo creates accounts with the published demo password; it runs "
+                           "only in development (DEBUG=1).")
 
 
 class Command(BaseCommand):
     help = "Load the demo organization, community, members, plants and devices (idempotent)."
 
     def handle(self, *args, **options):
+        demo_refuse_in_production()
         ctx: dict = {"logins": []}
         with transaction.atomic():
             for app in APPS:
