@@ -408,3 +408,12 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "RegimeEnum": "communities.models.Regime",
     "RunStatusEnum": "simulation.models.RunStatus",
 })
+
+# --- ops: API rate limits (core/throttles.py) ---
+# Per user for the whole API, and per client address for anonymous calls; 429 + Retry-After.
+# Under TESTING the defaults are high so that the suite's many requests per user pass; tests
+# of the limits set low rates with override_settings.
+API_USER_RATE = env.str("API_USER_RATE", default="100000/min" if TESTING else "100/min")
+API_ANON_RATE = env.str("API_ANON_RATE", default="100000/min" if TESTING else "60/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.throttles.ApiUserRateThrottle"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append("core.throttles.AnonymousCallThrottle")
