@@ -417,3 +417,13 @@ API_USER_RATE = env.str("API_USER_RATE", default="100000/min" if TESTING else "1
 API_ANON_RATE = env.str("API_ANON_RATE", default="100000/min" if TESTING else "60/min")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.throttles.ApiUserRateThrottle"]
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append("core.throttles.AnonymousCallThrottle")
+
+# --- ops: other origins (django-cors-headers), only under /api/ ---
+# Browser apps served from these origins (scheme://host[:port]) may call the API with a token.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestIdMiddleware") + 1,
+                  "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 3600
