@@ -8,8 +8,6 @@ and the production set-up in the README use).
 """
 
 import os
-import shutil
-from pathlib import Path
 
 bind = f"{os.environ.get('WEB_HOST', '127.0.0.1')}:{os.environ.get('WEB_PORT', '8000')}"
 workers = int(os.environ.get("WEB_WORKERS", "0")) or 2 * (os.cpu_count() or 1)
@@ -23,14 +21,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "warning")
-
-
-def on_starting(server):
-    """A fresh Prometheus multiprocess directory: metrics of a previous run do not add up."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        shutil.rmtree(directory, ignore_errors=True)
-        Path(directory).mkdir(parents=True, exist_ok=True)
 
 
 def child_exit(server, worker):

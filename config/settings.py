@@ -427,3 +427,18 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 CORS_PREFLIGHT_MAX_AGE = 3600
+
+# --- ops: Prometheus metrics at /metrics (core/metrics.py) ---
+# Scrapers send `Authorization: Bearer <METRICS_TOKEN>`. With several processes (`make run`,
+# scripts/web.sh) set PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself).
+METRICS_TOKEN = _mandatory("METRICS_TOKEN", "commonwatt-dev-metrics-token")
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestIdMiddleware") + 1,
+                  "core.metrics.MetricsMiddleware")
+
+# --- ops: optional error reporting (core/sentry.py); without a DSN nothing is initialised ---
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=""),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))

@@ -51,7 +51,24 @@ def test_two_workers_serve_the_api_and_a_frame_from_another_process(world):
                 assert [r["value"] for r in frame["readings"]] == [777.0]
 
 
-def test_the_number_of_workers_comes_from_the_environment(db):
-    with web_tier(connection.settings_dict["NAME"], workers=3) as (base, master):
+def test_the_workers_come_from_the_environment_and_their_metrics_add_up(db, tmp_path):
+    from django.conf import settings
+
+    from core.tests.test_metrics import sample
+
+    multiproc = tmp_path / "prometheus"
+    with web_tier(connection.settings_dict["NAME"], workers=3, PROMETHEUS_MULTIPROC_DIR=multiproc) as (
+            base, master):
         assert len(worker_pids(master.pid)) == 3
-        assert requests.get(base + "/health", timeout=10).status_code in (200, 503)
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(lambda _: requests.get(base + "/api/v1/members", timeout=30).status_code,
+                                     range(30)))
+        assert statuses == [401] * 30
+        scraped = requests.get(base + "/metrics", timeout=30,
+                               headers={"Authorization": f"Bearer {settings.METRICS_TOKEN}"})
+        assert scraped.status_code == 200
+        # every worker's requests, whichever answered the scrape
+        assert sample(scraped.text, "commonwatt_http_requests_total", route="/api/v1/members",
+                      status="401") == 30
+        writers = {p.name.rsplit("_", 1)[1] for p in multiproc.glob("counter_*.db")}
+        assert len(writers) >= 2
