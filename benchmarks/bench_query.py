@@ -53,6 +53,7 @@ def asgi_server(db_name: str, *, pool: bool = True):
         **os.environ, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING",
         "SECRET_KEY": settings.SECRET_KEY, "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
         "MQTT_PASSWORD": settings.MQTT_PASSWORD, "EMAIL_URL": "consolemail://",
+        "METRICS_TOKEN": settings.METRICS_TOKEN,
         "MQTT_SIMULATOR_PASSWORD": getattr(settings, "MQTT_SIMULATOR_PASSWORD", "bench"),
         "DATABASE_URL": f"postgis://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
                         f"{db['PORT'] or 5432}/{db_name}",

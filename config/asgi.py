@@ -15,13 +15,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from core.metrics import count_websockets  # noqa: E402
 from core.ws_auth import SessionOrJwtAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": count_websockets(AllowedHostsOriginValidator(
             SessionOrJwtAuthMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        )),
     }
 )

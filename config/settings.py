@@ -469,3 +469,37 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
 REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "core.drf.DebugOnlyBrowsableNegotiation"
 # Days an invitation to join a community stays open (issue 8, item 2).
 COMMUNITY_INVITATION_DAYS = env.int("COMMUNITY_INVITATION_DAYS", default=14)
+
+# --- ops: API rate limits (core/throttles.py) ---
+# Per user for the whole API, and per client address for anonymous calls; 429 + Retry-After.
+# Under TESTING the defaults are high so that the suite's many requests per user pass; tests
+# of the limits set low rates with override_settings.
+API_USER_RATE = env.str("API_USER_RATE", default="100000/min" if TESTING else "100/min")
+API_ANON_RATE = env.str("API_ANON_RATE", default="100000/min" if TESTING else "60/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.throttles.ApiUserRateThrottle"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append("core.throttles.AnonymousCallThrottle")
+
+# --- ops: other origins (django-cors-headers), only under /api/ ---
+# Browser apps served from these origins (scheme://host[:port]) may call the API with a token.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestIdMiddleware") + 1,
+                  "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 3600
+
+# --- ops: Prometheus metrics at /metrics (core/metrics.py) ---
+# Scrapers send `Authorization: Bearer <METRICS_TOKEN>`. With several processes (`make run`,
+# scripts/web.sh) set PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself).
+METRICS_TOKEN = _mandatory("METRICS_TOKEN", "commonwatt-dev-metrics-token")
+MIDDLEWARE.insert(MIDDLEWARE.index("core.middleware.RequestIdMiddleware") + 1,
+                  "core.metrics.MetricsMiddleware")
+
+# --- ops: optional error reporting (core/sentry.py); without a DSN nothing is initialised ---
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=""),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.throttles import admin_login
+from core.metrics import metrics_view
 from core.views import health
 
 api_v1 = [
@@ -19,6 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("health", health, name="health"),
     path("admin/login/", admin_login),  # the admin login, rate-limited per client IP
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),

@@ -18,3 +18,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_beat_sync, sender=self, dispatch_uid="core_beat_sync")
+        from core.metrics import connect_celery_signals
+
+        connect_celery_signals()

@@ -43,6 +43,7 @@ from django.db import (
     transaction,
 )
 
+from core import metrics
 from iot.bridges.mqtt_client import make_client
 from iot.devices.commands import AckRefused, device_command_ack
 from iot.ingest.payload import PayloadError, parse_json, readings_from_payload
@@ -330,5 +331,6 @@ class MqttBridge:
             self.stats.acks += acks
             self.stats.last_commit_at = now
             self.stats.latencies_s.extend(now - msg.received_at for msg in batch)
+            metrics.bridge_acked(self.inbox.qsize(), [now - msg.received_at for msg in batch])
             if len(self.stats.latencies_s) > 100_000:
                 del self.stats.latencies_s[:50_000]

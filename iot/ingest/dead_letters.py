@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.metrics import count_dead_lettered
 from iot.models import DeadLetter, Device
 
 
@@ -80,6 +81,7 @@ def dead_letters_record(entries: list[dict], *, source: str) -> int:
     serials = {e.get("serial") for e in entries if e.get("serial")}
     devices = {d.serial: d for d in Device.objects.filter(serial__in=serials)}
     now = timezone.now()
+    count_dead_lettered(source, len(entries))  # Prometheus (ingest counts its own refusals)
     DeadLetter.objects.bulk_create([
         DeadLetter(device=devices.get(e.get("serial") or ""),
                    serial=clean_text(str(e.get("serial") or ""), 64), source=source,

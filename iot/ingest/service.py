@@ -39,6 +39,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg import errors as psycopg_errors
 
+from core.metrics import count_ingested
 from iot.ingest.dead_letters import Refusal, dead_letters_record, refusals_record
 from iot.ingest.live import LIVE_MESSAGE_TYPE, community_group, device_group, plant_group, publish_live
 from iot.ingest.validation import Rejected, parse_ts, parse_value
@@ -295,6 +296,7 @@ def ingest(items, *, source: str, device: Device | None = None, senders: list[st
             by_id = {d.id: d for d in devices.values()}
             codes = {m.id: m.code for m in metrics.values()}
             transaction.on_commit(lambda: publish_live(written, by_id, codes))
+    count_ingested(source, result.accepted, result.rejected)  # Prometheus
     return result
 
 

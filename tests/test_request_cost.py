@@ -1,0 +1,67 @@
+"""Cost per request: the lists a dashboard page and a referent open most, with 50 rows, take
+a fixed, small number of SQL queries (no query per row)."""
+
+from datetime import date
+
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+
+from conftest import make_user
+from iot.testing.registry import make_device
+
+pytestmark = pytest.mark.django_db
+
+ROWS = 50
+
+
+@pytest.fixture
+def crowded(world):
+    """Community A with 50 more members, each with a plant and a meter (+ an inverter)."""
+    from communities.models import Membership
+    from plants.models import Plant
+
+    for i in range(ROWS):
+        user = make_user(f"crowd-{i}@example.com", full_name=f"Crowd {i}")
+        Membership.objects.create(user=user, community=world.a.community, joined_at=date(2025, 1, 1))
+        plant = Plant.objects.create(name=f"Crowd {i}", owner=user, community=world.a.community,
+                                     location=world.a.plant.location, capacity_kwp=3)
+        make_device(f"CROWD-MTR-{i}", kind="meter", plant=plant)
+    make_device("A-INV", kind="inverter", plant=world.a.plant)
+    make_device("A-MTR", kind="meter", plant=world.a.plant)
+    return world
+
+
+def _get(client, user, path):
+    token = AccessToken.for_user(user)
+    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+# JWT user, (count,) page, prefetch: a constant, whatever the number of rows
+@pytest.mark.parametrize(("path", "most"), [("/api/v1/members?size=50", 4),
+                                            ("/api/v1/iot/devices?size=50", 3)])
+def test_a_referent_lists_50_rows_in_a_few_queries(crowded, client, django_assert_max_num_queries,
+                                                   path, most):
+    with django_assert_max_num_queries(most):
+        body = _get(client, crowded.a.referent, path)
+    assert len(body["items"]) == ROWS and body["total"] > ROWS
+
+
+def test_the_dashboard_costs_the_same_few_queries_for_1_or_50_devices(
+        crowded, client, django_assert_max_num_queries):
+    community = crowded.a.community.pk
+    with django_assert_max_num_queries(5):
+        overview = _get(client, crowded.a.referent, f"/api/v1/dashboard?community={community}")
+    assert overview["devices"]["total"] == ROWS + 2
+    with django_assert_max_num_queries(4):
+        mine = _get(client, crowded.a.member, "/api/v1/dashboard")
+    assert mine["devices"]["total"] == 2
+
+
+def test_the_series_of_a_device_costs_a_few_queries(crowded, client, django_assert_max_num_queries):
+    from iot.models import Device
+
+    device = Device.objects.get(serial="A-MTR")
+    with django_assert_max_num_queries(5):
+        _get(client, crowded.a.member, f"/api/v1/iot/devices/{device.pk}/timeseries?metric=power_w")
