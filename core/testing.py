@@ -3,6 +3,7 @@ free loopback port against a given database, DEBUG off: for tests and the load b
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -32,6 +33,10 @@ def server_env(db_name: str, port: int, **extra) -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
         "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", "commonwatt"),
     }
+    # every other secret production requires (settings name them through `_mandatory`)
+    for name in re.findall(r'_mandatory\("([A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()):
+        env.setdefault(name, str(getattr(settings, name, "")) or "x" * 40)
+    env["EMAIL_URL"] = "consolemail://"
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

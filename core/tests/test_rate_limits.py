@@ -58,7 +58,7 @@ def test_the_defaults_are_high_under_testing_and_100_per_minute_otherwise():
     from django.conf import settings
 
     assert settings.API_USER_RATE == "100000/min"
-    env = {**os.environ, "TESTING": "0"}
+    env = {**os.environ, "TESTING": "0", "DEBUG": "1"}  # development secrets, outside tests
     env.pop("API_USER_RATE", None)
     out = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c",
                           "from django.conf import settings as s; print(s.API_USER_RATE, s.API_ANON_RATE)"],
