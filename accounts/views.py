@@ -11,7 +11,9 @@ from accounts.forms import ProfileForm
 
 @login_required
 def dashboard(request):
-    return render(request, "portal/dashboard.html")
+    from core.portal_views import home_page  # the homes (issue 11) live in core
+
+    return home_page(request)
 
 
 @login_required
