@@ -155,6 +155,15 @@ def day_curve(*, devices, community, day: date, tz: str) -> dict:
     return {"date": day.isoformat(), "time_zone": tz, "items": rows}
 
 
+def live_devices(devices) -> list[dict]:
+    """[{id, kind, power_w}] of the devices, with their current (fresh) power: the page's
+    starting point, which websocket frames then update device by device."""
+    now = timezone.now()
+    latest = latest_values(device_ids=[d.id for d in devices], metric_codes=["power_w"])
+    return [{"id": d.id, "kind": d.kind, "power_w": dashboards._fresh(latest[d.id].get("power_w"), now)}
+            for d in devices]
+
+
 def member_home(user) -> dict:
     """Everything of the member home: today, this month, my community."""
     devices = devices_of(user=user)
@@ -174,7 +183,8 @@ def member_home(user) -> dict:
     start, end = _bounds(month_first, today, tz)
     own_hourly = energy_buckets(device_ids=[d.id for d in devices], resolution="1h", start=start, end=end)
     own_consumption = _consumption_by_hour(own_hourly)
-    ctx = {"devices": devices, "community": community, "time_zone": tz, "today": today,
+    ctx = {"devices": devices, "live_devices": live_devices(devices), "community": community,
+           "time_zone": tz, "today": today,
            "overview": overview, "month": month, "last_year": last_year,
            "curve": day_curve(devices=devices, community=community, day=today, tz=tz)}
 
@@ -333,6 +343,7 @@ def referent_home(user, community) -> dict:
     pending = Membership.objects.filter(community=community, status="pending").select_related("user")
     return {
         "community": community, "time_zone": tz, "today": today, "overview": overview, "devices": devices,
+        "live_devices": live_devices(devices),
         "shared_power_w": shared_power_now(devices),
         "community_today": community_energy(community, today, today),
         "month": month, "facts": community_facts(community),

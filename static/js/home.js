@@ -57,11 +57,12 @@
   if (!root) return;
   const stateEl = document.getElementById("live-state");
   const kinds = {};
-  (root.dataset.deviceIds || "").split(",").filter(Boolean).forEach((pair) => {
-    const [id, kind] = pair.split(":"); kinds[id] = kind;
+  const power = {};
+  (data("home-devices") || []).forEach((d) => {
+    kinds[d.id] = d.kind;
+    if (typeof d.power_w === "number") power[d.id] = d.power_w;
   });
   const community = root.dataset.community || "";
-  const power = {};
   function setState(key, text) { if (stateEl) { stateEl.textContent = text; stateEl.dataset.state = key; } }
   function sum(kind) {
     let total = null;
@@ -76,6 +77,14 @@
     if (grid !== null) set("consumption", grid + (production || 0) + (battery || 0));
     if (production !== null) set("production", production);
     if (grid !== null) set("grid", grid);
+    // shared power: min(injection, withdrawal) over the meters (as on the server)
+    let withdrawal = 0, injection = 0, meters = 0;
+    Object.entries(power).forEach(([id, v]) => {
+      if (kinds[id] !== "meter") return;
+      meters += 1;
+      if (v > 0) withdrawal += v; else injection -= v;
+    });
+    if (meters) set("shared", Math.min(withdrawal, injection));
   }
   function connect(query, attempt) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
