@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from accounts import services
@@ -26,7 +27,7 @@ def profile(request):
             for field, errors in exc.detail.items():
                 form.add_error(field if field in form.fields else None, [str(e) for e in errors])
         else:
-            messages.success(request, "Profile saved.")
+            messages.success(request, _("Profile saved."))
             return redirect("portal:profile")
     return render(request, "portal/profile.html", {"form": form},
                   status=400 if form.errors else 200)

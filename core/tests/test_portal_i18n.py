@@ -73,3 +73,16 @@ def test_the_map_uses_the_tile_server_of_the_setting(world):
         page = client.get(f"/community/{world.a.community.pk}/").content.decode()
     assert 'data-tiles="https://tiles.example/{z}/{x}/{y}.png"' in page
     assert "OpenStreetMap" in page  # the attribution
+
+
+def test_the_apis_own_messages_follow_the_language(world):
+    anonymous = Client(HTTP_ACCEPT_LANGUAGE="it").get("/api/v1/dashboard").json()
+    assert anonymous["error"] == "NotAuthenticated"
+    assert "credenziali" in anonymous["message"].lower()
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/api/v1/dashboard").json()
+    assert "credentials" in english["message"].lower()
+
+
+def test_the_error_page_is_italian(world):
+    resp = _login(world.a.member, HTTP_ACCEPT_LANGUAGE="it").get("/no-such-page/")
+    assert resp.status_code == 404 and "Pagina non trovata." in resp.content.decode()

@@ -13,7 +13,8 @@ from django.utils.translation.template import templatize
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "it" / "LC_MESSAGES"
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
-PORTAL_PYTHON = [ROOT / "core" / name for name in ("apps.py", "home.py", "home_cards.py", "portal_views.py")]
+PORTAL_PYTHON = [ROOT / path for path in ("core/apps.py", "core/home.py", "core/home_cards.py",
+                                           "core/portal_views.py", "core/views.py", "accounts/forms.py")]
 PORTAL_JS = [ROOT / "static" / "js" / "home.js",
              ROOT / "communities" / "static" / "communities" / "community_map.js"]
 # words that are the same in both languages: units, names, codes
