@@ -253,23 +253,50 @@ def shared_power_now(devices) -> float | None:
     return round(min(withdrawal, injection), 1)
 
 
+def _floor_quarter(t: datetime) -> datetime:
+    return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
+
+
+def meter_coverage(meters: list, start: datetime, end: datetime) -> float | None:
+    """Lowest share (%) over `meters` of the completed quarter hours in [start, end), counted
+    from each meter's registration, that have an import reading (gaps weigh on settlement)."""
+    if not meters:
+        return None
+    end = _floor_quarter(end)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT x.device_id, x.bucket FROM iot_rollup_15m x JOIN iot_metric mt ON mt.id = x.metric_id"
+            " WHERE x.device_id = ANY(%s) AND mt.code = 'energy_import_kwh' AND x.bucket >= %s"
+            " AND x.bucket < %s", [[d.id for d in meters], start, end])
+        buckets: dict[int, list] = {}
+        for device_id, bucket in cursor.fetchall():
+            buckets.setdefault(device_id, []).append(bucket)
+    worst = 100.0
+    for meter in meters:
+        since = max(start, _floor_quarter(meter.created_at))
+        expected = int((end - since) / QUARTER)
+        if expected <= 0:
+            continue
+        got = sum(1 for b in buckets.get(meter.id, []) if b >= since)
+        worst = min(worst, round(100 * min(got / expected, 1.0), 1))
+    return worst
+
+
 def member_table(community, first: date, last: date, hourly: dict) -> list[dict]:
     """Per current member: withdrawal, injection and shared energy (pro rata per hour) over
-    first..last, and the coverage of their meters' data (share of the elapsed quarter hours
-    with a reading: gaps matter for the settlement)."""
+    first..last, and the coverage of their meters' data (`meter_coverage`)."""
     from iot.models import Device
 
     tz = community.time_zone
     start, end = _bounds(first, last, tz)
     end = min(end, timezone.now())
-    expected = max(int((end - start) / QUARTER), 1)
     memberships = (community.memberships.current().filter(status="active").select_related("user")
                    .order_by("user__full_name", "user__email"))
     rows = []
     for m in memberships:
         meters = list(Device.objects.filter(community=community, kind="meter")
-                      .filter(dashboards_own_q(m.user)).values_list("id", flat=True))
-        buckets = energy_buckets(device_ids=meters, resolution="1h", start=start, end=end)
+                      .filter(dashboards_own_q(m.user)).distinct())
+        buckets = energy_buckets(device_ids=[d.id for d in meters], resolution="1h", start=start, end=end)
         imported = sum((v.get("energy_import_kwh") or 0.0) for v in buckets.values())
         exported = sum((v.get("energy_export_kwh") or 0.0) for v in buckets.values())
         shared = 0.0
@@ -277,20 +304,10 @@ def member_table(community, first: date, last: date, hourly: dict) -> list[dict]
             mine = (buckets.get(t) or {}).get("energy_import_kwh") or 0.0
             if v["import"] > 0 and mine > 0:
                 shared += v["shared"] * min(mine / v["import"], 1.0)
-        coverage = None
-        if meters:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT x.device_id, count(*) FROM iot_rollup_15m x"
-                    " JOIN iot_metric mt ON mt.id = x.metric_id"
-                    " WHERE x.device_id = ANY(%s) AND mt.code = 'energy_import_kwh' AND x.bucket >= %s"
-                    " AND x.bucket < %s GROUP BY 1", [meters, start, end])
-                counts = dict(cursor.fetchall())
-            coverage = round(100 * min(counts.get(i, 0) for i in meters) / expected, 1)
+        coverage = meter_coverage(meters, start, end)
         rows.append({"membership": m, "user": m.user, "meters": len(meters),
                      "import_kwh": _r(imported), "export_kwh": _r(exported), "shared_kwh": _r(shared),
-                     "coverage_pct": min(coverage, 100.0) if coverage is not None else None,
-                     "has_gaps": coverage is None or coverage < 100.0})
+                     "coverage_pct": coverage, "has_gaps": coverage is None or coverage < 100.0})
     return rows
 
 

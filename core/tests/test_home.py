@@ -77,3 +77,34 @@ def test_a_member_sees_only_their_own_numbers_and_no_other_community(world):
     html = _client(world.b.member).get("/").content.decode()
     assert "Community a" not in html and "Other a" not in html
     assert 'data-kwh="community_shared_month" data-raw="0"' in html  # B's community: nothing shared
+
+
+def test_the_referent_sees_the_meters_with_gaps(world):
+    from datetime import timedelta
+
+    from iot.models import Device
+
+    data = build_home_data(world)
+    now = timezone.now()
+    Device.objects.filter(pk=data["meter_a"].pk).update(created_at=now - timedelta(hours=3))
+    Device.objects.filter(pk=data["meter_o"].pk).update(created_at=now - timedelta(hours=6))  # 3 h missing
+    html = _client(world.a.referent).get("/").content.decode()
+    gaps = html.split('id="members-with-gaps"', 1)[1].split("</ul>", 1)[0]
+    assert "Other a" in gaps and "Member a" not in gaps
+
+
+def test_a_card_fills_its_slot_only_when_its_function_returns_one(world, monkeypatch):
+    from core import home_cards
+
+    cards = {"member": [("hidden", lambda request: None),
+                        ("wallet_balance", lambda request: {"template": "portal/_card.html", "context": {
+                            "title": "Wallet", "value": "12,50", "unit": "€", "link": "/wallet/",
+                            "link_text": "Open"}})],
+             "referent": []}
+    monkeypatch.setattr(home_cards, "CARDS", cards)
+    html = _client(world.a.member).get("/").content.decode()
+    assert 'data-card="wallet_balance"' in html and "12,50 €" in html
+    assert 'data-card="hidden"' not in html
+    monkeypatch.undo()
+    html = _client(world.a.member).get("/").content.decode()
+    assert "data-card=" not in html  # the real slots stay hidden until their features land
