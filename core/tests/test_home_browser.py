@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmarks.bench_query import asgi_server
+from core.tests.browser import warm_up
 from core.tests.home_data import build_home_data
 from iot.ingest.service import ingest
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -53,6 +54,7 @@ def browse(world, monkeypatch):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with asgi_server(connection.settings_dict["NAME"], pool=False) as host, sync_playwright() as pw:
         base = f"http://{host}"
+        warm_up(base)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         contexts, outside = [], []
 
