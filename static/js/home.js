@@ -12,7 +12,8 @@
   const COLORS = {consumption: "#b3261e", production: "#a35f00", surplus: "rgba(26,117,80,0.25)",
                   self: "#1a7550", community: "#4f8fc0", grid: "#6b7280", shared: "#1a7550"};
 
-  function axis(title) { return {title: {display: true, text: title}, ticks: {callback: (v) => nf(0).format(v)}}; }
+  const tick = new Intl.NumberFormat(lang, {maximumFractionDigits: 2});
+  function axis(title) { return {title: {display: true, text: title}, ticks: {callback: (v) => tick.format(v)}}; }
   function tooltip(unit, digits) {
     return {callbacks: {label: (c) => `${c.dataset.label}: ${fmt(c.parsed.y, digits)} ${unit}`}};
   }
