@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
+    path("", include("core.urls")),
     path("", include("accounts.urls")),
     path("", include("communities.urls")),
     path("", include("plants.urls")),
