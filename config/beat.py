@@ -23,6 +23,10 @@ BEAT_TASKS: list[dict] = [
      "task": "iot.rollups.tasks.rollup_run_task", "every": 1, "period": "minutes"},
     {"name": "iot: offline detection and alerts",
      "task": "iot.rollups.tasks.device_offline_check_task", "every": 1, "period": "minutes"},
+    {"name": "billing: verify the ledger nightly (alerts admins)",
+     "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
+    {"name": "billing: send payouts left in the outbox",
+     "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
 ]
 
 

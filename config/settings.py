@@ -408,3 +408,41 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "RegimeEnum": "communities.models.Regime",
     "RunStatusEnum": "simulation.models.RunStatus",
 })
+
+# --- billing ---
+from decimal import Decimal  # noqa: E402
+
+# Ledger, wallets and payments (see README, Billing). Which payment provider serves
+# top-ups and payouts: "dev" (offline checkout page, DEBUG only), "stripe" or "razorpay".
+BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="dev")
+if BILLING_PROVIDER not in ("dev", "stripe", "razorpay"):
+    raise ImproperlyConfigured("BILLING_PROVIDER must be dev, stripe or razorpay.")
+if BILLING_PROVIDER == "dev" and not DEBUG:
+    raise ImproperlyConfigured("BILLING_PROVIDER=dev lets a tester confirm payments; set stripe or "
+                               "razorpay when DEBUG=0 (see README, Billing).")
+BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="EUR")
+BILLING_DEV_SECRET = env.str("BILLING_DEV_SECRET", default="dev-insecure-billing-webhook-secret")
+
+
+def _provider_secret(name: str, provider: str) -> str:
+    """Required when DEBUG is off and `provider` is the one in use."""
+    if provider == BILLING_PROVIDER:
+        return _mandatory(name, f"dev-insecure-{name.lower()}")
+    return env.str(name, default="")
+
+
+STRIPE_SECRET_KEY = _provider_secret("STRIPE_SECRET_KEY", "stripe")
+STRIPE_WEBHOOK_SECRET = _provider_secret("STRIPE_WEBHOOK_SECRET", "stripe")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_S = env.int("STRIPE_WEBHOOK_TOLERANCE_S", default=300)
+RAZORPAY_KEY_ID = _provider_secret("RAZORPAY_KEY_ID", "razorpay")
+RAZORPAY_KEY_SECRET = _provider_secret("RAZORPAY_KEY_SECRET", "razorpay")
+RAZORPAY_WEBHOOK_SECRET = _provider_secret("RAZORPAY_WEBHOOK_SECRET", "razorpay")
+RAZORPAY_ACCOUNT_NUMBER = env.str("RAZORPAY_ACCOUNT_NUMBER", default="")
+RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="https://api.razorpay.com")
+BILLING_PROVIDER_TIMEOUT_S = env.float("BILLING_PROVIDER_TIMEOUT_S", default=10.0)
+# Withdrawals per member per UTC day (sum of amounts, EUR); one top-up or withdrawal at most.
+BILLING_WITHDRAW_DAILY_LIMIT_EUR = Decimal(env.str("BILLING_WITHDRAW_DAILY_LIMIT_EUR", default="1000"))
+BILLING_MAX_AMOUNT_EUR = Decimal(env.str("BILLING_MAX_AMOUNT_EUR", default="10000"))
+# Platform fee on P2P transfers, in percent of the amount (rounded half-up to the cent).
+BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
