@@ -143,39 +143,33 @@ def posting_create(
     _check_legs(legs, currency)
     # Lock accounts in one order (the balance trigger updates them): no deadlocks.
     legs.sort(key=lambda leg: leg.account.pk)
-    with transaction.atomic():
-        existing = Posting.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
+    # No read before the insert: the unique key decides (a concurrent duplicate waits on
+    # the index until the first commits, then lands in the except below).
+    try:
+        with transaction.atomic():
+            posting = Posting.objects.create(
+                idempotency_key=idempotency_key,
+                kind=kind,
+                currency=currency,
+                reason=reason[:300],
+                actor=actor if getattr(actor, "pk", None) else None,
+                corrects=corrects,
+                community=community,
+            )
+            Leg.objects.bulk_create(
+                [Leg(posting=posting, account=leg.account, amount=leg.amount, kind=leg.kind) for leg in legs]
+            )
+    except IntegrityError as exc:
+        name = _constraint(exc)
+        if name == "billing_wallet_not_negative":
+            raise InsufficientFunds() from None
+        if "idempotency_key" in name or name == "billing_posting_idempotency_key_key":
+            existing = Posting.objects.get(idempotency_key=idempotency_key)
             existing.created = False
             return existing
-        try:
-            with transaction.atomic():
-                posting = Posting.objects.create(
-                    idempotency_key=idempotency_key,
-                    kind=kind,
-                    currency=currency,
-                    reason=reason[:300],
-                    actor=actor if getattr(actor, "pk", None) else None,
-                    corrects=corrects,
-                    community=community,
-                )
-                Leg.objects.bulk_create(
-                    [
-                        Leg(posting=posting, account=leg.account, amount=leg.amount, kind=leg.kind)
-                        for leg in legs
-                    ]
-                )
-        except IntegrityError as exc:
-            name = _constraint(exc)
-            if name == "billing_wallet_not_negative":
-                raise InsufficientFunds() from None
-            if "idempotency_key" in name or name == "billing_posting_idempotency_key_key":
-                existing = Posting.objects.get(idempotency_key=idempotency_key)
-                existing.created = False
-                return existing
-            if name == "billing_one_reversal_per_posting":
-                raise Conflict("This posting has already been reversed.") from None
-            raise
+        if name == "billing_one_reversal_per_posting":
+            raise Conflict("This posting has already been reversed.") from None
+        raise
     posting.created = True
     return posting
 
@@ -207,14 +201,13 @@ def posting_reverse(*, posting: Posting, actor, reason: str = "") -> Posting:
 
 
 def hold_place(*, account: Account, amount: Decimal) -> None:
-    """Reserve `amount` of a wallet: available drops at once; the CHECK refuses an overdraft."""
-    try:
-        with transaction.atomic():
-            Account.objects.filter(pk=account.pk).update(held=F("held") + amount)
-    except IntegrityError as exc:
-        if _constraint(exc) == "billing_wallet_not_negative":
-            raise InsufficientFunds() from None
-        raise
+    """Reserve `amount` of a wallet: available drops at once. The UPDATE takes the row lock
+    and re-reads the committed balance; the table's CHECK backs it up."""
+    placed = Account.objects.filter(pk=account.pk, balance__gte=F("held") + amount).update(
+        held=F("held") + amount
+    )
+    if not placed:
+        raise InsufficientFunds()
 
 
 def hold_release(*, account: Account, amount: Decimal) -> None:

@@ -8,13 +8,14 @@ Celery task after commit, re-swept by beat.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -101,10 +102,17 @@ def payment_start(*, payment: Payment) -> Payment:
         raise Conflict(
             "The payment provider is not available; try again later.", error="ProviderUnavailable"
         ) from None
-    Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+    updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
         provider_ref=start.ref, client_data=start.client_data, status=PaymentStatus.PENDING
     )
-    payment.refresh_from_db()
+    if updated:
+        payment.provider_ref, payment.client_data, payment.status = (
+            start.ref,
+            start.client_data,
+            PaymentStatus.PENDING,
+        )
+    else:
+        payment.refresh_from_db()
     return payment
 
 
@@ -115,14 +123,14 @@ def _payment_event(event, provider: str) -> str:
         payment = qs.filter(uuid=event.local_id).first() if _is_uuid(event.local_id) else None
     if payment is None:
         logger.warning("billing: %s event %s for an unknown payment %s", provider, event.event_id, event.ref)
-        return "unknown payment"
+        return "unknown payment", None
     if event.type == "payment.failed":
         if payment.status == PaymentStatus.SUCCEEDED:
             logger.warning("billing: failure after success for payment %s ignored", payment.uuid)
-            return "failure after success ignored"
+            return "failure after success ignored", payment
         payment.status = PaymentStatus.FAILED
         payment.save(update_fields=["status", "updated_at"])
-        return "payment failed"
+        return "payment failed", payment
     if event.amount is not None and (
         event.amount != payment.amount or (event.currency and event.currency != payment.currency)
     ):
@@ -134,7 +142,7 @@ def _payment_event(event, provider: str) -> str:
             payment.amount,
             payment.currency,
         )
-        return "amount mismatch: not credited"
+        return "amount mismatch: not credited", payment
     posting = ledger.posting_create(
         legs=[
             LegSpec(
@@ -155,7 +163,7 @@ def _payment_event(event, provider: str) -> str:
     payment.status = PaymentStatus.SUCCEEDED
     payment.posting = posting
     payment.save(update_fields=["status", "posting", "updated_at"])
-    return "credited" if posting.created else "already credited"
+    return ("credited" if posting.created else "already credited"), payment
 
 
 def _is_uuid(value: str) -> bool:
@@ -299,7 +307,7 @@ def _payout_event(event, provider: str) -> str:
         payout = Payout.objects.filter(provider=provider, uuid=event.local_id).first()
     if payout is None:
         logger.warning("billing: %s event %s for an unknown payout %s", provider, event.event_id, event.ref)
-        return "unknown payout"
+        return "unknown payout", None
     before = payout.status
     payout = payout_settle(
         payout_id=payout.pk,
@@ -307,10 +315,35 @@ def _payout_event(event, provider: str) -> str:
         provider_ref=event.ref,
         reason=str(event.raw.get("type") or event.raw.get("event") or ""),
     )
-    return f"payout {before} -> {payout.status}"
+    return f"payout {before} -> {payout.status}", payout
 
 
 # --- callbacks ------------------------------------------------------------------------------
+
+EVENT_INSERT = """
+INSERT INTO billing_providerevent (provider, event_id, type, payload, outcome, received_at)
+VALUES (%s, %s, %s, %s, '', now())
+ON CONFLICT (provider, event_id) DO NOTHING RETURNING id
+"""
+
+
+def _event_record(provider: str, event) -> ProviderEvent | None:
+    """Record the event once; None when it was already recorded (a replay). A concurrent
+    duplicate waits on the unique index until the first delivery commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            EVENT_INSERT, [provider, event.event_id[:200], event.type[:100], json.dumps(event.raw)]
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return None
+    return ProviderEvent(
+        pk=inserted[0],
+        provider=provider,
+        event_id=event.event_id[:200],
+        type=event.type[:100],
+        payload=event.raw,
+    )
 
 
 def callback_receive(*, body: bytes, headers) -> tuple[ProviderEvent | None, str]:
@@ -329,26 +362,18 @@ def callback_receive(*, body: bytes, headers) -> tuple[ProviderEvent | None, str
     if not event.event_id:
         raise Invalid("The event has no id.")
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = ProviderEvent.objects.create(
-                    provider=provider.name, event_id=event.event_id[:200], type=event.type, payload=event.raw
-                )
-        except IntegrityError:
+        row = _event_record(provider.name, event)
+        if row is None:
             return ProviderEvent.objects.get(
                 provider=provider.name, event_id=event.event_id[:200]
             ), "replayed"
         if event.type.startswith("payment."):
-            outcome = _payment_event(event, provider.name)
+            outcome, row.payment = _payment_event(event, provider.name)
         elif event.type.startswith("payout."):
-            outcome = _payout_event(event, provider.name)
+            outcome, row.payout = _payout_event(event, provider.name)
         else:
             outcome = "ignored"
         row.outcome = outcome
-        if event.type.startswith("payment."):
-            row.payment = Payment.objects.filter(provider=provider.name, provider_ref=event.ref).first()
-        elif event.type.startswith("payout."):
-            row.payout = Payout.objects.filter(provider=provider.name, provider_ref=event.ref).first()
         row.save(update_fields=["outcome", "payment", "payout"])
     logger.info("billing: %s event %s (%s): %s", provider.name, event.event_id, event.type, outcome)
     return row, outcome
