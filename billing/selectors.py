@@ -120,6 +120,26 @@ def _by(qs, field: str) -> dict:
     return {row[field]: row["n"] for row in qs.order_by().values(field).annotate(n=Count("pk"))}
 
 
+def _device_status(devices, now) -> dict:
+    """Counts per `Device.status` (error / online / offline), computed in SQL with the same
+    rule as the property."""
+    from django.db.models import Case, DurationField, F, Value, When
+
+    window = F("expected_interval_s") * Value(
+        timedelta(seconds=settings.IOT_OFFLINE_AFTER_INTERVALS), output_field=DurationField()
+    )
+    status = Case(
+        When(
+            Q(last_error_at__isnull=False)
+            & (Q(last_seen__isnull=True) | Q(last_error_at__gt=F("last_seen"))),
+            then=Value("error"),
+        ),
+        When(last_seen__gte=Value(now) - window, then=Value("online")),
+        default=Value("offline"),
+    )
+    return _by(devices.annotate(computed_status=status), "computed_status")
+
+
 def metrics_get(*, user, period: timedelta) -> dict:
     """Operators' figures: everything for admins, their organization's for vendors."""
     from accounts.models import Role, User
@@ -162,7 +182,7 @@ def metrics_get(*, user, period: timedelta) -> dict:
         "users": {"by_role": _by(users, "role"), "by_status": _by(users, "status"), "total": users.count()},
         "communities": {"total": communities.count(), "by_status": _by(communities, "status")},
         "members": {"current": members.count()},
-        "devices": {"total": devices.count(), "by_status": _by(devices, "status")},
+        "devices": {"total": devices.count(), "by_status": _device_status(devices, now)},
         "readings": {
             "last_24h": readings.filter(ts__gte=day_ago).count(),
             "dead_letters_last_24h": dead.filter(received_at__gte=day_ago).count(),
