@@ -414,7 +414,7 @@ from decimal import Decimal  # noqa: E402
 
 # Ledger, wallets and payments (see README, Billing). Which payment provider serves
 # top-ups and payouts: "dev" (offline checkout page, DEBUG only), "stripe" or "razorpay".
-BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="dev")
+BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="dev" if DEBUG else "stripe")
 if BILLING_PROVIDER not in ("dev", "stripe", "razorpay"):
     raise ImproperlyConfigured("BILLING_PROVIDER must be dev, stripe or razorpay.")
 if BILLING_PROVIDER == "dev" and not DEBUG:
@@ -422,22 +422,20 @@ if BILLING_PROVIDER == "dev" and not DEBUG:
                                "razorpay when DEBUG=0 (see README, Billing).")
 BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="EUR")
 BILLING_DEV_SECRET = env.str("BILLING_DEV_SECRET", default="dev-insecure-billing-webhook-secret")
-
-
-def _provider_secret(name: str, provider: str) -> str:
-    """Required when DEBUG is off and `provider` is the one in use."""
-    if provider == BILLING_PROVIDER:
-        return _mandatory(name, f"dev-insecure-{name.lower()}")
-    return env.str(name, default="")
-
-
-STRIPE_SECRET_KEY = _provider_secret("STRIPE_SECRET_KEY", "stripe")
-STRIPE_WEBHOOK_SECRET = _provider_secret("STRIPE_WEBHOOK_SECRET", "stripe")
+# The secrets of the provider in use are required when DEBUG is off.
+_STRIPE, _RAZORPAY = BILLING_PROVIDER == "stripe", BILLING_PROVIDER == "razorpay"
+STRIPE_SECRET_KEY = (_mandatory("STRIPE_SECRET_KEY", "sk_test_dev-insecure") if _STRIPE
+                     else env.str("STRIPE_SECRET_KEY", default=""))
+STRIPE_WEBHOOK_SECRET = (_mandatory("STRIPE_WEBHOOK_SECRET", "whsec_dev-insecure") if _STRIPE
+                         else env.str("STRIPE_WEBHOOK_SECRET", default=""))
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_S = env.int("STRIPE_WEBHOOK_TOLERANCE_S", default=300)
-RAZORPAY_KEY_ID = _provider_secret("RAZORPAY_KEY_ID", "razorpay")
-RAZORPAY_KEY_SECRET = _provider_secret("RAZORPAY_KEY_SECRET", "razorpay")
-RAZORPAY_WEBHOOK_SECRET = _provider_secret("RAZORPAY_WEBHOOK_SECRET", "razorpay")
+RAZORPAY_KEY_ID = (_mandatory("RAZORPAY_KEY_ID", "rzp_test_dev-insecure") if _RAZORPAY
+                   else env.str("RAZORPAY_KEY_ID", default=""))
+RAZORPAY_KEY_SECRET = (_mandatory("RAZORPAY_KEY_SECRET", "dev-insecure") if _RAZORPAY
+                       else env.str("RAZORPAY_KEY_SECRET", default=""))
+RAZORPAY_WEBHOOK_SECRET = (_mandatory("RAZORPAY_WEBHOOK_SECRET", "dev-insecure") if _RAZORPAY
+                           else env.str("RAZORPAY_WEBHOOK_SECRET", default=""))
 RAZORPAY_ACCOUNT_NUMBER = env.str("RAZORPAY_ACCOUNT_NUMBER", default="")
 RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="https://api.razorpay.com")
 BILLING_PROVIDER_TIMEOUT_S = env.float("BILLING_PROVIDER_TIMEOUT_S", default=10.0)
