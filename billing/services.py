@@ -23,6 +23,7 @@ from billing import ledger
 from billing.ledger import LegSpec
 from billing.models import (
     CENT,
+    Account,
     EntryKind,
     Payment,
     PaymentStatus,
@@ -252,14 +253,15 @@ def payout_settle(*, payout_id: int, paid: bool, provider_ref: str = "", reason:
     """The provider's answer: paid posts the withdrawal and releases the hold; failed only
     releases the hold. A failure after payment (money returned) reverses the withdrawal."""
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("account").get(pk=payout_id)
+        payout = Payout.objects.select_for_update(of=("self",)).select_related("account").get(pk=payout_id)
+        clearing = ledger.account_clearing(provider=payout.provider, currency=payout.currency)
+        # Lock both accounts in primary-key order, the order posting_create locks them in:
+        # a concurrent top-up touching the same accounts cannot deadlock with us.
+        list(
+            Account.objects.select_for_update().filter(pk__in=[payout.account_id, clearing.pk]).order_by("pk")
+        )
         if payout.status == PayoutStatus.PAID and not paid and payout.posting is not None:
-            ledger.posting_reverse(
-                posting=payout.posting, actor=None, reason=f"Payout {payout.uuid} returned: {reason}"[:300]
-            )
-            payout.status = PayoutStatus.FAILED
-            payout.failure_reason = (reason or "Returned after payment")[:300]
-            payout.save(update_fields=["status", "failure_reason", "updated_at"])
+            _payout_returned(payout, reason)
             return payout
         if payout.status in (PayoutStatus.PAID, PayoutStatus.FAILED):
             return payout
@@ -268,11 +270,7 @@ def payout_settle(*, payout_id: int, paid: bool, provider_ref: str = "", reason:
             payout.posting = ledger.posting_create(
                 legs=[
                     LegSpec(payout.account, -payout.amount, EntryKind.WITHDRAWAL),
-                    LegSpec(
-                        ledger.account_clearing(provider=payout.provider, currency=payout.currency),
-                        payout.amount,
-                        EntryKind.WITHDRAWAL,
-                    ),
+                    LegSpec(clearing, payout.amount, EntryKind.WITHDRAWAL),
                 ],
                 idempotency_key=f"payout:{payout.uuid}",
                 kind=PostingKind.WITHDRAWAL,
@@ -286,6 +284,20 @@ def payout_settle(*, payout_id: int, paid: bool, provider_ref: str = "", reason:
             payout.provider_ref = provider_ref
         payout.save()
     return payout
+
+
+def _payout_returned(payout: Payout, reason: str) -> None:
+    """The bank returned a paid payout: reverse the withdrawal (the money is back)."""
+    try:
+        ledger.posting_reverse(
+            posting=payout.posting, actor=None, reason=f"Payout {payout.uuid} returned: {reason}"[:300]
+        )
+    except Conflict:
+        # Already reversed (an operator's correction): the money is back once, not twice.
+        logger.warning("billing: payout %s returned, its withdrawal was already reversed", payout.uuid)
+    payout.status = PayoutStatus.FAILED
+    payout.failure_reason = (reason or "Returned after payment")[:300]
+    payout.save(update_fields=["status", "failure_reason", "updated_at"])
 
 
 def payouts_sweep(*, older_than_s: int = 60) -> int:

@@ -246,3 +246,35 @@ def test_dev_callbacks_are_refused_when_dev_is_off(world, api):
     assert _post(api, b"{not json", PROVIDERS["dev"].sign(b"{not json")).status_code == 400
     assert _post(api, b"[" * 5000, PROVIDERS["dev"].sign(b"[" * 5000)).status_code == 400
     assert _post(api, body, headers).status_code == 200
+
+
+def test_a_payout_returned_after_payment_credits_the_wallet_back_once(world, api):
+    from billing.tests.helpers import fund
+
+    fund(world.a.member, "30")
+    payout = services.wallet_withdraw(actor=world.a.member, amount=Decimal("10"), iban=VALID_IBAN)
+    payout = services.payout_send(payout_id=payout.pk)
+    assert payout.status == "paid"
+    services.wallet_transfer(
+        buyer=world.a.member, seller=world.a.other_member, amount=Decimal("20"), idempotency_key="spend"
+    )
+    body = json.dumps(
+        {
+            "id": "devevt_ret",
+            "type": "payout.failed",
+            "object": {"ref": payout.provider_ref, "amount": "10.00", "currency": "EUR"},
+        }
+    ).encode()
+    assert _post(api, body, PROVIDERS["dev"].sign(body)).status_code == 200
+    body2 = json.dumps(
+        {
+            "id": "devevt_ret2",
+            "type": "payout.failed",
+            "object": {"ref": payout.provider_ref, "amount": "10.00", "currency": "EUR"},
+        }
+    ).encode()
+    assert _post(api, body2, PROVIDERS["dev"].sign(body2)).status_code == 200
+    payout.refresh_from_db()
+    assert payout.status == "failed"
+    assert _balance(world.a.member) == Decimal("10.00")
+    assert Posting.objects.filter(kind="correction").count() == 1
