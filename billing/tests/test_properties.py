@@ -1,6 +1,7 @@
 """Hypothesis: at least 10,000 generated sequences of top-ups, withdrawals, payouts that
 succeed or fail, reversals and P2P transfers, each run through the services against the
-real database in its own savepoint (rolled back after the checks).
+real database in its own savepoint (rolled back after the checks). Runtime: ~31 ms a
+sequence on this 2-core machine at load ~3 (10,000 in ~5 min); 27 min at load ~11.
 
 After every sequence: the deferred balance triggers are fired (`SET CONSTRAINTS ALL
 IMMEDIATE`), every posting balances, no wallet is negative, each wallet equals a model kept
@@ -9,6 +10,7 @@ clearing account) and `billing_verify` finds nothing.
 """
 
 import json
+import os
 from decimal import Decimal
 
 import pytest
@@ -25,7 +27,8 @@ from core.exceptions import Conflict, TooMany
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 10_000
+# 10,000 is the requirement; a developer may lower it locally (never in `make test`).
+EXAMPLES = int(os.environ.get("BILLING_PROPERTY_EXAMPLES", "10000"))
 cents = st.integers(min_value=1, max_value=5000).map(lambda c: Decimal(c) / 100)
 member = st.integers(min_value=0, max_value=2)
 operation = st.one_of(
