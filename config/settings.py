@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "iot",
     "simulation",
     "billing",
+    "pricing",
 ]
 
 MIDDLEWARE = [
@@ -408,3 +409,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "RegimeEnum": "communities.models.Regime",
     "RunStatusEnum": "simulation.models.RunStatus",
 })
+
+# --- pricing ---
+# Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
+PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)

@@ -10,7 +10,7 @@ import importlib
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing"]
+APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing", "pricing"]
 
 
 class Command(BaseCommand):
