@@ -155,8 +155,7 @@ def parse_gme_xml(data: bytes) -> tuple[list[PriceRow], list[Refused], list[str]
     parser = defused_sax.make_parser()
     parser.setContentHandler(handler)
     try:
-        parser.feed(data)
-        parser.close()
+        parser.parse(io.BytesIO(data))
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
         raise MalformedFile("XML entities and DTDs are not accepted.",
                             details={"file": ["DTD or entity declaration"]}) from None
