@@ -149,11 +149,11 @@ class TariffKind(models.TextChoices):
 
 class TariffQuerySet(ScopedQuerySet):
     def _scope(self, user):
-        if user.role in ("vendor", "referent"):
-            return self.filter(community__in=Community.objects.visible_to(user))
-        # A member sees their community's tariff and their own, not other members'.
+        # Those who manage a community see all its tariffs; a member sees the community's
+        # tariff and their own, never another member's.
         return self.filter(
-            Q(community__in=Community.objects.visible_to(user), membership__isnull=True)
+            Q(community__in=Community.objects.managed_by(user))
+            | Q(community__in=Community.objects.visible_to(user), membership__isnull=True)
             | Q(membership__user=user)
         )
 
