@@ -52,8 +52,28 @@ class BandSchemeAdmin(AdminOnlyChanges, ScopedAdmin):
     inlines = [BandRuleInline]
 
 
+class TariffBandPriceFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        tariff = self.instance
+        if tariff.kind != "tou" or tariff.band_scheme_id is None:
+            return
+        bands = [f.cleaned_data.get("band") for f in self.forms
+                 if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        expected = set(tariff.band_scheme.bands())
+        unknown = sorted(b for b in bands if b not in expected)
+        if unknown:
+            raise forms.ValidationError(f"Not a band of {tariff.band_scheme}: {', '.join(unknown)}.")
+        if len(bands) != len(set(bands)):
+            raise forms.ValidationError("One price per band.")
+        missing = sorted(expected - set(bands))
+        if missing:
+            raise forms.ValidationError(f"Price every band of the scheme; missing: {', '.join(missing)}.")
+
+
 class TariffBandPriceInline(admin.TabularInline):
     model = TariffBandPrice
+    formset = TariffBandPriceFormSet
     extra = 0
     fields = ["band", "price_eur_per_kwh"]
 

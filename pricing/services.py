@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, Invalid
 from core.scoping import require_manageable
@@ -103,6 +104,9 @@ def prices_upsert(*, rows: list[PriceRow], source: str, refused: list[Refused] =
         MarketPrice.objects.bulk_create(new, batch_size=2000)
     except IntegrityError:
         raise Conflict("Another import wrote the same prices meanwhile; run it again.") from None
+    now = timezone.now()
+    for price in changed:
+        price.updated_at = now  # bulk_update does not apply auto_now
     MarketPrice.objects.bulk_update(changed, ["price_eur_per_mwh", "source", "updated_at"], batch_size=2000)
     report.created, report.updated = len(new), len(changed)
     for (zone, resolution), members in sorted(groups.items()):

@@ -54,3 +54,16 @@ def test_nobody_changes_another_communitys_tariff(client, world, scheme):
     resp = client.post(f"/admin/pricing/tariff/{other.pk}/change/", {"name": "Mine now"})
     assert resp.status_code == 403
     assert Tariff.objects.get(pk=other.pk).name == "F1/F2/F3"
+
+
+def test_band_prices_must_match_the_scheme(client, world, scheme):
+    from pricing.tests.test_admin import tariff_form
+
+    client.post("/admin/login/?next=/admin/", {"username": world.a.referent.email, "password": PASSWORD})
+    data = tariff_form(world.a.community, scheme, **{"band_prices-2-band": "F4"})
+    resp = client.post("/admin/pricing/tariff/add/", data)
+    assert resp.status_code == 200 and "Not a band of" in resp.content.decode()
+    data = tariff_form(world.a.community, scheme, **{"band_prices-TOTAL_FORMS": "2"})
+    resp = client.post("/admin/pricing/tariff/add/", data)
+    assert resp.status_code == 200 and "missing: F3" in resp.content.decode()
+    assert not Tariff.objects.exists()
