@@ -34,8 +34,16 @@ SCHEMES = [
 ]
 
 
-def band_schemes_ensure(scheme_model, rule_model) -> None:
-    """Create the schemes above when missing; never overwrite an operator's corrections."""
+def band_schemes_ensure(scheme_model=None, rule_model=None) -> None:
+    """Create the schemes above when missing; never overwrite an operator's corrections.
+
+    The migration passes its historical models; the demo and tests call it bare (a flushed
+    test database, or an operator who deleted a scheme, gets it back).
+    """
+    if scheme_model is None:
+        from pricing.models import BandRule, BandScheme
+
+        scheme_model, rule_model = BandScheme, BandRule
     for spec in SCHEMES:
         scheme, created = scheme_model.objects.get_or_create(
             code=spec["code"], version=spec["version"],

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from communities.demo import SLUG
 from communities.models import Community
+from pricing.band_schemes import band_schemes_ensure
 from pricing.importing import PriceRow
 from pricing.models import BandScheme, MarketPrice, PriceSource, Tariff, TariffBandPrice
 from pricing.services import prices_upsert, tariff_save
@@ -41,6 +42,7 @@ def demo_price(local: datetime) -> Decimal:
 def _tariff(community, ctx) -> Tariff:
     tariff = Tariff.objects.filter(community=community, membership__isnull=True, name=TARIFF_NAME).first()
     if tariff is None:
+        band_schemes_ensure()
         scheme = BandScheme.objects.get(code="it-arera-f123", version="2007")
         tariff = Tariff(community=community, name=TARIFF_NAME, kind="tou", band_scheme=scheme,
                         valid_from=date(2025, 1, 1))

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from pricing.band_schemes import band_schemes_ensure
 from pricing.models import BandScheme, Tariff, TariffBandPrice
 
 F_PRICES = {"F1": Decimal("0.300000"), "F2": Decimal("0.280000"), "F3": Decimal("0.250000")}
@@ -12,6 +13,8 @@ F_PRICES = {"F1": Decimal("0.300000"), "F2": Decimal("0.280000"), "F3": Decimal(
 
 @pytest.fixture
 def scheme(db):
+    # Seeded by migration 0002; a transactional test elsewhere may have flushed it.
+    band_schemes_ensure()
     return BandScheme.objects.get(code="it-arera-f123", version="2007")
 
 

@@ -50,7 +50,7 @@ def test_an_admin_imports_prices_and_sees_the_report(client, world):
     assert "refused" in resp.content.decode() and "<td>3</td>" in resp.content.decode()
 
 
-def test_staff_read_prices_but_only_admins_import_or_change_them(client, world):
+def test_staff_read_prices_but_only_admins_import_or_change_them(client, world, scheme):
     MarketPrice.objects.create(market_zone="NORD", interval_start="2025-01-01T00:00:00Z",
                                resolution_minutes=60, price_eur_per_mwh=Decimal("100"), source="demo")
     login(client, world.a.vendor)
