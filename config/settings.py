@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "iot",
     "simulation",
     "billing",
+    "pricing",
 ]
 
 MIDDLEWARE = [
@@ -554,3 +555,7 @@ BILLING_WITHDRAW_DAILY_LIMIT_EUR = Decimal(env.str("BILLING_WITHDRAW_DAILY_LIMIT
 BILLING_MAX_AMOUNT_EUR = Decimal(env.str("BILLING_MAX_AMOUNT_EUR", default="10000"))
 # Platform fee on P2P transfers, in percent of the amount (rounded half-up to the cent).
 BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
+
+# --- pricing ---
+# Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
+PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
