@@ -1,15 +1,16 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.validators import validate_fiscal_code
 
 
 class ProfileForm(forms.Form):
-    full_name = forms.CharField(max_length=200, required=False, label="Full name")
-    address = forms.CharField(max_length=300, required=False)
+    full_name = forms.CharField(max_length=200, required=False, label=_("Full name"))
+    address = forms.CharField(max_length=300, required=False, label=_("Address"))
     fiscal_code = forms.CharField(
-        max_length=16, required=False, label="Fiscal code",
-        help_text="Italian codice fiscale (16 characters); the check character is verified.",
+        max_length=16, required=False, label=_("Fiscal code"),
+        help_text=_("Italian codice fiscale (16 characters); the check character is verified."),
     )
 
     def clean_fiscal_code(self):

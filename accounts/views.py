@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.forms import ProfileForm
@@ -14,7 +15,9 @@ from core.exceptions import Invalid
 
 @login_required
 def dashboard(request):
-    return render(request, "portal/dashboard.html")
+    from core.portal_views import home_page  # the homes (issue 11) live in core
+
+    return home_page(request)
 
 
 @login_required
@@ -27,7 +30,7 @@ def profile(request):
             for field, errors in exc.details.items():
                 form.add_error(field if field in form.fields else None, [str(e) for e in errors])
         else:
-            messages.success(request, "Profile saved.")
+            messages.success(request, _("Profile saved."))
             return redirect("portal:profile")
     return render(request, "portal/profile.html", {"form": form},
                   status=400 if form.errors else 200)

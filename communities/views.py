@@ -27,11 +27,17 @@ def community(request, pk):
     managed = obj.pk in selectors.community_managed_ids(user=request.user)
     # Managers see every plant; a member sees their own (others' are personal data).
     plants = list(plant_list(user=request.user).filter(community=obj).order_by("name"))
+    # PODs: a manager sees every POD of the community, a member their own
+    pods = selectors.metering_point_list(user=request.user).filter(
+        membership__community=obj, location__isnull=False).order_by("code")
     features = {
         "boundary": to_geojson(obj.boundary),
         "plants": {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": to_geojson(p.location),
              "properties": {"name": p.name, "capacity_kwp": float(p.capacity_kwp)}} for p in plants]},
+        "pods": {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": to_geojson(m.location), "properties": {"code": m.code}}
+            for m in pods]},
     }
     return render(request, "communities/community.html", {
         "community": obj, "plants": plants, "managed": managed, "map_data": features,

@@ -33,6 +33,10 @@ BEAT_TASKS: list[dict] = [
      "task": "accounts.tasks.account_emails_sweep_task", "every": 1, "period": "minutes"},
     {"name": "accounts: delete expired tokens, sessions and old account emails",
      "task": "accounts.tasks.auth_retention_task", "crontab": {"minute": "17", "hour": "3"}},
+    {"name": "billing: verify the ledger nightly (alerts admins)",
+     "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
+    {"name": "billing: send payouts left in the outbox",
+     "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
 ]
 
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "iot",
     "simulation",
     "billing",
+    "pricing",
 ]
 
 MIDDLEWARE = [
@@ -74,9 +75,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # it/en from the cookie, else the browser
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.i18n.UserLanguageMiddleware",  # the profile's language wins once logged in
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -97,6 +100,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "core.context_processors.portal",
             ],
         },
     },
@@ -254,9 +259,20 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Portal languages (issue 11): chosen from the browser, switchable in the profile (cookie
+# + the user's preferences["language"]); catalogues in locale/, compiled at set-up.
+LANGUAGES = [("it", "Italiano"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Map tiles of the portal's maps ({z}/{x}/{y} template); empty: no tiles, the map still
+# draws boundary, plants and PODs. Production: OpenStreetMap's, with its attribution.
+MAP_TILE_URL = env("MAP_TILE_URL", default="" if DEBUG else "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env(
+    "MAP_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -503,3 +519,43 @@ if SENTRY_DSN:
 
     init_sentry(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=""),
                 traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
+
+# --- billing ---
+from decimal import Decimal  # noqa: E402
+
+# Ledger, wallets and payments (see README, Billing). Which payment provider serves
+# top-ups and payouts: "dev" (offline checkout page, DEBUG only), "stripe" or "razorpay".
+BILLING_PROVIDER = env.str("BILLING_PROVIDER", default="dev" if DEBUG else "stripe")
+if BILLING_PROVIDER not in ("dev", "stripe", "razorpay"):
+    raise ImproperlyConfigured("BILLING_PROVIDER must be dev, stripe or razorpay.")
+if BILLING_PROVIDER == "dev" and not DEBUG:
+    raise ImproperlyConfigured("BILLING_PROVIDER=dev lets a tester confirm payments; set stripe or "
+                               "razorpay when DEBUG=0 (see README, Billing).")
+BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="EUR")
+BILLING_DEV_SECRET = env.str("BILLING_DEV_SECRET", default="dev-insecure-billing-webhook-secret")
+# The secrets of the provider in use are required when DEBUG is off.
+_STRIPE, _RAZORPAY = BILLING_PROVIDER == "stripe", BILLING_PROVIDER == "razorpay"
+STRIPE_SECRET_KEY = (_mandatory("STRIPE_SECRET_KEY", "sk_test_dev-insecure") if _STRIPE
+                     else env.str("STRIPE_SECRET_KEY", default=""))
+STRIPE_WEBHOOK_SECRET = (_mandatory("STRIPE_WEBHOOK_SECRET", "whsec_dev-insecure") if _STRIPE
+                         else env.str("STRIPE_WEBHOOK_SECRET", default=""))
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_S = env.int("STRIPE_WEBHOOK_TOLERANCE_S", default=300)
+RAZORPAY_KEY_ID = (_mandatory("RAZORPAY_KEY_ID", "rzp_test_dev-insecure") if _RAZORPAY
+                   else env.str("RAZORPAY_KEY_ID", default=""))
+RAZORPAY_KEY_SECRET = (_mandatory("RAZORPAY_KEY_SECRET", "dev-insecure") if _RAZORPAY
+                       else env.str("RAZORPAY_KEY_SECRET", default=""))
+RAZORPAY_WEBHOOK_SECRET = (_mandatory("RAZORPAY_WEBHOOK_SECRET", "dev-insecure") if _RAZORPAY
+                           else env.str("RAZORPAY_WEBHOOK_SECRET", default=""))
+RAZORPAY_ACCOUNT_NUMBER = env.str("RAZORPAY_ACCOUNT_NUMBER", default="")
+RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="https://api.razorpay.com")
+BILLING_PROVIDER_TIMEOUT_S = env.float("BILLING_PROVIDER_TIMEOUT_S", default=10.0)
+# Withdrawals per member per UTC day (sum of amounts, EUR); one top-up or withdrawal at most.
+BILLING_WITHDRAW_DAILY_LIMIT_EUR = Decimal(env.str("BILLING_WITHDRAW_DAILY_LIMIT_EUR", default="1000"))
+BILLING_MAX_AMOUNT_EUR = Decimal(env.str("BILLING_MAX_AMOUNT_EUR", default="10000"))
+# Platform fee on P2P transfers, in percent of the amount (rounded half-up to the cent).
+BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
+
+# --- pricing ---
+# Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
+PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("iot.api_urls")),
     path("", include("simulation.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include("pricing.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -24,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
+    path("", include("core.urls")),
     path("", include("accounts.urls")),
     path("", include("communities.urls")),
     path("", include("plants.urls")),

@@ -21,3 +21,14 @@ class CoreConfig(AppConfig):
         from core.metrics import connect_celery_signals
 
         connect_celery_signals()
+        _brand_admin()
+
+
+def _brand_admin():
+    """The back office's own name (issue 11), translated with the rest of the admin."""
+    from django.contrib import admin
+    from django.utils.translation import gettext_lazy as _
+
+    admin.site.site_header = _("CommonWatt back office")
+    admin.site.site_title = _("CommonWatt back office")
+    admin.site.index_title = _("Energy communities administration")

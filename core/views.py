@@ -1,4 +1,5 @@
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -15,7 +16,7 @@ def health(request):
 def not_found(request, exception=None):
     from django.shortcuts import render
 
-    return render(request, "error.html", {"status": 404, "message": "Page not found."}, status=404)
+    return render(request, "error.html", {"status": 404, "message": _("Page not found.")}, status=404)
 
 
 def server_error(request):
@@ -23,4 +24,4 @@ def server_error(request):
 
     rid = getattr(request, "request_id", "-")
     return render(request, "error.html", {"status": 500, "request_id": rid,
-                  "message": "Something went wrong on our side."}, status=500)
+                  "message": _("Something went wrong on our side.")}, status=500)

@@ -25,7 +25,7 @@ apt_install() {
   as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 pkgs=(python3-venv python3-dev build-essential gdal-bin libgdal-dev postgresql postgresql-contrib
-      redis-server mosquitto mosquitto-clients curl ca-certificates)
+      redis-server mosquitto mosquitto-clients curl ca-certificates gettext)
 (( want_test )) && pkgs+=(chromium)
 # node/npm may come from elsewhere (nvm, NodeSource): only ask apt when the command is absent.
 command -v npm >/dev/null || pkgs+=(nodejs npm)
@@ -90,3 +90,7 @@ if [[ ! -f static/vendor/.stamp || package-lock.json -nt static/vendor/.stamp ]]
   npm ci --silent --no-audit --no-fund >/dev/null
   scripts/vendor_assets.sh
 fi
+
+# --- translations: the .mo catalogues are build output (gitignored), compiled here --------
+log "compiling translations"
+.venv/bin/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0

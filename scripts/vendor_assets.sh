@@ -8,4 +8,6 @@ cp node_modules/chart.js/dist/chart.umd.min.js "$out/chart.umd.min.js"
 cp node_modules/htmx.org/dist/htmx.min.js "$out/htmx.min.js"
 cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
       node_modules/leaflet/dist/images "$out/leaflet/"
+# axe-core: the accessibility checker the browser tests inject into every portal page
+cp node_modules/axe-core/axe.min.js "$out/axe.min.js"
 touch "$out/.stamp"

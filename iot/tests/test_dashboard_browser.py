@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmarks.bench_query import asgi_server
+from core.tests.browser import warm_up
 from iot.ingest.service import ingest
 from iot.rollups.service import rollup_run
 from iot.testing.registry import make_device
@@ -27,6 +28,7 @@ def browser_page(world, monkeypatch):
     client.force_login(world.a.member)
     with asgi_server(connection.settings_dict["NAME"], pool=False) as host, sync_playwright() as pw:
         base = f"http://{host}"
+        warm_up(base)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(base_url=base)
         context.set_default_timeout(15_000)

@@ -1,0 +1,84 @@
+"""The home's card slots: one function per card, registered for the member or the referent home.
+
+A card function takes the request and returns None while its feature is absent (or has
+nothing to show), else a dict: {"template": "<app>/_card_<name>.html", "context": {...}}.
+The home renders the registered cards in order, each in its own slot (`data-card=<name>`).
+
+Another app fills a slot by replacing the body of its function here (or registering a new
+one with `@card("member", "name")`), returning its template and context; the home itself
+does not change. The functions below are the slots the money and notification issues bring:
+each checks that its feature exists and stays hidden until then.
+"""
+
+from collections.abc import Callable
+from importlib.util import find_spec
+
+from django.urls import NoReverseMatch, reverse
+
+CARDS: dict[str, list[tuple[str, Callable]]] = {"member": [], "referent": []}
+
+
+def card(home: str, name: str):
+    def register(fn):
+        CARDS[home].append((name, fn))
+        return fn
+    return register
+
+
+def feature_exists(url_name: str = "", module: str = "") -> bool:
+    """True when the feature's page (URL name) or module is installed."""
+    if module:
+        try:
+            if find_spec(module) is None:
+                return False
+        except ModuleNotFoundError:
+            return False
+    if url_name:
+        try:
+            reverse(url_name)
+        except NoReverseMatch:
+            return False
+    return True
+
+
+def render_cards(home: str, request) -> list[dict]:
+    """[{"name", "template", "context"}] of the cards that have something to show."""
+    out = []
+    for name, fn in CARDS[home]:
+        result = fn(request)
+        if result:
+            out.append({"name": name, **result})
+    return out
+
+
+@card("member", "wallet_balance")
+def wallet_balance(request):
+    """Slot: the member's wallet balance (billing wallet issue). Hidden until it lands."""
+    if not feature_exists(url_name="billing:wallet", module="billing.wallet"):
+        return None
+    return None  # the billing issue returns {"template": "billing/_card_wallet.html", ...}
+
+
+@card("member", "last_statement")
+def last_statement(request):
+    """Slot: the member's last statement (settlement issue)."""
+    if not feature_exists(url_name="billing:statements", module="billing.statements"):
+        return None
+    return None
+
+
+@card("member", "green_windows")
+def green_windows(request):
+    """Slot: tomorrow's green windows (forecast issue)."""
+    if not feature_exists(module="forecasting"):
+        return None
+    return None
+
+
+@card("member", "notifications")
+@card("referent", "notifications")
+def notifications(request):
+    """Slot: unread notifications (notifications issue)."""
+    if not feature_exists(module="notifications"):
+        return None
+    return None

@@ -1,0 +1,110 @@
+"""Italian everywhere (issue 11): no portal template keeps English text outside the
+translation tags, and every string marked for translation (templates, the portal's Python,
+the charts' JavaScript) has an Italian translation in locale/it."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils.translation.template import templatize
+
+ROOT = Path(settings.BASE_DIR)
+PO = ROOT / "locale" / "it" / "LC_MESSAGES"
+TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+PORTAL_PYTHON = [ROOT / path for path in ("core/apps.py", "core/home.py", "core/home_cards.py",
+                                           "core/portal_views.py", "core/views.py", "accounts/forms.py")]
+PORTAL_JS = [ROOT / "static" / "js" / "home.js",
+             ROOT / "communities" / "static" / "communities" / "community_map.js"]
+# words that are the same in both languages: units, names, codes
+SAME = {"kWh", "kWp", "kW", "CommonWatt", "TIP", "CSV", "UTC", "POD", "SoC", "Wh"}
+
+
+def _po_entries(path: Path) -> dict:
+    """{msgid: [msgstr, ...]} of a .po file, with the fuzzy flag as msgstr None."""
+    entries, block = {}, []
+    for chunk in path.read_text(encoding="utf-8").split("\n\n"):
+        block = chunk.splitlines()
+        fields, cur = {}, None
+        for line in block:
+            m = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$', line)
+            if m:
+                cur = m.group(1)
+                fields[cur] = m.group(2)
+            elif line.startswith('"') and cur:
+                fields[cur] += line[1:-1]
+        if fields.get("msgid"):
+            fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in block)
+            strs = [v for k, v in fields.items() if k.startswith("msgstr")]
+            entries[fields["msgid"]] = None if fuzzy else strs
+    return entries
+
+
+def _unescape(s: str) -> str:
+    return s.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+
+
+def _template_msgids(path: Path) -> set[str]:
+    code = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+    found = set()
+    for m in re.finditer(r"\b(?:gettext|ngettext|pgettext|npgettext)\(u'((?:[^'\\]|\\.)*)'", code):
+        found.add(_unescape(m.group(1)))
+    return found
+
+
+def _literal_words(path: Path) -> list[str]:
+    """English words written straight into the template (outside {% translate %} and
+    {% blocktranslate %}), in the text or in aria-label/title/alt/placeholder/data-label."""
+    src = path.read_text(encoding="utf-8")
+    src = re.sub(r"{%\s*comment\s*%}.*?{%\s*endcomment\s*%}", " ", src, flags=re.S)
+    src = re.sub(r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}", "§", src, flags=re.S)
+    src = re.sub(r"{#.*?#}|{%.*?%}|{{.*?}}", "§", src, flags=re.S)
+    src = re.sub(r"<(script|style)\b.*?</\1>", " ", src, flags=re.S)
+    words = []
+    for tag in re.findall(r"<[^>]+>", src):
+        for value in re.findall(r'\b(?:aria-label|title|alt|placeholder|data-label)="([^"]*)"', tag):
+            words += re.findall(r"[A-Za-z]{2,}", value)
+    text = re.sub(r"<[^>]+>", " ", src)
+    text = re.sub(r"&[a-z]+;|&#\d+;", " ", text)
+    words += re.findall(r"[A-Za-z]{2,}", text)
+    return [w for w in words if w not in SAME]
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_template_keeps_english_outside_the_translation_tags(path):
+    assert _literal_words(path) == []
+
+
+def test_every_marked_string_has_an_italian_translation():
+    django_po, js_po = _po_entries(PO / "django.po"), _po_entries(PO / "djangojs.po")
+    wanted = set()
+    for path in TEMPLATES:
+        wanted |= _template_msgids(path)
+    for path in PORTAL_PYTHON:
+        wanted |= set(re.findall(r'\b_\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")))
+    missing = sorted(m for m in wanted if not (django_po.get(m) and all(django_po[m])))
+    assert missing == [], "run makemessages -l it and translate these"
+    js_wanted = set()
+    for path in PORTAL_JS:
+        js_wanted |= set(re.findall(r'\bgettext\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")))
+    assert js_wanted
+    assert sorted(m for m in js_wanted if not (js_po.get(m) and all(js_po[m]))) == []
+
+
+def test_no_catalogue_entry_is_empty_or_fuzzy():
+    for name in ("django.po", "djangojs.po"):
+        entries = _po_entries(PO / name)
+        bad = [m for m, strs in entries.items() if not strs or not all(strs)]
+        assert bad == [], name
+
+
+@pytest.mark.django_db
+def test_the_italian_pages_use_italian_number_formats(world):
+    client = Client(HTTP_ACCEPT_LANGUAGE="it")
+    client.force_login(world.a.member)
+    html = client.get("/").content.decode()
+    assert '<html lang="it">' in html
+    assert "Ti diamo il benvenuto" in html and "Questo mese" in html
+    community = client.get(f"/community/{world.a.community.pk}/").content.decode()
+    assert 'id="installed-kwp">6,0 kWp' in community  # decimal comma

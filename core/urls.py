@@ -1,0 +1,11 @@
+from django.urls import path
+from django.views.i18n import JavaScriptCatalog
+
+from core import portal_views
+
+app_name = "core"
+
+urlpatterns = [
+    path("i18n/language/", portal_views.set_language, name="set_language"),
+    path("i18n/catalog.js", JavaScriptCatalog.as_view(domain="djangojs"), name="js_catalog"),
+]
