@@ -27,7 +27,7 @@ from communities.models import (
 )
 from communities.resources import MembershipResource, MeteringPointResource
 from communities.selectors import community_outside_report, member_count_subquery
-from communities.services import membership_leave, transaction_problems
+from communities.services import membership_leave, membership_rules_check, transaction_problems
 from core.exceptions import DomainError
 
 
@@ -151,8 +151,34 @@ class CurrentFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """The back office keeps the rules `membership_create` keeps (one current membership per
+    community, Austria's factors at most 100 % per person), checked under the same lock on
+    the person's row: the admin's change view runs clean() and save() in one transaction."""
+
+    class Meta:
+        model = Membership
+        fields = ("user", "community", "member_type", "role", "participation_factor_pct", "joined_at",
+                  "left_at", "status")
+
+    def clean(self):
+        data = super().clean()
+        user, community = data.get("user"), data.get("community")
+        factor = data.get("participation_factor_pct")
+        if user is None or community is None or factor is None or data.get("left_at"):
+            return data
+        try:
+            membership_rules_check(user=user, community=community, participation_factor_pct=factor,
+                                   exclude_pk=self.instance.pk)
+        except DomainError as exc:
+            for field, errors in exc.details.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
+    form = MembershipAdminForm
     resource_classes = [MembershipResource]
     list_display = ("user", "community", "member_type", "role", "participation_factor_pct", "joined_at",
                     "left_at", "status")

@@ -208,6 +208,37 @@ def metering_point_create(
 _ALREADY_MEMBER = {"user": ["This user is already a current member."]}
 
 
+def membership_rules_check(*, user, community: Community, participation_factor_pct: Decimal,
+                           exclude_pk: int | None = None) -> None:
+    """The rules a (new or changed) current membership must keep, checked under a lock on the
+    person's user row; call it inside the transaction that writes the membership (every
+    interface does: this service, the back office's membership form).
+
+    Austria's rule (a person's current participation factors total at most 100 %) spans
+    rows of several communities: no unique or check constraint can say it. Every
+    enrolment or factor change of a person therefore first locks that person's user row
+    (SELECT ... FOR UPDATE): concurrent writes for the same person run one after the other,
+    and the second reads the first's membership before summing. The one-current-membership
+    rule is the unique constraint `one_current_membership_per_community` (a race there is a
+    409)."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    current = Membership.objects.filter(user=user, left_at__isnull=True).exclude(pk=exclude_pk)
+    if current.filter(community=community).exists():
+        raise _invalid("Already a member.", _ALREADY_MEMBER)
+    if participation_factor_pct != Decimal("100") and community.regime != Regime.AT_EEG:
+        raise _invalid(
+            "Participation factors below 100 % are an Austrian EEG rule.",
+            {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]},
+        )
+    if community.regime == Regime.AT_EEG:
+        taken = current.aggregate(total=Sum("participation_factor_pct"))["total"] or Decimal("0")
+        if taken + participation_factor_pct > 100:
+            raise _invalid(
+                "Participation factors exceed 100 %.",
+                {"participation_factor_pct": [f"The user's current memberships already take {taken} %."]},
+            )
+
+
 @transaction.atomic
 def membership_create(
     *, community: Community, user, member_type: str = "consumer", role: str = "member",
@@ -218,28 +249,8 @@ def membership_create(
     eligible, or nothing is created). Only for a person who consented (an accepted
     invitation), a user staff just created, or the demo seed: interfaces that start from an
     email or an existing account go through `member_invite`."""
-    # Austria's rule (a person's current participation factors total at most 100 %) spans
-    # rows of several communities: no unique or check constraint can say it. Every
-    # enrolment of a person therefore first locks that person's user row (SELECT ... FOR
-    # UPDATE): concurrent enrolments of the same person run one after the other, and the
-    # second reads the first's membership before summing. The one-current-membership rule is
-    # the unique constraint `one_current_membership_per_community` (a race there is a 409).
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    if Membership.objects.filter(user=user, community=community, left_at__isnull=True).exists():
-        raise _invalid("Already a member.", _ALREADY_MEMBER)
-    if participation_factor_pct != Decimal("100") and community.regime != Regime.AT_EEG:
-        raise _invalid(
-            "Participation factors below 100 % are an Austrian EEG rule.",
-            {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]},
-        )
-    if community.regime == Regime.AT_EEG:
-        taken = Membership.objects.filter(user=user, left_at__isnull=True).aggregate(
-            total=Sum("participation_factor_pct"))["total"] or Decimal("0")
-        if taken + participation_factor_pct > 100:
-            raise _invalid(
-                "Participation factors exceed 100 %.",
-                {"participation_factor_pct": [f"The user's current memberships already take {taken} %."]},
-            )
+    membership_rules_check(user=user, community=community,
+                           participation_factor_pct=participation_factor_pct)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
 from django.utils import timezone
 
+from core.mail import header_safe
 from iot.models import Alert, AlertKind, Device
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def alert_notify(*, alert_id: int) -> bool:
         recipients = _referent_emails(alert.device)
         if recipients:
             device = alert.device
-            subject = f"[CommonWatt] {device}: {alert.get_kind_display().lower()}"
+            subject = header_safe(f"[CommonWatt] {device}: {alert.get_kind_display().lower()}")
             body = (f"{alert.message}\n\nDevice: {device} (serial {device.serial})\n"
                     f"Community: {device.community}\nLast data: {device.last_seen or 'never'}\n"
                     f"Device page: {settings.SITE_URL}/iot/devices/{device.pk}/\n")

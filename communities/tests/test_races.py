@@ -147,3 +147,45 @@ def test_a_retried_transaction_create_returns_the_first_answer_even_at_once(worl
     assert codes(results) == [201, 201]
     assert results[0].json() == results[1].json()
     assert EnergyTransaction.objects.count() == 1
+
+
+INLINE = {"metering_points-TOTAL_FORMS": "0", "metering_points-INITIAL_FORMS": "0",
+          "metering_points-MIN_NUM_FORMS": "0", "metering_points-MAX_NUM_FORMS": "1000"}
+
+
+def _admin_add(client, person, community, factor):
+    return client.post("/admin/communities/membership/add/", {
+        "user": person.pk, "community": community.pk, "member_type": "consumer", "role": "member",
+        "participation_factor_pct": factor, "joined_at": "2025-03-01", "status": "active", **INLINE,
+    })
+
+
+def test_the_back_office_keeps_austrias_100_percent_too(world):
+    """The admin's membership form goes through the same rule and lock as the services
+    (concurrent adds: one is refused by the form, never both saved)."""
+    for community in (world.a.community, world.b.community):
+        community.regime = "at_eeg"
+        community.save()
+    person = world.b.other_member
+    Membership.objects.filter(user=person).delete()
+    one, two = portal(world.admin), portal(world.admin)
+    results = race(lambda: _admin_add(one, person, world.a.community, "60"),
+                   lambda: _admin_add(two, person, world.b.community, "60"))
+    assert codes(results) == [200, 302]  # 200: the form again, with the error
+    refused = next(r for r in results if r.status_code == 200)
+    assert b"exceed 100" in refused.content or b"already take" in refused.content
+    total = sum(Membership.objects.filter(user=person, left_at=None).values_list(
+        "participation_factor_pct", flat=True), Decimal("0"))
+    assert total == Decimal("60")
+    # raising the kept membership's factor past what is left is refused as well
+    kept = Membership.objects.get(user=person, left_at=None)
+    other = Membership.objects.create(user=person, community=world.b.community if kept.community_id ==
+                                      world.a.community.pk else world.a.community,
+                                      participation_factor_pct=Decimal("40"), joined_at="2025-03-01")
+    answer = one.post(f"/admin/communities/membership/{other.pk}/change/", {
+        "user": person.pk, "community": other.community_id, "member_type": "consumer", "role": "member",
+        "participation_factor_pct": "50", "joined_at": "2025-03-01", "status": "active", **INLINE,
+    })
+    assert answer.status_code == 200 and b"already take" in answer.content
+    other.refresh_from_db()
+    assert other.participation_factor_pct == Decimal("40")

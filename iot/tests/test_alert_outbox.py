@@ -44,3 +44,16 @@ def test_the_sweep_is_scheduled_by_beat():
     PeriodicTask.objects.filter(task="iot.rollups.tasks.alerts_notify_pending_task").delete()
     beat_sync()
     assert PeriodicTask.objects.get(task="iot.rollups.tasks.alerts_notify_pending_task").interval.every == 5
+
+
+def test_a_device_name_with_a_line_break_still_gets_its_alert_sent(world, mailoutbox):
+    """User text in a subject is made single-line (core.mail.header_safe): a device named
+    with a line break can neither inject a header nor make its alert fail."""
+    meter, _ = make_device("OB-NL", kind="meter", plant=world.a.plant, expected_interval_s=60)
+    Device.objects.filter(pk=meter.pk).update(name="Meter\r\nBcc: eve@example.org",
+                                              last_seen=timezone.now() - timedelta(minutes=10))
+    assert device_offline_check() == {"opened": 1, "closed": 0}
+    assert Alert.objects.get(device=meter).notified_at is not None
+    message, = mailoutbox
+    assert "\n" not in message.subject and "Bcc" not in message.extra_headers
+    assert message.bcc == []
