@@ -319,9 +319,13 @@ def dashboards_own_q(user):
 
 def estimated_incentive(community, shared_kwh: float | None) -> dict | None:
     """Italian CER/AUC: shared energy x (TIP at its base band, zonal price at the reference,
-    plus the geographic correction) + CU_Af valorisation, from the simulation's rules and the
-    regime's current parameter set. None for regimes without a TIP. Decimal euros."""
-    from simulation.engine.regime import DEFAULT_IT_PARAMS, INCENTIVE_REGIMES, cu_af_eur_per_mwh, tip_band
+    plus the geographic correction) + ARERA valorisation, from the shared rules
+    (`energy_rules`) and the regime's current parameter set. None for regimes without a TIP.
+    Decimal euros. An estimate until settlement lands: the zone comes from the market zone,
+    the band from the largest plant, no excess-premium cut."""
+    import numpy as np
+
+    from energy_rules.it_cacer import DEFAULT_IT_PARAMS, INCENTIVE_REGIMES, tip_band, valorisation_eur_per_mwh
 
     if community.regime not in INCENTIVE_REGIMES or shared_kwh is None:
         return None
@@ -334,7 +338,9 @@ def estimated_incentive(community, shared_kwh: float | None) -> dict | None:
     band = tip_band(params, float(largest.capacity_kwp) if largest else 0.0)
     geo = params.get("geo_correction_eur_per_mwh", {}).get(GEO_ZONES.get(community.market_zone, "north"), 0)
     rate = Decimal(str(band["base_eur_per_mwh"])) + Decimal(str(geo))
-    cu = Decimal(str(cu_af_eur_per_mwh(params)))
+    reference = float(params.get("tip_pz_reference_eur_per_mwh", 180))
+    cu = Decimal(str(round(float(valorisation_eur_per_mwh(
+        params, regime=community.regime, zonal_eur_per_mwh=np.array([reference]))[0]), 6)))
     mwh = Decimal(str(shared_kwh)) / Decimal(1000)
     cent = Decimal("0.01")
     return {"tip_eur": (mwh * rate).quantize(cent, ROUND_HALF_UP),
