@@ -8,7 +8,6 @@ rollup service; both timings are reported too. `bench_ws` reuses the helpers her
 
 import contextlib
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from core.testing import MANDATORY
 
 BENCH_DB = "bench_commonwatt_q"
 REQUESTS = 200
@@ -61,8 +62,7 @@ def asgi_server(db_name: str, *, pool: bool = True):
         "DB_CONN_MAX_AGE": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DB_POOL": "1" if pool and has_pool() else "0",
     }
-    # every other secret production requires (settings name them through `_mandatory`)
-    for name in re.findall(r'_mandatory\("([A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()):
+    for name in MANDATORY:  # every other secret production requires
         env.setdefault(name, str(getattr(settings, name, "")) or "x" * 40)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",

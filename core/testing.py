@@ -15,6 +15,10 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# the secrets production requires (settings name them through `_mandatory`)
+MANDATORY = re.findall(r'_mandatory\("([A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,8 +37,7 @@ def server_env(db_name: str, port: int, **extra) -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
         "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", "commonwatt"),
     }
-    # every other secret production requires (settings name them through `_mandatory`)
-    for name in re.findall(r'_mandatory\("([A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()):
+    for name in MANDATORY:  # every other secret production requires
         env.setdefault(name, str(getattr(settings, name, "")) or "x" * 40)
     env["EMAIL_URL"] = "consolemail://"
     env.update({k: str(v) for k, v in extra.items()})

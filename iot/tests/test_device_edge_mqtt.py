@@ -3,12 +3,10 @@ bridge (it is dead-lettered with its reason and the next good reading is stored)
 is bounded, and a dead worker takes the bridge down instead of leaving it hanging."""
 
 import json
-import re
 import threading
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -218,10 +216,9 @@ def test_auto_sync_is_on_by_default_in_production():
            "SECRET_KEY": "k" * 64, "JWT_SIGNING_KEY": "j" * 64, "MQTT_PASSWORD": "p" * 20,
            "MQTT_SIMULATOR_PASSWORD": "s" * 20, "ALLOWED_HOSTS": "example.org",
            "EMAIL_URL": "smtp://127.0.0.1:25", "DATABASE_URL": "postgis://u:p@127.0.0.1:5432/x"}
-    # every other secret production requires (settings name them through `_mandatory`)
-    settings_py = (Path(__file__).resolve().parents[2] / "config" / "settings.py").read_text()
-    env.update({name: "x" * 40 for name in re.findall(r'_mandatory\("([A-Z0-9_]+)"', settings_py)
-                if name not in env})
+    from core.testing import MANDATORY
+
+    env.update({name: "x" * 40 for name in MANDATORY if name not in env})  # every other secret
     code = ("import django; django.setup(); from django.conf import settings; "
             "print(settings.MQTT_AUTO_SYNC_AUTH)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
