@@ -30,7 +30,9 @@ def _mandatory(name: str, dev_default: str) -> str:
         return value
     if DEBUG or TESTING:
         return dev_default
-    raise ImproperlyConfigured(f"{name} must be set when DEBUG=0 (see README, Configuration).")
+    raise ImproperlyConfigured(
+        f"{name} must be set when DEBUG=0 (see README, Configuration); for development, run "
+        f"through `make` or set DEBUG=1.")
 
 
 SECRET_KEY = _mandatory("SECRET_KEY", "dev-insecure-commonwatt-secret-key-change-me-0123456789")
