@@ -4,6 +4,7 @@ Every variable and its default is listed in the README ("Configuration"). With D
 a missing secret refuses to start with a clear message instead of running insecurely.
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -133,19 +134,25 @@ CACHES = {
 
 # Channels: the pub/sub layer is several times faster than the core layer and has no
 # socket-timeout trap with redis-py 8 (see shared/PITFALLS.md, Channels).
+# `make test` runs the suite in parallel (pytest-xdist): each worker gets its own database
+# (pytest-django's suffix), and here its own Celery queue and channel prefix; the processes a
+# test starts inherit PYTEST_XDIST_WORKER and so agree with it.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""
+_XDIST_SUFFIX = f"-{_XDIST_WORKER}" if _XDIST_WORKER else ""
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
             "hosts": [env.str("CHANNELS_REDIS_URL", default=REDIS_URL)],
-            "prefix": env.str("CHANNELS_PREFIX", default="commonwatt"),
+            "prefix": env.str("CHANNELS_PREFIX", default="commonwatt") + _XDIST_SUFFIX,
         },
     }
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="commonwatt")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="commonwatt") + _XDIST_SUFFIX
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
