@@ -5,16 +5,19 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts.models import User
 from accounts.tokens import make_login_link_token, make_password_reset_token, make_verify_email_token
+from core.i18n import language_of
 from core.mail import header_safe
 
 
 def _send(template: str, user: User, context: dict) -> None:
     context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
-    subject = header_safe(render_to_string(f"accounts/email/{template}_subject.txt", context))
-    body = render_to_string(f"accounts/email/{template}_message.txt", context)
+    with translation.override(language_of(user)):  # in the recipient's language
+        subject = header_safe(render_to_string(f"accounts/email/{template}_subject.txt", context))
+        body = render_to_string(f"accounts/email/{template}_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 

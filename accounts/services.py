@@ -21,6 +21,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from accounts import lockout
 from accounts.models import (
@@ -244,7 +245,7 @@ def _check_role_grant(actor: User, role: str) -> None:
     if actor.is_platform_admin:
         return
     if role not in _GRANTABLE_ROLES.get(actor.role, ()):
-        raise Forbidden(f"You may not give the role '{role}'.")
+        raise Forbidden(gettext("You may not give the role '%(role)s'.") % {"role": role})
 
 
 # Placing a new user in a community belongs to the communities app: it registers its two
@@ -268,7 +269,7 @@ def _organization_for(actor: User, organization_id):
     if organization_id is None:
         return actor.organization if actor.role == Role.VENDOR else None
     if not actor.is_platform_admin and organization_id != actor.organization_id:
-        raise Forbidden("You may only add people to your own organization.")
+        raise Forbidden(gettext("You may only add people to your own organization."))
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         raise invalid({"organization": ["Unknown organization."]})
@@ -292,7 +293,7 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
     same transaction (a Membership for members, the referents list for referents).
     """
     if not actor.is_staff:
-        raise Forbidden("Only staff may create users.")
+        raise Forbidden(gettext("Only staff may create users."))
     _check_role_grant(actor, role)
     community = None
     if community_id is not None:
@@ -365,26 +366,26 @@ def user_update_check(*, actor: User, user: User, data: dict) -> dict:
                and _current(user, f) != _normal(f, v)}
     is_self = actor.pk == user.pk
     if not actor.is_platform_admin:
-        require_manageable(actor, user, message="You may not change this user.")
+        require_manageable(actor, user, message=gettext("You may not change this user."))
     if not changed:
         return changed
     if actor.is_platform_admin:
         if "role" in changed and is_self and changed["role"] != Role.ADMIN and not actor.is_superuser:
-            raise Forbidden("You may not remove your own admin role.")
+            raise Forbidden(gettext("You may not remove your own admin role."))
         if "is_superuser" in changed and not actor.is_superuser:
-            raise Forbidden("Only superusers give or take the superuser flag.")
+            raise Forbidden(gettext("Only superusers give or take the superuser flag."))
         return changed
     if is_self and set(changed) & set(SELF_PROTECTED_FIELDS):
         fields = ", ".join(sorted(set(changed) & set(SELF_PROTECTED_FIELDS)))
-        raise Forbidden(f"You may not change your own {fields}.")
+        raise Forbidden(gettext("You may not change your own %(fields)s.") % {"fields": fields})
     if set(changed) & set(ADMIN_ONLY_FIELDS):
-        raise Forbidden("Only admins change these fields.")
+        raise Forbidden(gettext("Only admins change these fields."))
     if not is_self and set(changed) & set(GRANT_RULED_FIELDS):
         _check_role_grant(actor, user.role)
     if "role" in changed:
         _check_role_grant(actor, changed["role"])
     if "organization" in changed:
-        raise Forbidden("Only admins may move a user to another organization.")
+        raise Forbidden(gettext("Only admins may move a user to another organization."))
     return changed
 
 
@@ -428,9 +429,9 @@ def user_set_password(*, actor: User, user: User, password: str | None) -> User:
     that changes the password).
     """
     if actor.pk == user.pk and not actor.is_platform_admin:
-        raise Forbidden("Change your own password with your current one.")
+        raise Forbidden(gettext("Change your own password with your current one."))
     if not actor.is_platform_admin:
-        require_manageable(actor, user, message="You may not set this user's password.")
+        require_manageable(actor, user, message=gettext("You may not set this user's password."))
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password", "updated_at"])

@@ -11,6 +11,7 @@ import json
 
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -140,7 +141,7 @@ WithdrawIn = inline_serializer(
 
 def _body(request) -> dict:
     if not isinstance(request.data, dict):
-        raise Invalid("A JSON object is required.")
+        raise Invalid(gettext("A JSON object is required."))
     return request.data
 
 

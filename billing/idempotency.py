@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from billing.models import IdempotentRequest
 from core.exceptions import Conflict, DomainError
@@ -34,7 +35,7 @@ def idempotency_begin(*, user, scope: str, key: str, data) -> tuple[IdempotentRe
     if len(key) > MAX_KEY:
         from core.exceptions import Invalid
 
-        raise Invalid(f"Idempotency-Key: at most {MAX_KEY} characters.")
+        raise Invalid(gettext("Idempotency-Key: at most %(max)s characters.") % {"max": MAX_KEY})
     digest = request_hash(data)
     try:
         with transaction.atomic():
@@ -46,7 +47,7 @@ def idempotency_begin(*, user, scope: str, key: str, data) -> tuple[IdempotentRe
     if record.request_hash != digest:
         raise KeyReused()
     if record.status_code is None:
-        raise Conflict("A request with this Idempotency-Key is still in progress.")
+        raise Conflict(gettext("A request with this Idempotency-Key is still in progress."))
     return record, False
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from billing.models import CENT, Account, AccountKind, AuditEntry, EntryKind, Leg, Posting, PostingKind
 from core.exceptions import Conflict, Invalid
@@ -105,19 +106,21 @@ def _constraint(exc: IntegrityError) -> str:
 
 def _check_legs(legs: list[LegSpec], currency: str) -> None:
     if len(legs) < 2:
-        raise Invalid("A posting needs at least two legs.", details={"legs": ["At least two legs."]})
+        raise Invalid(gettext("A posting needs at least two legs."), details={"legs": ["At least two legs."]})
     for leg in legs:
         if not isinstance(leg.amount, Decimal) or not leg.amount.is_finite():
-            raise Invalid("Leg amounts are Decimals.", details={"legs": ["Amounts must be Decimal."]})
+            raise Invalid(gettext("Leg amounts are Decimals."),
+                          details={"legs": ["Amounts must be Decimal."]})
         if leg.amount == 0 or leg.amount != leg.amount.quantize(CENT):
             raise Invalid(
-                "Leg amounts are non-zero, to the cent.",
+                gettext("Leg amounts are non-zero, to the cent."),
                 details={"legs": ["Non-zero amounts, at most 2 decimals."]},
             )
         if leg.account.currency != currency:
-            raise Invalid("One posting never mixes currencies.", details={"legs": ["Mixed currencies."]})
+            raise Invalid(gettext("One posting never mixes currencies."),
+                          details={"legs": ["Mixed currencies."]})
     if sum(leg.amount for leg in legs) != 0:
-        raise Invalid("The legs do not sum to zero.", details={"legs": ["Legs must sum to zero."]})
+        raise Invalid(gettext("The legs do not sum to zero."), details={"legs": ["Legs must sum to zero."]})
 
 
 def posting_create(
@@ -138,7 +141,7 @@ def posting_create(
     """
     legs = list(legs)
     if not idempotency_key:
-        raise Invalid("A posting needs an idempotency key.")
+        raise Invalid(gettext("A posting needs an idempotency key."))
     currency = legs[0].account.currency if legs else settings.BILLING_CURRENCY
     _check_legs(legs, currency)
     # Lock accounts in one order (the balance trigger updates them): no deadlocks.
@@ -168,7 +171,7 @@ def posting_create(
             existing.created = False
             return existing
         if name == "billing_one_reversal_per_posting":
-            raise Conflict("This posting has already been reversed.") from None
+            raise Conflict(gettext("This posting has already been reversed.")) from None
         raise
     posting.created = True
     return posting

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 
 from billing.models import (
     Account,
@@ -56,7 +57,8 @@ def wallet_entries(*, user, kind: str | None = None, since=None, until=None, mem
     )
     if kind:
         if kind not in EntryKind.values:
-            raise Invalid("kind: unknown kind.", details={"kind": [f"One of {', '.join(EntryKind.values)}."]})
+            raise Invalid(gettext("kind: unknown kind."),
+                          details={"kind": [f"One of {', '.join(EntryKind.values)}."]})
         qs = qs.filter(kind=kind)
     if since:
         qs = qs.filter(created_at__gte=since)
@@ -94,7 +96,8 @@ def parse_when(value: str | None, *, field: str, end: bool = False):
     if moment is None:
         day = parse_date(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
         if day is None:
-            raise Invalid(f"{field}: an ISO date or datetime.", details={field: ["An ISO date or datetime."]})
+            raise Invalid(gettext("%(field)s: an ISO date or datetime.") % {"field": field},
+                          details={field: ["An ISO date or datetime."]})
         moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
@@ -108,11 +111,11 @@ def period_parse(value: str | None) -> timedelta:
     """`?period=24h` / `7d` (default 24h, at most 3660 days)."""
     match = PERIOD_RE.match(value or "24h")
     if not match:
-        raise Invalid("period: like 24h or 30d.", details={"period": ["Like 24h or 30d."]})
+        raise Invalid(gettext("period: like 24h or 30d."), details={"period": ["Like 24h or 30d."]})
     number, unit = int(match.group(1)), match.group(2)
     delta = timedelta(hours=number) if unit == "h" else timedelta(days=number)
     if number < 1 or delta > timedelta(days=3660):
-        raise Invalid("period: between 1h and 3660d.", details={"period": ["Between 1h and 3660d."]})
+        raise Invalid(gettext("period: between 1h and 3660d."), details={"period": ["Between 1h and 3660d."]})
     return delta
 
 
@@ -148,7 +151,7 @@ def metrics_get(*, user, period: timedelta) -> dict:
     from simulation.models import SimulationRun
 
     if not user.is_platform_admin and user.role != Role.VENDOR:
-        raise Forbidden("Operators' metrics are for administrators and vendors.")
+        raise Forbidden(gettext("Operators' metrics are for administrators and vendors."))
     now = timezone.now()
     since = now - period
     day_ago = now - timedelta(hours=24)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing import ledger
 from billing.ledger import LegSpec
@@ -70,11 +71,11 @@ def iban_normalise(value) -> str:
     """The IBAN without spaces, upper case, if its mod-97 check holds; else `Invalid`."""
     iban = re.sub(r"\s+", "", str(value or "")).upper()
     if not IBAN_RE.match(iban):
-        raise Invalid("iban: Not an IBAN.", details={"iban": ["Not an IBAN."]})
+        raise Invalid(gettext("iban: Not an IBAN."), details={"iban": ["Not an IBAN."]})
     digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
     if int(digits) % 97 != 1:
         raise Invalid(
-            "iban: The IBAN's check digits are wrong.",
+            gettext("iban: The IBAN's check digits are wrong."),
             details={"iban": ["The IBAN's check digits are wrong."]},
         )
     return iban
@@ -101,7 +102,7 @@ def payment_start(*, payment: Payment) -> Payment:
     except ProviderError as exc:
         logger.warning("billing: provider %s refused payment %s: %s", payment.provider, payment.uuid, exc)
         raise Conflict(
-            "The payment provider is not available; try again later.", error="ProviderUnavailable"
+            gettext("The payment provider is not available; try again later."), error="ProviderUnavailable"
         ) from None
     updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
         provider_ref=start.ref, client_data=start.client_data, status=PaymentStatus.PENDING
@@ -194,8 +195,9 @@ def wallet_withdraw(*, actor, amount: Decimal, iban: str) -> Payout:
         ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
         if today + amount > settings.BILLING_WITHDRAW_DAILY_LIMIT_EUR:
             raise TooMany(
-                f"The daily withdrawal limit is {settings.BILLING_WITHDRAW_DAILY_LIMIT_EUR} "
-                f"{account.currency}; {today} already requested today.",
+                gettext("The daily withdrawal limit is %(limit)s %(currency)s; %(today)s already requested "
+                        "today.") % {"limit": settings.BILLING_WITHDRAW_DAILY_LIMIT_EUR,
+                                     "currency": account.currency, "today": today},
                 details={"amount": ["Over the daily limit."]},
                 retry_after_s=3600,
             )
@@ -365,14 +367,15 @@ def callback_receive(*, body: bytes, headers) -> tuple[ProviderEvent | None, str
     Replays change nothing; out-of-order events are handled and logged."""
     provider = provider_for_callback(headers)
     if provider is None:
-        raise Invalid("No signature header of an enabled payment provider.")
+        raise Invalid(gettext("No signature header of an enabled payment provider."))
     try:
         event = provider.verify(body, headers)
     except SignatureError as exc:
         logger.warning("billing: %s callback refused: %s", provider.name, exc)
-        raise Invalid(f"Signature check failed: {exc}", error="BadSignature") from None
+        raise Invalid(gettext("Signature check failed: %(reason)s") % {"reason": exc},
+                      error="BadSignature") from None
     if not event.event_id:
-        raise Invalid("The event has no id.")
+        raise Invalid(gettext("The event has no id."))
     with transaction.atomic():
         row = _event_record(provider.name, event)
         if row is None:
@@ -414,10 +417,10 @@ def wallet_transfer(
     Idempotent on `idempotency_key`; `InsufficientFunds` when the buyer's available
     balance does not cover it."""
     if buyer.pk == seller.pk:
-        raise Invalid("A member cannot buy from themselves.")
+        raise Invalid(gettext("A member cannot buy from themselves."))
     fee = p2p_fee(amount) if fee is None else fee
     if fee < 0 or fee >= amount:
-        raise Invalid("The fee must be below the amount.")
+        raise Invalid(gettext("The fee must be below the amount."))
     legs = [
         LegSpec(ledger.account_wallet(user=buyer), -amount, EntryKind.P2P_PURCHASE),
         LegSpec(ledger.account_wallet(user=seller), amount - fee, EntryKind.P2P_SALE),

@@ -4,6 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.utils import translation
+
+from core.i18n import language_of
 
 INVITATION_TASK = "communities.tasks.membership_invitation_send"
 
@@ -27,7 +30,12 @@ def membership_invitation_send(invitation_id: int, token: str) -> bool:
         "link": f"{site}/community/invitations/{token}/", "site_url": site,
         "inviter": " ".join((invitation.invited_by.full_name if invitation.invited_by else "").split()),
     }
-    subject = " ".join(render_to_string("communities/email/invitation_subject.txt", context).split())
-    body = render_to_string("communities/email/invitation_message.txt", context)
+    # in the invitee's language when they have an account, else in the inviter's
+    from accounts.models import User
+
+    invitee = User.objects.filter(email__iexact=invitation.email).first()
+    with translation.override(language_of(invitee or invitation.invited_by)):
+        subject = " ".join(render_to_string("communities/email/invitation_subject.txt", context).split())
+        body = render_to_string("communities/email/invitation_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
     return True

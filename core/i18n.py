@@ -27,3 +27,10 @@ class UserLanguageMiddleware:
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, chosen, max_age=365 * 24 * 3600,
                                 samesite="Lax")
         return response
+
+
+def language_of(user) -> str:
+    """The language to write to `user` in (emails, notifications): their saved choice, else
+    the site's default."""
+    chosen = (getattr(user, "preferences", None) or {}).get("language") if user is not None else None
+    return chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from core.errors import ApiError
 from core.scoping import get_manageable
@@ -78,7 +79,7 @@ def community_managed(*, user, community_id: int):
     from communities.models import Community
 
     return get_manageable(Community.objects.all(), user, pk=community_id,
-                          message="Only the community's referents may see the whole community.")
+                          message=gettext("Only the community's referents may see the whole community."))
 
 
 def metric_by_code(code: str | None) -> Metric:

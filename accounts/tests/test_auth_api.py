@@ -303,3 +303,24 @@ class TestThrottle:
         other = api.post("/api/v1/auth/password-reset-request", {"email": "x@example.com"},
                          format="json", REMOTE_ADDR="10.0.0.9")
         assert other.status_code == 202
+
+
+class TestEmailLanguage:
+    """Account emails are written in the recipient's saved language (issue 11)."""
+
+    def test_an_italian_user_gets_the_reset_email_in_italian_and_an_english_one_in_english(self, api):
+        make_user("it@example.com", full_name="Grazia Deledda", preferences={"language": "it"})
+        make_user("en@example.com", full_name="Ada Lovelace")
+        for email in ("it@example.com", "en@example.com"):
+            # the request's own language does not matter: the recipient's does
+            api.post("/api/v1/auth/password-reset-request", {"email": email}, format="json",
+                     HTTP_ACCEPT_LANGUAGE="en" if email.startswith("it") else "it")
+        deliver_account_emails()
+        by_address = {m.to[0]: m for m in mail.outbox}
+        italian, english = by_address["it@example.com"], by_address["en@example.com"]
+        assert italian.subject == "CommonWatt: reimposta la password"
+        assert italian.body.startswith("Ciao Grazia,") and "ha chiesto di reimpostare" in italian.body
+        assert english.subject == "CommonWatt: reset your password"
+        assert english.body.startswith("Hello Ada,") and "asked to reset" in english.body
+        # the token is the same kind in both: one line of its own
+        assert _token_from_mail(italian) and _token_from_mail(english)

@@ -13,7 +13,11 @@ from django.utils.translation.template import templatize
 
 ROOT = Path(settings.BASE_DIR)
 PO = ROOT / "locale" / "it" / "LC_MESSAGES"
-TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+# the portal's and back office's templates, the apps' own and every email's (subject and body)
+TEMPLATES = sorted(
+    {*(ROOT / "templates").rglob("*.html"), *ROOT.glob("*/templates/**/*.html"),
+     *ROOT.glob("*templates/**/email/*.txt"), *ROOT.glob("*/templates/**/email/*.txt")}
+)
 PORTAL_PYTHON = [ROOT / path for path in ("core/apps.py", "core/home.py", "core/home_cards.py",
                                            "core/portal_views.py", "core/views.py", "accounts/forms.py")]
 PORTAL_JS = [ROOT / "static" / "js" / "home.js",
@@ -38,7 +42,7 @@ def _po_entries(path: Path) -> dict:
         if fields.get("msgid"):
             fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in block)
             strs = [v for k, v in fields.items() if k.startswith("msgstr")]
-            entries[fields["msgid"]] = None if fuzzy else strs
+            entries[_unescape(fields["msgid"])] = None if fuzzy else strs
     return entries
 
 
@@ -68,6 +72,7 @@ def _literal_words(path: Path) -> list[str]:
             words += re.findall(r"[A-Za-z]{2,}", value)
     text = re.sub(r"<[^>]+>", " ", src)
     text = re.sub(r"&[a-z]+;|&#\d+;", " ", text)
+    text = re.sub(r"\S*/\S*", " ", text)  # paths and URLs (the emails' API routes)
     words += re.findall(r"[A-Za-z]{2,}", text)
     return [w for w in words if w not in SAME]
 

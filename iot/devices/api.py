@@ -3,6 +3,7 @@ a command. Reads are scoped by `Device.objects.visible_to` (out of scope = 404);
 staff rights over the device's community (403 otherwise)."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -26,7 +27,7 @@ TAGS = ["iot devices"]
 
 
 def _require_manager(user, device: Device) -> None:
-    require_manageable(user, device, message="You can see this device but not change it.")
+    require_manageable(user, device, message=gettext("You can see this device but not change it."))
 
 
 class DeviceFilter(filters.FilterSet):

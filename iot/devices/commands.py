@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.exceptions import Conflict
 from iot.bridges.mqtt_auth import COMMANDS_TOPIC
@@ -31,7 +32,7 @@ def device_command_send(*, device: Device, command: str, payload: dict | None = 
     never arrive before the command exists). Returns the command, refreshed: `sent`, or
     `failed` with the reason when the broker could not take it."""
     if not device.is_active:
-        raise Conflict("The device is inactive.")
+        raise Conflict(gettext("The device is inactive."))
     with transaction.atomic():
         cmd = DeviceCommand.objects.create(device=device, command=command, payload=payload or {},
                                            created_by=user)

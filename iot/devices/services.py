@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.exceptions import Conflict, Forbidden, Invalid
 from iot.bridges.mqtt_auth import SERIAL_RE, auth_files_write, mosquitto_hash, serial_reserved
@@ -31,11 +32,11 @@ def _derive_community(*, plant, metering_point, community):
         derived.append(metering_point.membership.community)
     ids = {c.id for c in derived}
     if len(ids) > 1:
-        raise Invalid("The plant and the metering point belong to different communities.",
+        raise Invalid(gettext("The plant and the metering point belong to different communities."),
                       details={"metering_point": ["Not in the plant's community."]})
     if derived:
         if community is not None and community.id not in ids:
-            raise Invalid("The community must be the plant's / metering point's community.",
+            raise Invalid(gettext("The community must be the plant's / metering point's community."),
                           details={"community": ["Does not match the plant or metering point."]})
         return derived[0]
     return community
@@ -48,7 +49,7 @@ def _check_scope(user, community) -> None:
     from communities.models import Community
 
     if community is None or not Community.objects.managed_by(user).filter(pk=community.pk).exists():
-        raise Forbidden("You can only register devices in communities you manage.")
+        raise Forbidden(gettext("You can only register devices in communities you manage."))
 
 
 def device_scope_check(*, user, plant=None, metering_point=None, community=None):
@@ -84,11 +85,12 @@ def device_create(*, user=None, serial: str, kind: str, protocol: str = "mqtt", 
                   ) -> tuple[Device, str]:
     """Register a device; returns it with its secret (shown once, never stored in clear)."""
     if not SERIAL_RE.match(serial or ""):
-        raise Invalid("A serial is 1-64 letters, digits, '.', '-' or '_'.", details={"serial": ["Invalid."]})
+        raise Invalid(gettext("A serial is 1-64 letters, digits, '.', '-' or '_'."),
+                      details={"serial": ["Invalid."]})
     if serial_reserved(serial):
         # It is the broker username of the bridge or the simulator: a device with it would
         # put a second line for that user in Mosquitto's password file.
-        raise Invalid("This serial is reserved.", details={"serial": ["Reserved for the platform."]})
+        raise Invalid(gettext("This serial is reserved."), details={"serial": ["Reserved for the platform."]})
     already = Conflict("A device with this serial already exists.",
                        details={"serial": ["Already registered."]})
     if Device.objects.filter(serial=serial).exists():
@@ -119,7 +121,7 @@ def device_update(*, device: Device, user=None, **changes) -> Device:
         changes["connection"] = changes.pop("connection_settings")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise Invalid(f"Not editable: {', '.join(sorted(unknown))}.")
+        raise Invalid(gettext("Not editable: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     for name, value in changes.items():
         setattr(device, name, value)
     device.community = _derive_community(plant=device.plant, metering_point=device.metering_point,
