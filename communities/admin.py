@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, Role
 from communities.admin_base import (
@@ -72,11 +73,11 @@ class CommunityAdmin(CommunityScopedAdmin):
         # a subquery, not Count(): the scope's joins (referents) could multiply the rows
         return super().get_queryset(request).annotate(n_members=Coalesce(member_count_subquery(), 0))
 
-    @admin.display(description="members", ordering="n_members")
+    @admin.display(description=_("members"), ordering="n_members")
     def current_members(self, obj):
         return obj.n_members
 
-    @admin.display(description="metering points")
+    @admin.display(description=_("metering points"))
     def metering_points_overview(self, obj):
         if obj is None or obj.pk is None:
             return "-"
@@ -111,18 +112,19 @@ class CommunityAdmin(CommunityScopedAdmin):
             outside = [p["code"] for p in report["metering_points"]] + [p["name"] for p in report["plants"]]
             if outside:
                 self.message_user(
-                    request, "Now outside the boundary or under another substation (kept, please review): "
-                    + ", ".join(outside), messages.WARNING)
+                    request,
+                    _("Now outside the boundary or under another substation (kept, please review): %(items)s")
+                    % {"items": ", ".join(outside)}, messages.WARNING)
 
-    @admin.action(description="Mark selected communities active")
+    @admin.action(description=_("Mark selected communities active"))
     def make_active(self, request, queryset):
         n = queryset.filter(pk__in=self._managed_pks(request)).update(status=CommunityStatus.ACTIVE)
-        self.message_user(request, f"{n} communities marked active.")
+        self.message_user(request, _("%(n)d communities marked active.") % {"n": n})
 
-    @admin.action(description="Mark selected communities closed")
+    @admin.action(description=_("Mark selected communities closed"))
     def make_closed(self, request, queryset):
         n = queryset.filter(pk__in=self._managed_pks(request)).update(status=CommunityStatus.CLOSED)
-        self.message_user(request, f"{n} communities closed.")
+        self.message_user(request, _("%(n)d communities closed.") % {"n": n})
 
     def _managed_pks(self, request):
         return Community.objects.managed_by(request.user).values("pk")
@@ -137,7 +139,7 @@ class MeteringPointInline(ScopedInline):
 
 
 class CurrentFilter(admin.SimpleListFilter):
-    title = "current"
+    title = _("current")
     parameter_name = "current"
 
     def lookups(self, request, model_admin):
@@ -200,7 +202,7 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
     def has_import_permission(self, request):
         return super().has_add_permission(request)  # rows become invitations
 
-    @admin.action(description="Mark selected memberships as left today")
+    @admin.action(description=_("Mark selected memberships as left today"))
     def mark_left(self, request, queryset):
         done = 0
         for membership in queryset.filter(left_at__isnull=True):
@@ -211,7 +213,7 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{membership}: {exc.message}", messages.ERROR)
-        self.message_user(request, f"{done} memberships marked as left.")
+        self.message_user(request, _("%(n)d memberships marked as left.") % {"n": done})
 
 
 class MeteringPointForm(forms.ModelForm):
@@ -247,7 +249,7 @@ class MeteringPointAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
     search_fields = ("code", "meter_serial", "membership__user__email", "primary_substation")
     list_select_related = ("membership__community", "membership__user")
 
-    @admin.display(description="community", ordering="membership__community__name")
+    @admin.display(description=_("community"), ordering="membership__community__name")
     def community_name(self, obj):
         return obj.membership.community
 
@@ -298,15 +300,15 @@ class EnergyTransactionAdmin(CommunityScopedAdmin):
         managed = EnergyTransaction.objects.managed_by(request.user).values("pk")
         return queryset.filter(pk__in=managed, status=TransactionStatus.PENDING).update(status=status)
 
-    @admin.action(description="Mark selected pending transactions settled")
+    @admin.action(description=_("Mark selected pending transactions settled"))
     def mark_settled(self, request, queryset):
         n = self._set_status(request, queryset, TransactionStatus.SETTLED)
-        self.message_user(request, f"{n} settled.")
+        self.message_user(request, _("%(n)d settled.") % {"n": n})
 
-    @admin.action(description="Cancel selected pending transactions")
+    @admin.action(description=_("Cancel selected pending transactions"))
     def mark_cancelled(self, request, queryset):
         n = self._set_status(request, queryset, TransactionStatus.CANCELLED)
-        self.message_user(request, f"{n} cancelled.")
+        self.message_user(request, _("%(n)d cancelled.") % {"n": n})
 
 
 @admin.register(RegimeParameters)

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CommunitiesConfig(AppConfig):
     name = "communities"
-    verbose_name = "Communities"
+    verbose_name = _("Communities")
 
     def ready(self):
         # Enrolment of a person into a community is this app's service; accounts calls it

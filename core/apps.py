@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _beat_sync(sender, **kwargs):
@@ -14,7 +15,7 @@ def _beat_sync(sender, **kwargs):
 
 class CoreConfig(AppConfig):
     name = "core"
-    verbose_name = "Platform core"
+    verbose_name = _("Platform core")
 
     def ready(self):
         post_migrate.connect(_beat_sync, sender=self, dispatch_uid="core_beat_sync")

@@ -8,6 +8,7 @@ device services, so the admin obeys the same rules as the API.
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.admin import ScopedAdmin
@@ -68,7 +69,7 @@ class DeviceAdmin(ScopedAdmin):
     actions = ("rotate_secret",)
     list_select_related = ("community", "plant")
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status_badge(self, obj: Device) -> str:
         return obj.status
 
@@ -98,7 +99,7 @@ class DeviceAdmin(ScopedAdmin):
         for device in queryset:
             device_delete(device=device)
 
-    @admin.action(description="Rotate the secret of the selected devices")
+    @admin.action(description=_("Rotate the secret of the selected devices"))
     def rotate_secret(self, request, queryset):
         for device in queryset.filter(pk__in=Device.objects.managed_by(request.user).values("pk")):
             _show_secret(request, device, device_rotate_secret(device=device))

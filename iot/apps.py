@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _after_migrate(sender, using="default", **kwargs):
@@ -24,7 +25,7 @@ def _after_migrate(sender, using="default", **kwargs):
 
 class IotConfig(AppConfig):
     name = "iot"
-    verbose_name = "IoT"
+    verbose_name = _("IoT")
 
     def ready(self):
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="iot_partitions")

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from communities.admin_base import CommunityScopedAdmin, ScopedImportExportMixin, ScopedInline
 from plants.models import Asset, Plant, PlantStatus
@@ -52,17 +53,17 @@ class PlantAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
     def _set(self, request, queryset, status):
         mine = [p for p in queryset.select_related("community") if self._manages(request, p)]
         n = plant_set_status(plants=mine, status=status)
-        self.message_user(request, f"{n} plants set to {status}.")
+        self.message_user(request, _("%(n)d plants set to %(status)s.") % {"n": n, "status": status})
 
-    @admin.action(description="Set selected plants operating")
+    @admin.action(description=_("Set selected plants operating"))
     def set_operating(self, request, queryset):
         self._set(request, queryset, PlantStatus.OPERATING)
 
-    @admin.action(description="Set selected plants in maintenance")
+    @admin.action(description=_("Set selected plants in maintenance"))
     def set_maintenance(self, request, queryset):
         self._set(request, queryset, PlantStatus.MAINTENANCE)
 
-    @admin.action(description="Set selected plants decommissioned")
+    @admin.action(description=_("Set selected plants decommissioned"))
     def set_decommissioned(self, request, queryset):
         self._set(request, queryset, PlantStatus.DECOMMISSIONED)
 

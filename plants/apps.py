@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PlantsConfig(AppConfig):
     name = "plants"
-    verbose_name = "Plants"
+    verbose_name = _("Plants")

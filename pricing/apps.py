@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PricingConfig(AppConfig):
     name = "pricing"
-    verbose_name = "Prices and tariffs"
+    verbose_name = _("Prices and tariffs")

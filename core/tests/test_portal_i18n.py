@@ -101,3 +101,15 @@ def test_the_api_answers_its_messages_in_the_callers_language(world, api):
     # the default message of a domain error, and DRF's own
     resp = api.get("/api/v1/simulation/00000000-0000-0000-0000-000000000000", HTTP_ACCEPT_LANGUAGE="it")
     assert resp.status_code == 404 and resp.json()["message"] == "Non trovato."
+
+
+def test_the_back_office_speaks_italian(world):
+    """The apps' names, the list actions and their messages in the back office (issue 11)."""
+    client = _login(world.admin, HTTP_ACCEPT_LANGUAGE="it")
+    index = client.get("/admin/").content.decode()
+    assert "Prezzi e tariffe" in index and "Contabilità" in index
+    changelist = client.get("/admin/communities/community/").content.decode()
+    assert "Segna come attive le comunità selezionate" in changelist
+    resp = client.post("/admin/communities/community/", {
+        "action": "make_active", "_selected_action": [world.a.community.pk]}, follow=True)
+    assert "1 comunità segnate come attive." in resp.content.decode()
