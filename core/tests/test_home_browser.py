@@ -112,6 +112,13 @@ def test_the_member_home_is_alive(browse, world):
     ingest([{"device": data["meter_a"].serial, "metric": "power_w", "ts": timezone.now(), "value": 1500.0}],
            source="mqtt")
     page.wait_for_function("document.querySelector('[data-live=\"consumption\"]').dataset.raw === '5500'")
+    # ... and the day curve's current quarter hour (5.5 kW), without a reload
+    quarter = page.evaluate("document.getElementById('chart-day').dataset.liveQuarter")
+    assert quarter and quarter[-2:] in ("00", "15", "30", "45")
+    curve = page.evaluate("(() => { const el = document.getElementById('chart-day');"
+                          " const c = Chart.getChart(el), i = c.data.labels.indexOf(el.dataset.liveQuarter);"
+                          " return [i, c.data.labels.length, c.data.datasets[0].data[i]]; })()")
+    assert curve[0] == curve[1] - 1 and curve[2] == pytest.approx(5.5)
 
     assert axe_violations(page) == []
     page.screenshot(path=str(SHOTS / "member-home.png"), full_page=True)

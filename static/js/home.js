@@ -26,15 +26,40 @@
   }
 
   const curve = data("home-curve");
+  let dayChart = null;
   if (curve) {
     const items = curve.items;
-    chart("chart-day", {type: "line", data: {labels: items.map((r) => r.time), datasets: [
+    dayChart = chart("chart-day", {type: "line", data: {labels: items.map((r) => r.time), datasets: [
       {label: gettext("Consumption"), data: items.map((r) => r.consumption_kw), borderColor: COLORS.consumption, pointRadius: 0, order: 1},
       {label: gettext("Production"), data: items.map((r) => r.production_kw), borderColor: COLORS.production, pointRadius: 0, order: 2},
       {label: gettext("Community surplus"), data: items.map((r) => r.community_surplus_kw), borderColor: COLORS.surplus,
        backgroundColor: COLORS.surplus, fill: true, pointRadius: 0, order: 3},
     ]}, options: {scales: {x: {title: {display: true, text: gettext("Local time")}, ticks: {maxTicksLimit: 8}}, y: axis(gettext("Power (kW)"))},
                   plugins: {tooltip: tooltip("kW", 2)}}});
+  }
+  // the live frames move the curve's current quarter hour (the community's local time);
+  // a new quarter hour adds a point, so the curve grows through the day without a reload
+  const quarterLabel = curve ? (() => {
+    const parts = new Intl.DateTimeFormat("en-GB", {timeZone: curve.time_zone, hour: "2-digit", minute: "2-digit",
+                                                     hourCycle: "h23"}).formatToParts(new Date());
+    const hh = parts.find((p) => p.type === "hour").value, mm = Number(parts.find((p) => p.type === "minute").value);
+    return `${hh}:${String(mm - (mm % 15)).padStart(2, "0")}`;
+  }) : null;
+  function liveCurve(consumptionW, productionW) {
+    if (!dayChart) return;
+    const labels = dayChart.data.labels, label = quarterLabel();
+    let i = labels.length - 1;
+    if (labels[i] !== label) {
+      if (labels.length && label < labels[i]) return;  // past midnight: the page is yesterday's
+      labels.push(label);
+      dayChart.data.datasets.forEach((d) => d.data.push(null));
+      i = labels.length - 1;
+    }
+    const [cons, prod] = dayChart.data.datasets;
+    if (consumptionW !== null) cons.data[i] = consumptionW / 1000;
+    if (productionW !== null) prod.data[i] = productionW / 1000;
+    dayChart.update("none");
+    document.getElementById("chart-day").dataset.liveQuarter = label;
   }
   const month = data("home-month");
   if (month) {
@@ -75,8 +100,10 @@
     const set = (name, v) => root.querySelectorAll(`[data-live="${name}"]`).forEach((el) => {
       el.textContent = fmt(v, 0); el.dataset.raw = v === null ? "" : String(v);
     });
-    if (grid !== null) set("consumption", grid + (production || 0) + (battery || 0));
+    const consumption = grid !== null ? grid + (production || 0) + (battery || 0) : null;
+    if (consumption !== null) set("consumption", consumption);
     if (production !== null) set("production", production);
+    liveCurve(consumption, production);
     if (grid !== null) set("grid", grid);
     // shared power: min(injection, withdrawal) over the meters (as on the server)
     let withdrawal = 0, injection = 0, meters = 0;
