@@ -23,6 +23,9 @@ class CoreConfig(AppConfig):
 
         connect_celery_signals()
         _brand_admin()
+        from core.i18n import translate_model_names
+
+        translate_model_names()
 
 
 def _brand_admin():

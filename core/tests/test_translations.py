@@ -147,3 +147,25 @@ def test_the_italian_pages_use_italian_number_formats(world):
     assert "Ti diamo il benvenuto" in html and "Questo mese" in html
     community = client.get(f"/community/{world.a.community.pk}/").content.decode()
     assert 'id="installed-kwp">6,0 kWp' in community  # decimal comma
+
+
+def test_every_model_and_field_name_of_the_back_office_has_an_italian_translation():
+    from core.i18n import WRAPPED_NAMES
+
+    django_po = _po_entries(PO / "django.po")
+    assert len(WRAPPED_NAMES) > 150
+    missing = sorted(m for m in WRAPPED_NAMES if not (django_po.get(m) and all(django_po[m])))
+    assert missing == [], "add these model/field names to locale/it/LC_MESSAGES/django.po"
+
+
+@pytest.mark.django_db
+def test_the_back_office_shows_model_and_field_names_in_italian(world):
+    client = Client(HTTP_ACCEPT_LANGUAGE="it")
+    client.force_login(world.admin)
+    html = client.get("/admin/plants/plant/").content.decode()
+    assert "Impianti" in html and "Potenza (kWp)" in html
+    form = client.get(f"/admin/plants/plant/{world.a.plant.pk}/change/").content.decode()
+    assert "Entrato in esercizio il" in form and "Commissioned on" not in form
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_login(world.admin)
+    assert "Capacity kwp" in english.get("/admin/plants/plant/").content.decode()
