@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "simulation",
     "billing",
     "pricing",
+    "settlement",
     "allocations",
 ]
 
