@@ -113,5 +113,5 @@ def test_the_data_quality_endpoint_reports_what_no_longer_fits(acc, world, as_us
     assert "55555555555555" in " ".join(items[0]["furthest"])
     assert as_user(world.a.member).get(url).status_code == 403
     assert as_user(world.b.referent).get(url).status_code == 404
-    assert as_user(world.b.referent).get(f"/api/v1/communities/{world.b.community.pk}/data-quality").json() == {
-        "items": []}
+    italian = f"/api/v1/communities/{world.b.community.pk}/data-quality"
+    assert as_user(world.b.referent).get(italian).json() == {"items": []}
