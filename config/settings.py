@@ -563,3 +563,11 @@ BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
 # --- pricing ---
 # Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
 PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
+
+# --- settlement ---
+# Own meters and the grid operator's official curves "differ" in an interval beyond both
+# tolerances (absolute kWh and % of the official value): reported before approval.
+SETTLEMENT_CURVE_TOLERANCE_KWH = env.float("SETTLEMENT_CURVE_TOLERANCE_KWH", default=0.05)
+SETTLEMENT_CURVE_TOLERANCE_PCT = env.float("SETTLEMENT_CURVE_TOLERANCE_PCT", default=2.0)
+# Largest official-curve CSV the admin form or `curves_import` accepts.
+SETTLEMENT_IMPORT_MAX_MB = env.int("SETTLEMENT_IMPORT_MAX_MB", default=50)
