@@ -37,22 +37,25 @@ def static_shares_per_point(inputs: SettlementInputs) -> np.ndarray:
     ])
 
 
-def energy_lines(inputs: SettlementInputs, regime: str, allocated: np.ndarray,
+def rule(inputs: SettlementInputs, name: str) -> str:
+    """The line's rule, as the other regimes name it: `<regime>.<rule>@<parameter version>`."""
+    return f"{inputs.regime}.{name}@{inputs.params_version or '?'}"
+
+
+def energy_lines(inputs: SettlementInputs, key: str, allocated: np.ndarray,
                  surplus_by_point: np.ndarray) -> list[LineSpec]:
-    """One line per point with allocated energy (kind `<regime>_allocated`) and one per
-    point with surplus (`<regime>_surplus`); energy lines carry no money."""
-    lines = []
+    """One line per point with allocated energy (kind `<regime>_allocated`: capped at its
+    consumption in every interval) and one per point with surplus (`<regime>_surplus`:
+    injection left unallocated, sold to the grid); energy lines carry no money."""
+    regime, lines = inputs.regime, []
     for i, point in enumerate(inputs.points):
+        detail = {"point_id": point.id, "code": point.code}
         kwh = float(allocated[:, i].sum())
         if kwh > 0:
             lines.append(LineSpec(point.membership_id, None, f"{regime}_allocated",
-                                  f"{regime}: energy allocated to metering point {point.code or point.id}, "
-                                  "capped at its consumption per interval", kwh, ZERO,
-                                  {"point_id": point.id}, point.user_id))
+                                  rule(inputs, f"allocated.{key}"), kwh, ZERO, detail, point.user_id))
         kwh = float(surplus_by_point[:, i].sum())
         if kwh > 0:
             lines.append(LineSpec(point.membership_id, None, f"{regime}_surplus",
-                                  f"{regime}: injection of metering point {point.code or point.id} "
-                                  "left unallocated (sold to the grid)", kwh, ZERO,
-                                  {"point_id": point.id}, point.user_id))
+                                  rule(inputs, f"surplus.{key}"), kwh, ZERO, detail, point.user_id))
     return lines

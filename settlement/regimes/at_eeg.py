@@ -9,7 +9,7 @@ Inputs beyond the common ones (`inputs.extra`, filled from the database by
 - ``eeg_scope``: "local" or "regional".
 
 Lines: energy allocated and surplus per point (kWh), and per member the grid-fee saving on
-the energy-related grid-usage charge for its community energy (`at_eeg_grid_fee_saving`),
+the energy-related grid-usage charge for its community energy (`at_eeg_fee_saving`),
 from the unrounded sum of the period, rounded once."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from energy_rules import at_eeg as rules
 from settlement.regimes import register
-from settlement.regimes._alloc_common import energies, energy_lines, static_shares_per_point
+from settlement.regimes._alloc_common import energies, energy_lines, rule, static_shares_per_point
 from settlement.regimes.base import LineSpec, RegimeResult, SettlementInputs
 
 
@@ -34,7 +34,7 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
     factors = np.asarray(inputs.extra.get("participation_factors", np.ones(n)), dtype=float)
     shares = static_shares_per_point(inputs) if key == "static" else None
     res = rules.allocate(key, inj, cons, shares=shares, consumer_factors=factors, producer_factors=factors)
-    lines = energy_lines(inputs, "at_eeg", res.allocated_kwh, res.surplus_by_producer_kwh)
+    lines = energy_lines(inputs, key, res.allocated_kwh, res.surplus_by_producer_kwh)
     levels = list(inputs.extra.get("network_levels", [None] * n))
     scope = inputs.extra.get("eeg_scope") or "local"
     per_member = defaultdict(float)
@@ -47,11 +47,12 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
             continue
         saving = rules.grid_fee_saving(kwh, scope=scope, network_level=level_of[(membership_id, user_id)],
                                        params=inputs.params)
-        lines.append(LineSpec(membership_id, None, "at_eeg_grid_fee_saving", saving.rule, kwh,
-                              saving.saving_eur, {"reduction": str(saving.reduction),
-                                                  "charge_eur_per_kwh": str(saving.charge_eur_per_kwh),
-                                                  "network_level": level_of[(membership_id, user_id)],
-                                                  "scope": scope}, user_id))
+        level = level_of[(membership_id, user_id)]
+        lines.append(LineSpec(membership_id, None, "at_eeg_fee_saving",
+                              rule(inputs, f"grid_fee_saving.{scope}.level{level}"), kwh, saving.saving_eur,
+                              {"reduction": str(saving.reduction), "formula": saving.rule,
+                               "charge_eur_per_kwh": str(saving.charge_eur_per_kwh),
+                               "network_level": level, "scope": scope}, user_id))
     return RegimeResult(
         shared_kwh=res.allocated_kwh.sum(axis=1), allocated_kwh=res.allocated_kwh.T.copy(), lines=lines,
         series={"surplus_by_point_kwh": res.surplus_by_producer_kwh.T.copy()},

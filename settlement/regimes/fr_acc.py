@@ -22,7 +22,7 @@ import numpy as np
 
 from energy_rules import fr_acc as rules
 from settlement.regimes import register
-from settlement.regimes._alloc_common import energies, energy_lines, static_shares_per_point
+from settlement.regimes._alloc_common import energies, energy_lines, rule, static_shares_per_point
 from settlement.regimes.base import LineSpec, RegimeResult, SettlementInputs, cents
 
 
@@ -60,7 +60,7 @@ def allocate(inputs: SettlementInputs):
 @register("fr_acc")
 def settle(inputs: SettlementInputs) -> RegimeResult:
     key, allocated, surplus, surplus_by_point, missing = allocate(inputs)
-    lines = energy_lines(inputs, "fr_acc", allocated, surplus_by_point)
+    lines = energy_lines(inputs, key, allocated, surplus_by_point)
     price = inputs.extra.get("supply_eur_per_kwh")
     if price is not None:
         price = np.asarray(price, dtype=float)
@@ -74,9 +74,10 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
         for (membership_id, user_id), eur in sorted(value.items()):
             if energy[(membership_id, user_id)] > 0:
                 lines.append(LineSpec(membership_id, None, "fr_acc_supply_value",
-                                      "fr_acc: allocated energy valued at the member's supply price "
-                                      "(sum over intervals of kWh x EUR/kWh)",
-                                      energy[(membership_id, user_id)], cents(eur), {}, user_id))
+                                      rule(inputs, "supply_value"),
+                                      energy[(membership_id, user_id)], cents(eur),
+                                      {"formula": "sum over intervals of allocated kWh x supply EUR/kWh"},
+                                      user_id))
     return RegimeResult(
         shared_kwh=allocated.sum(axis=1), allocated_kwh=allocated.T.copy(), lines=lines,
         series={"surplus_by_point_kwh": surplus_by_point.T.copy()},
