@@ -313,6 +313,25 @@ def _check_static_shares(community: Community, shares: dict) -> dict:
     return clean
 
 
+#: the allocation keys each regime knows (DOMAIN.md); Italy's configurations keep theirs
+_REGIME_KEYS = {
+    Regime.FR_ACC: set(AllocationKey.values),
+    Regime.AT_EEG: {AllocationKey.STATIC, AllocationKey.PRO_RATA},
+}
+
+
+def _check_key_of_regime(community: Community, allocation_key: str) -> None:
+    allowed = _REGIME_KEYS.get(community.regime)
+    if allowed is not None and allocation_key not in allowed:
+        raise _invalid(
+            f"The key {allocation_key} is not a key of regime {community.regime}.",
+            {"allocation_key": [f"Allowed for {community.regime}: {', '.join(sorted(allowed))}."]},
+        )
+    if allowed is None and allocation_key == AllocationKey.FULL_DYNAMIC:
+        raise _invalid("The full dynamic key is France's.",
+                       {"allocation_key": ["Only communities of regime fr_acc use the full dynamic key."]})
+
+
 @transaction.atomic
 def configuration_create(
     *, community: Community, name: str, valid_from: date, valid_to: date | None = None,
@@ -334,6 +353,7 @@ def configuration_create(
     elif regime_parameters.regime != community.regime:
         raise _invalid("Parameters of another regime.", {"regime_parameters": [
             f"These are {regime_parameters.regime} parameters; the community is {community.regime}."]})
+    _check_key_of_regime(community, allocation_key)
     shares = _check_static_shares(community, static_shares or {})
     if allocation_key == AllocationKey.STATIC and not shares:
         raise _invalid("The static key needs shares.", {"static_shares": ["Give a share per member."]})

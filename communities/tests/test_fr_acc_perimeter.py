@@ -115,3 +115,18 @@ def test_the_data_quality_endpoint_reports_what_no_longer_fits(acc, world, as_us
     assert as_user(world.b.referent).get(url).status_code == 404
     italian = f"/api/v1/communities/{world.b.community.pk}/data-quality"
     assert as_user(world.b.referent).get(italian).json() == {"items": []}
+
+
+@pytest.mark.parametrize("regime, key, status", [
+    ("fr_acc", "full_dynamic", 201), ("fr_acc", "dynamic", 201), ("at_eeg", "pro_rata", 201),
+    ("at_eeg", "dynamic", 400), ("at_eeg", "full_dynamic", 400), ("it_cer", "full_dynamic", 400),
+])
+def test_a_configuration_uses_a_key_of_its_regime(world, as_user, regime, key, status):
+    world.a.community.regime = regime
+    world.a.community.save()
+    resp = as_user(world.a.referent).post("/api/v1/configurations", {
+        "community": world.a.community.pk, "name": "Keys", "valid_from": "2025-01-01", "allocation_key": key},
+        format="json")
+    assert resp.status_code == status, resp.json()
+    if status == 400:
+        assert "allocation_key" in resp.json()["details"]
