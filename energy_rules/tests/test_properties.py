@@ -2,7 +2,7 @@
 injected or withdrawn, energy is conserved per interval (allocated + surplus =
 production), shares respect participation factors.
 
-Profiles: `ci` (default, 3,000 examples per property, well under 40 s in all) and `dev`
+Profiles: `ci` (default, 5,000 examples per property, 10,000 in all, ~30 s here) and `dev`
 (300); choose with HYPOTHESIS_PROFILE."""
 
 import os
@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from energy_rules import at_eeg, fr_acc
 
-settings.register_profile("ci", max_examples=3000, deadline=None,
+settings.register_profile("ci", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
