@@ -143,3 +143,11 @@ def test_the_admin_form_offers_no_community_out_of_hand(fr, world, client):
                                       "file": SimpleUploadedFile("k.csv", GOOD)})
     assert resp.status_code == 400 and AllocationShare.objects.count() == 0
     assert world.b.community.name not in client.get(ADMIN_IMPORT).content.decode()
+
+
+def test_the_errors_speak_italian_to_an_italian_client(fr, world, as_user):
+    client = as_user(world.a.referent)
+    resp = client.post(url(fr), {"file": SimpleUploadedFile("k.csv", GOOD.replace(b"0.75", b"x"))},
+                       format="multipart", HTTP_ACCEPT_LANGUAGE="it")
+    assert resp.status_code == 400
+    assert resp.json()["details"]["file"] == ["riga 5, share: non è un numero"]
