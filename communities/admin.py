@@ -34,7 +34,8 @@ from core.exceptions import DomainError
 
 class MembershipInline(ScopedInline):
     model = Membership
-    fields = ("user", "member_type", "role", "participation_factor_pct", "joined_at", "left_at", "status")
+    fields = ("user", "member_type", "role", "participation_factor_pct", "network_level", "joined_at",
+              "left_at", "status")
     show_change_link = True
 
     def has_add_permission(self, request, obj=None):
@@ -58,6 +59,7 @@ class CommunityAdmin(CommunityScopedAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "organization", "regime", "status", "referents")}),
         ("Geography", {"fields": ("boundary", "primary_substation", "market_zone", "time_zone", "currency")}),
+        ("Regime rules (France, Austria)", {"fields": ("public_body_single_epci", "eeg_scope")}),
         ("Metering points of current members", {"fields": ("metering_points_overview",)}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
@@ -160,8 +162,8 @@ class MembershipAdminForm(forms.ModelForm):
 
     class Meta:
         model = Membership
-        fields = ("user", "community", "member_type", "role", "participation_factor_pct", "joined_at",
-                  "left_at", "status")
+        fields = ("user", "community", "member_type", "role", "participation_factor_pct", "network_level",
+                  "joined_at", "left_at", "status")
 
     def clean(self):
         data = super().clean()
@@ -220,7 +222,7 @@ class MeteringPointForm(forms.ModelForm):
     class Meta:
         model = MeteringPoint
         fields = ("code", "membership", "location", "primary_substation", "market_zone", "direction",
-                  "meter_serial", "is_smart_meter")
+                  "meter_serial", "is_smart_meter", "municipality_class")
 
     def clean(self):
         data = super().clean()
@@ -232,7 +234,9 @@ class MeteringPointForm(forms.ModelForm):
                 membership.community, location=data.get("location"),
                 primary_substation=data.get("primary_substation"),
                 market_zone=data.get("market_zone") or None,
+                municipality_class=data.get("municipality_class") or "", exclude_point=self.instance.pk,
             )
+            problems.pop("perimeter", None)  # its message is on "location"
             for field, errors in problems.items():
                 self.add_error(field, errors)
         return data

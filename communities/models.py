@@ -49,6 +49,19 @@ class MarketZone(models.TextChoices):
     AT = "AT", "Austria"
 
 
+class EegScope(models.TextChoices):
+    LOCAL = "local", "Local (grid levels 6-7)"
+    REGIONAL = "regional", "Regional"
+
+
+class MunicipalityClass(models.TextChoices):
+    """France's derogations to the ACC perimeter (INSEE's municipal density grid)."""
+
+    URBAN = "urban", "Urban"
+    PERI_URBAN = "peri_urban", "Peri-urban"
+    RURAL = "rural", "Rural"
+
+
 class CommunityStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"
@@ -93,6 +106,15 @@ class Community(models.Model):
         max_length=64, blank=True, help_text="Code of the primary substation (cabina primaria)."
     )
     market_zone = models.CharField(max_length=8, choices=MarketZone.choices, default=MarketZone.NORD)
+    public_body_single_epci = models.BooleanField(
+        default=False,
+        help_text="France: a public-body project whose participants are all within one EPCI "
+                  "(the power cap is then the higher one, arrete of 21 Feb 2025).",
+    )
+    eeg_scope = models.CharField(
+        max_length=16, choices=EegScope.choices, blank=True,
+        help_text="Austria: local (grid levels 6-7) or regional EEG; decides the grid-fee reduction.",
+    )
     time_zone = models.CharField(max_length=64, default="Europe/Rome")
     currency = models.CharField(max_length=3, default="EUR")
     status = models.CharField(
@@ -142,7 +164,8 @@ class RegimeParameters(models.Model):
 class AllocationKey(models.TextChoices):
     PRO_RATA = "pro_rata", "Pro rata to consumption (default dynamic)"
     STATIC = "static", "Static shares"
-    DYNAMIC = "dynamic", "Dynamic shares per interval"
+    DYNAMIC = "dynamic", "Dynamic shares per interval (France: simple dynamic, imported)"
+    FULL_DYNAMIC = "full_dynamic", "Full dynamic: coefficient per producer and consumer (France, imported)"
 
 
 class ConfigurationStatus(models.TextChoices):
@@ -272,6 +295,10 @@ class Membership(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
         help_text="Austrian multi-participation: share of this member's meter in the community.",
     )
+    network_level = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)],
+        help_text="Austria: the grid level (Netzebene 1-7) the member's meter is connected at.",
+    )
     joined_at = models.DateField()
     left_at = models.DateField(null=True, blank=True)
     status = models.CharField(
@@ -295,6 +322,10 @@ class Membership(models.Model):
             models.CheckConstraint(
                 condition=Q(participation_factor_pct__gt=0) & Q(participation_factor_pct__lte=100),
                 name="participation_factor_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(network_level__isnull=True) | (Q(network_level__gte=1) & Q(network_level__lte=7)),
+                name="membership_network_level_range",
             ),
         ]
 
@@ -363,6 +394,11 @@ class MeteringPoint(models.Model):
         default=False,
         help_text="Withdrawal point of a local authority, religious, third-sector or environmental "
         "body: energy attributed to it is exempt from the TIP's capital-grant reduction.",
+    )
+    municipality_class = models.CharField(
+        max_length=16, choices=MunicipalityClass.choices, blank=True,
+        help_text="France: the class of the point's municipality (ACC perimeter derogations); "
+                  "empty counts as urban.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

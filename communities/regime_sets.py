@@ -63,10 +63,15 @@ SETS = [
             "allocation_keys": ["static", "default_dynamic", "simple_dynamic", "full_dynamic"],
             "default_allocation_key": "default_dynamic",
             "allocation_capped_at_consumption": True,
-            "max_distance_km": 2, "max_distance_km_derogation": 20,
-            "max_power_mw": 5, "max_power_mw_previous": 3,
+            # Distance between the two furthest participants (geodesic): arrete of 21 Nov
+            # 2019 as amended by the arrete of 19 Sep 2023 (derogations on the municipality
+            # class every participant is in, INSEE's grid of density).
+            "perimeter_km": {"default": 2, "peri_urban_or_rural": 10, "rural": 20},
+            # Installed production power: arrete of 21 Feb 2025 (3 MW before it).
+            "max_power_mw": 5, "max_power_mw_public_body_epci": 10, "max_power_mw_previous": 3,
         },
-        "source": "Code de l'energie L315-2 and R315-1 ff.; arretes on the ACC perimeter and power",
+        "source": "Code de l'energie L315-2 and R315-1 ff.; arrete 21 Nov 2019 amended 19 Sep 2023 "
+                  "(perimeter); arrete 21 Feb 2025 (power)",
     },
     {
         "regime": "at_eeg", "version": "2024", "valid_from": "2024-01-01", "valid_to": None,
@@ -75,9 +80,16 @@ SETS = [
             "allocation_keys": ["static", "dynamic"],
             "allocation_capped_at_consumption": True,
             "multi_participation": True,
-            "grid_fee_energy_charge_reduction": {"local": 0.57, "regional": 0.28},
+            # Share of the energy-related grid-usage charge waived on community energy, by
+            # the community's scope and the member's network level (SNE-V).
+            "grid_fee_reduction": {"local": {"6": 0.57, "7": 0.57}, "regional": {"5": 0.64, "7": 0.28}},
+            # Energy-related grid-usage charge (EUR/kWh) by network level: it differs per
+            # grid area (SNE-V annex); these are illustrative, the operator sets the
+            # area's figures in a newer parameter version.
+            "grid_usage_energy_charge_eur_per_kwh": {"5": "0.0150", "6": "0.0250", "7": "0.0550"},
         },
-        "source": "EAG 2021 and ElWG; SNE-V (grid-fee reductions local 57 %, regional 28 %)",
+        "source": "EAG 2021 and ElWOG 2010 s16c-16e; SNE-V (grid-fee reductions local 57 %, regional 28 % at "
+                  "level 7 and 64 % at level 5; grid-usage charges illustrative)",
     },
     {
         "regime": "p2p", "version": "1", "valid_from": "2020-01-01", "valid_to": None,

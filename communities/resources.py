@@ -184,8 +184,10 @@ class MeteringPointResource(ScopedResource):
         if community is not None and not errors:
             for name, messages in metering_point_problems(
                 community, location=location, primary_substation=substation, market_zone=zone or None,
+                municipality_class=cell(row, "municipality_class"),
             ).items():
-                errors[name] = messages
+                if name != "perimeter":  # the machine-readable item; its message is on location
+                    errors[name] = messages
         self.raise_if(errors)
         instance.code = cell(row, "code").upper()
         instance.membership = membership
@@ -195,3 +197,4 @@ class MeteringPointResource(ScopedResource):
         instance.direction = direction
         instance.meter_serial = cell(row, "meter_serial")
         instance.is_smart_meter = parse_bool(row, "is_smart_meter")
+        instance.municipality_class = cell(row, "municipality_class")  # optional column (France)

@@ -43,7 +43,8 @@ class CommunitySerializer(CommunityPublicSerializer):
     class Meta:
         model = Community
         fields = [*CommunityPublicSerializer.Meta.fields, "organization", "primary_substation",
-                  "time_zone", "currency", "referents", "managed", "created_at", "updated_at"]
+                  "time_zone", "currency", "referents", "managed", "created_at", "updated_at",
+                  "public_body_single_epci", "eeg_scope"]
 
     def get_managed(self, obj) -> bool:
         return True
@@ -70,7 +71,8 @@ class CommunityWriteSerializer(ScopedModelSerializer):
     class Meta:
         model = Community
         fields = ["name", "slug", "organization", "regime", "boundary", "primary_substation",
-                  "market_zone", "time_zone", "currency", "status", "referents"]
+                  "market_zone", "time_zone", "currency", "status", "referents", "public_body_single_epci",
+                  "eeg_scope"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,6 +135,9 @@ class MeteringPointInputSerializer(ScopedFieldsMixin, serializers.Serializer):
                                         required=False)
     meter_serial = serializers.CharField(max_length=64, required=False, allow_blank=True)
     is_smart_meter = serializers.BooleanField(required=False)
+    municipality_class = serializers.ChoiceField(
+        choices=MeteringPoint._meta.get_field("municipality_class").choices, required=False, allow_blank=True,
+        help_text="France: the municipality's class for the ACC perimeter derogations.")
 
 
 class MeteringPointSerializer(ScopedModelSerializer):
@@ -142,7 +147,8 @@ class MeteringPointSerializer(ScopedModelSerializer):
     class Meta:
         model = MeteringPoint
         fields = ["id", "code", "membership", "community", "location", "primary_substation",
-                  "market_zone", "direction", "meter_serial", "is_smart_meter", "created_at"]
+                  "market_zone", "direction", "meter_serial", "is_smart_meter", "municipality_class",
+                  "created_at"]
 
 
 class MeteringPointCreateSerializer(MeteringPointInputSerializer):
@@ -157,7 +163,8 @@ class MembershipSerializer(ScopedModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "community", "user", "user_email", "user_full_name", "member_type", "role",
-                  "participation_factor_pct", "joined_at", "left_at", "status", "metering_points"]
+                  "participation_factor_pct", "network_level", "joined_at", "left_at", "status",
+                  "metering_points"]
 
 
 class InvitedSerializer(serializers.Serializer):

@@ -48,7 +48,7 @@ from core.exceptions import Conflict, Invalid, NotFound
 logger = logging.getLogger("commonwatt.communities")
 
 COMMUNITY_FIELDS = {"name", "slug", "regime", "boundary", "primary_substation", "market_zone",
-                    "time_zone", "currency", "status"}
+                    "time_zone", "currency", "status", "public_body_single_epci", "eeg_scope"}
 
 
 def _invalid(message: str, details: dict) -> Invalid:
@@ -165,10 +165,12 @@ def _check_pod_code(code: str) -> str:
 _POD_TAKEN = {"code": ["A metering point with this code is already registered."]}
 
 
-def _metering_point_fields(community: Community, *, location, primary_substation, market_zone):
+def _metering_point_fields(community: Community, *, location, primary_substation, market_zone,
+                           municipality_class=""):
     substation = (primary_substation or "").strip().upper() or substation_at(location)
     problems = metering_point_problems(
         community, location=location, primary_substation=substation, market_zone=market_zone or None,
+        municipality_class=municipality_class,
     )
     return substation or community.primary_substation, market_zone or community.market_zone, problems
 
@@ -177,17 +179,18 @@ def _metering_point_fields(community: Community, *, location, primary_substation
 def metering_point_create(
     *, membership: Membership, code: str, location: Point | None = None, primary_substation: str = "",
     market_zone: str = "", direction: str = "withdrawal", meter_serial: str = "",
-    is_smart_meter: bool = True,
+    is_smart_meter: bool = True, municipality_class: str = "",
 ) -> MeteringPoint:
     """Register a POD for a current membership. It must be eligible: inside the boundary,
     under the community's primary substation (inferred from imported substation areas when
-    not given) and in its market zone."""
+    not given) and in its market zone; in a French ACC, within the perimeter."""
     if not membership.is_current:
         raise _invalid("This membership has ended.", {"membership": ["This membership has ended."]})
     code = _check_pod_code(code)
     community = membership.community
     substation, zone, problems = _metering_point_fields(
         community, location=location, primary_substation=primary_substation, market_zone=market_zone,
+        municipality_class=municipality_class,
     )
     if problems:
         first = next(iter(problems.values()))[0]
@@ -198,7 +201,7 @@ def metering_point_create(
             return MeteringPoint.objects.create(
                 membership=membership, code=code, location=location, primary_substation=substation,
                 market_zone=zone, direction=direction, meter_serial=meter_serial,
-                is_smart_meter=is_smart_meter,
+                is_smart_meter=is_smart_meter, municipality_class=municipality_class,
             )
     except IntegrityError as exc:
         if "code" not in _constraint(exc):
@@ -311,6 +314,25 @@ def _check_static_shares(community: Community, shares: dict) -> dict:
     return clean
 
 
+#: the allocation keys each regime knows (DOMAIN.md); Italy's configurations keep theirs
+_REGIME_KEYS = {
+    Regime.FR_ACC: set(AllocationKey.values),
+    Regime.AT_EEG: {AllocationKey.STATIC, AllocationKey.PRO_RATA},
+}
+
+
+def _check_key_of_regime(community: Community, allocation_key: str) -> None:
+    allowed = _REGIME_KEYS.get(community.regime)
+    if allowed is not None and allocation_key not in allowed:
+        raise _invalid(
+            f"The key {allocation_key} is not a key of regime {community.regime}.",
+            {"allocation_key": [f"Allowed for {community.regime}: {', '.join(sorted(allowed))}."]},
+        )
+    if allowed is None and allocation_key == AllocationKey.FULL_DYNAMIC:
+        raise _invalid("The full dynamic key is France's.",
+                       {"allocation_key": ["Only communities of regime fr_acc use the full dynamic key."]})
+
+
 @transaction.atomic
 def configuration_create(
     *, community: Community, name: str, valid_from: date, valid_to: date | None = None,
@@ -332,6 +354,7 @@ def configuration_create(
     elif regime_parameters.regime != community.regime:
         raise _invalid("Parameters of another regime.", {"regime_parameters": [
             f"These are {regime_parameters.regime} parameters; the community is {community.regime}."]})
+    _check_key_of_regime(community, allocation_key)
     shares = _check_static_shares(community, static_shares or {})
     if allocation_key == AllocationKey.STATIC and not shares:
         raise _invalid("The static key needs shares.", {"static_shares": ["Give a share per member."]})

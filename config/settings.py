@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "billing",
     "pricing",
     "settlement",
+    "allocations",
 ]
 
 MIDDLEWARE = [

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from communities.admin_base import CommunityScopedAdmin, ScopedImportExportMixin, ScopedInline
 from plants.models import Asset, Plant, PlantStatus
 from plants.resources import PlantResource
-from plants.services import plant_problems, plant_set_status
+from plants.services import REGIME_ITEM_KEYS, plant_problems, plant_set_status
 
 
 class AssetInline(ScopedInline):
@@ -31,10 +31,12 @@ class PlantForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        linked = ("community", "metering_point", "location", "site", "owner")
-        probe = Plant(**{f: data.get(f) for f in linked})
+        linked = ("community", "metering_point", "location", "site", "owner", "capacity_kwp", "name",
+                  "status")
+        probe = Plant(pk=self.instance.pk, **{f: data.get(f) for f in linked})
         for field, errors in plant_problems(probe).items():
-            self.add_error(field if field in self.fields else None, errors)
+            if field not in REGIME_ITEM_KEYS:  # machine-readable; the message is on a field
+                self.add_error(field if field in self.fields else None, errors)
         return data
 
 

@@ -12,7 +12,7 @@ from communities.importing import (
 )
 from communities.models import MeteringPoint
 from plants.models import Plant, PlantStatus, Technology
-from plants.services import plant_problems
+from plants.services import REGIME_ITEM_KEYS, plant_problems
 
 
 class PlantResource(ScopedResource):
@@ -99,4 +99,4 @@ class PlantResource(ScopedResource):
         for field_name, value in values.items():
             if value is not None:
                 setattr(instance, field_name, value)
-        self.raise_if(plant_problems(instance))
+        self.raise_if({k: v for k, v in plant_problems(instance).items() if k not in REGIME_ITEM_KEYS})

@@ -8,7 +8,12 @@ from django.contrib.gis.geos import Point, Polygon
 from django.db import transaction
 from django.utils.translation import gettext
 
-from communities.eligibility import location_problem, substation_problem
+from communities.eligibility import (
+    fr_acc_perimeter_problem,
+    fr_acc_power_problem,
+    location_problem,
+    substation_problem,
+)
 from communities.models import Community, Direction, Membership, MeteringPoint
 from core.exceptions import Invalid
 from plants.models import Asset, AssetKind, Plant
@@ -43,6 +48,29 @@ def plant_problems(plant: Plant) -> dict[str, list[str]]:
             msg = substation_problem(community, mp.primary_substation)
             if msg:
                 problems["metering_point"] = [msg]
+    problems.update(_regime_problems(plant, community, mp, checked_location="location" not in problems))
+    return problems
+
+
+#: keys of plant_problems() holding machine-readable items, not form fields
+REGIME_ITEM_KEYS = ("perimeter", "power")
+
+
+def _regime_problems(plant: Plant, community: Community, mp: MeteringPoint | None, *,
+                     checked_location: bool) -> dict[str, list]:
+    """France's ACC perimeter and power cap with this plant in the operation (its message on
+    the field, the machine-readable item under `perimeter` / `power`)."""
+    problems: dict[str, list] = {}
+    if checked_location and plant.location is not None:
+        item = fr_acc_perimeter_problem(community, exclude_plant=plant.pk, extra=[{
+            "label": f"plant {plant.name}", "lat": plant.location.y, "lon": plant.location.x,
+            "class": mp.municipality_class if mp is not None else ""}])
+        if item:
+            problems.update(location=[item["message"]], perimeter=[item])
+    if plant.capacity_kwp is not None and plant.status != "decommissioned":
+        item = fr_acc_power_problem(community, extra_kw=plant.capacity_kwp, exclude_plant=plant.pk)
+        if item:
+            problems.update(capacity_kwp=[item["message"]], power=[item])
     return problems
 
 

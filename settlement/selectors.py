@@ -284,6 +284,11 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         closes_year=closes,
         year_to_date=year_to_date(community=community, month=month) if closes else {},
     )
+    if community.regime in ("fr_acc", "at_eeg"):
+        # France's imported keys and supply prices, Austria's factors and network levels (h-alloc)
+        from allocations.settlement import regime_extra
+
+        inputs.extra = regime_extra(community=community, points=inputs.points, interval_starts=starts)
     data_quality = {
         "points": report,
         "prices_missing": prices_missing,

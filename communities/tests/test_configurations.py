@@ -26,9 +26,9 @@ def test_it_seeds_the_regime_parameter_sets(db):
     assert cer.params["geo_correction_after_cap"] is True
     assert cer.params["excess_threshold"] == 0.55
     assert cer.params["cu_af_eur_per_mwh"]["total"] == pytest.approx(11.22)
-    assert RegimeParameters.objects.get(regime="at_eeg").params["grid_fee_energy_charge_reduction"] == {
-        "local": 0.57,
-        "regional": 0.28,
+    assert RegimeParameters.objects.get(regime="at_eeg").params["grid_fee_reduction"] == {
+        "local": {"6": 0.57, "7": 0.57},
+        "regional": {"5": 0.64, "7": 0.28},
     }
     assert {"it_cer", "it_auc", "fr_acc", "at_eeg", "p2p"} <= set(
         RegimeParameters.objects.values_list("regime", flat=True)

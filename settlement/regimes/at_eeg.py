@@ -1,0 +1,62 @@
+"""Austria's EEG settlement (DOMAIN.md, "Austria: EEG"): every formula comes from
+`energy_rules.at_eeg`; this module applies the community's key per quarter hour with each
+membership's participation factor and prints lines.
+
+Inputs beyond the common ones (`inputs.extra`, filled from the database by
+`allocations.settlement.regime_extra`):
+- ``participation_factors``: (N,) each point's membership factor as a fraction (0, 1];
+- ``network_levels``: (N,) each point's membership grid level (1..7, None unknown);
+- ``eeg_scope``: "local" or "regional".
+
+Lines: energy allocated and surplus per point (kWh), and per member the grid-fee saving on
+the energy-related grid-usage charge for its community energy (`at_eeg_fee_saving`),
+from the unrounded sum of the period, rounded once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from energy_rules import at_eeg as rules
+from settlement.regimes import register
+from settlement.regimes._alloc_common import energies, energy_lines, rule, static_shares_per_point
+from settlement.regimes.base import LineSpec, RegimeResult, SettlementInputs
+
+
+@register("at_eeg")
+def settle(inputs: SettlementInputs) -> RegimeResult:
+    cons, inj, missing = energies(inputs)
+    n = len(inputs.points)
+    key = rules.CONFIGURATION_KEYS.get(inputs.statute.allocation_key or "pro_rata")
+    if key is None:
+        raise ValueError(f"allocation key {inputs.statute.allocation_key!r} is not an Austrian key")
+    factors = np.asarray(inputs.extra.get("participation_factors", np.ones(n)), dtype=float)
+    shares = static_shares_per_point(inputs) if key == "static" else None
+    res = rules.allocate(key, inj, cons, shares=shares, consumer_factors=factors, producer_factors=factors)
+    lines = energy_lines(inputs, key, res.allocated_kwh, res.surplus_by_producer_kwh)
+    levels = list(inputs.extra.get("network_levels", [None] * n))
+    scope = inputs.extra.get("eeg_scope") or "local"
+    per_member = defaultdict(float)
+    level_of = {}
+    for i, point in enumerate(inputs.points):
+        per_member[(point.membership_id, point.user_id)] += float(res.allocated_kwh[:, i].sum())
+        level_of[(point.membership_id, point.user_id)] = levels[i]
+    for (membership_id, user_id), kwh in sorted(per_member.items()):
+        if kwh <= 0:
+            continue
+        saving = rules.grid_fee_saving(kwh, scope=scope, network_level=level_of[(membership_id, user_id)],
+                                       params=inputs.params)
+        level = level_of[(membership_id, user_id)]
+        lines.append(LineSpec(membership_id, None, "at_eeg_fee_saving",
+                              rule(inputs, f"grid_fee_saving.{scope}.level{level}"), kwh, saving.saving_eur,
+                              {"reduction": str(saving.reduction), "formula": saving.rule,
+                               "charge_eur_per_kwh": str(saving.charge_eur_per_kwh),
+                               "network_level": level, "scope": scope}, user_id))
+    return RegimeResult(
+        shared_kwh=res.allocated_kwh.sum(axis=1), allocated_kwh=res.allocated_kwh.T.copy(), lines=lines,
+        series={"surplus_by_point_kwh": res.surplus_by_producer_kwh.T.copy()},
+        totals={"key": key, "allocated_kwh": float(res.allocated_kwh.sum()),
+                "surplus_kwh": float(res.surplus_kwh.sum()), "missing_values": missing},
+        surplus_kwh=res.surplus_kwh,
+    )
