@@ -264,6 +264,9 @@ class Membership(models.Model):
     role = models.CharField(
         max_length=16, choices=MembershipRole.choices, default=MembershipRole.MEMBER
     )
+    is_business = models.BooleanField(
+        default=False, help_text="A business gets no part of the Italian excess premium."
+    )
     participation_factor_pct = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("100"),
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
@@ -356,6 +359,11 @@ class MeteringPoint(models.Model):
     direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.WITHDRAWAL)
     meter_serial = models.CharField(max_length=64, blank=True)
     is_smart_meter = models.BooleanField(default=True)
+    grant_exempt = models.BooleanField(
+        default=False,
+        help_text="Withdrawal point of a local authority, religious, third-sector or environmental "
+        "body: energy attributed to it is exempt from the TIP's capital-grant reduction.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MeteringPointQuerySet.as_manager()

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "simulation",
     "billing",
     "pricing",
+    "settlement",
 ]
 
 MIDDLEWARE = [

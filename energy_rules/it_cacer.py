@@ -78,21 +78,38 @@ def tip_eur_per_mwh(
     return (capped + geo) * (1.0 - grant_factor(params, capital_grant_pct))
 
 
-def valorisation_eur_per_mwh(params: dict, *, regime: str, zonal_eur_per_mwh: np.ndarray) -> np.ndarray:
+def gse_allocation(shared_kwh: np.ndarray, plant_injection: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """GSE rule (Regole Operative CACER 2024, Appendix A): the hour's shared energy goes to
+    plants oldest first, each up to its own injection in that hour. ``order`` lists plant
+    rows oldest first. Returns (P, T); never more than a plant injected, and the plants'
+    parts sum to ``min(shared, total injection)``."""
+    alloc = np.zeros_like(plant_injection)
+    remaining = shared_kwh.copy()
+    for p in order:
+        take = np.minimum(remaining, plant_injection[p])
+        alloc[p] = take
+        remaining = remaining - take
+    return alloc
+
+
+def valorisation_eur_per_mwh(
+    params: dict, *, regime: str, zonal_eur_per_mwh: np.ndarray, voltage: str = "lv", in_building: bool = True
+) -> np.ndarray:
     """ARERA valorisation of self-consumed energy, EUR/MWh per interval (DOMAIN.md, Regole
     Operative 2024 section 2.2.2.2.2).
 
     CER and remote self-consumers: CU_Af,a = TRAS_E (the variable part of the LV
     transmission tariff) only. Groups in one building (AUC) add CU_Af,b (the highest BTAU
-    distribution component) and the avoided losses cPR x Pz_h (cPR of low voltage)."""
+    distribution component) and the avoided losses cPR x Pz_h, on the energy of plants in
+    their building (`in_building`), cPR by the plant's `voltage` (lv 2.6 %, mv 1.2 %)."""
     cu = params.get("cu_af_eur_per_mwh", {})
     tras_e = float(cu.get("transmission", 0.0)) if isinstance(cu, dict) else float(cu)
     rate = np.full(len(zonal_eur_per_mwh), tras_e)
-    if regime == "it_auc":
+    if regime == "it_auc" and in_building:
         btau = float(cu.get("distribution", 0.0)) if isinstance(cu, dict) else 0.0
         cpr = params.get("avoided_losses_cpr", {})
-        cpr_lv = float(cpr.get("lv", 0.0)) if isinstance(cpr, dict) else float(cpr)
-        rate = rate + btau + cpr_lv * np.asarray(zonal_eur_per_mwh, dtype=float)
+        cpr_v = float(cpr.get(voltage, cpr.get("lv", 0.0))) if isinstance(cpr, dict) else float(cpr)
+        rate = rate + btau + cpr_v * np.asarray(zonal_eur_per_mwh, dtype=float)
     return rate
 
 

@@ -80,6 +80,11 @@ class Plant(models.Model):
         null=True, blank=True, help_text="GSE assigns shared energy to plants oldest first."
     )
     status = models.CharField(max_length=16, choices=PlantStatus.choices, default=PlantStatus.OPERATING)
+    grant_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Capital grant received, % of the investment (Italian TIP: F = 0.50 x grant / 40).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,6 +107,39 @@ class Plant(models.Model):
     def peak_kw(self) -> float:
         """AC-limited peak: the inverter power when known, else the DC capacity."""
         return float(self.inverter_power_kw or self.capacity_kwp)
+
+
+class PlantShareQuerySet(ScopedQuerySet):
+    def _scope(self, user):
+        return self.filter(Q(plant__in=Plant.objects.visible_to(user)) | Q(user=user))
+
+    def _manage_scope(self, user):
+        return self.filter(plant__in=Plant.objects.managed_by(user))
+
+
+class PlantShare(models.Model):
+    """An investor's share of a plant (seed 004): it takes that percentage of the plant's
+    producer part of a settlement; the owner keeps the rest."""
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plant_shares")
+    pct = models.DecimalField(
+        max_digits=5, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PlantShareQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plant", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plant", "user"], name="plant_share_unique"),
+            models.CheckConstraint(condition=Q(pct__gt=0) & Q(pct__lte=100), name="plant_share_pct_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.pct}% of {self.plant}"
 
 
 class AssetKind(models.TextChoices):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from energy_rules.it_cacer import gse_allocation  # noqa: F401  (one rule, re-exported)
 from simulation.engine.dispatch import Dispatch
 
 
@@ -66,15 +67,3 @@ def plant_injection_kwh(b: Balance, plant_pv_kwh: np.ndarray, plant_member: np.n
     member_pv = b.pv_kwh[plant_member]
     share = np.divide(plant_pv_kwh, member_pv, out=np.zeros_like(plant_pv_kwh), where=member_pv > 0)
     return share * b.injection_kwh[plant_member]
-
-
-def gse_allocation(shared_kwh: np.ndarray, plant_injection: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """GSE rule: the hour's shared energy goes to plants oldest first, each up to its own
-    injection in that hour. ``order`` lists plant rows oldest first. Returns (P, T)."""
-    alloc = np.zeros_like(plant_injection)
-    remaining = shared_kwh.copy()
-    for p in order:
-        take = np.minimum(remaining, plant_injection[p])
-        alloc[p] = take
-        remaining = remaining - take
-    return alloc

@@ -1,0 +1,125 @@
+"""The interface every regime implements: `SettlementInputs` -> `RegimeResult`.
+
+Pure data, no Django: a regime function may not touch the database, so a run is a pure
+function of its inputs (the engine hashes them) and the Hypothesis properties can drive
+it directly. Energy is float64 kWh per interval (NaN = missing, decided upstream by the
+referent's gap decisions), money `Decimal`, rounded once per line (`LineSpec.amount`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+
+CENT = Decimal("0.01")
+
+
+def cents(value) -> Decimal:
+    """Round an unrounded amount (float or Decimal) once, half up, to the cent."""
+    return Decimal(repr(float(value)) if isinstance(value, float) else value).quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class PointInfo:
+    """One metering point (a row of the energy arrays)."""
+
+    id: int
+    membership_id: int
+    user_id: int
+    member_type: str  # consumer / producer / prosumer
+    direction: str  # withdrawal / injection / both
+    code: str = ""
+    primary_substation: str = ""
+    market_zone: str = ""
+    grant_exempt: bool = False  # local authority, religious, third-sector body (DOMAIN.md)
+    is_business: bool = False  # businesses get no part of the excess premium
+
+
+@dataclass(frozen=True)
+class PlantInfo:
+    """One plant: its injection is the injection row of its metering point."""
+
+    id: int
+    point_index: int  # row in the energy arrays
+    membership_id: int
+    power_kw: float
+    commissioned_on: date | None
+    region: str | None  # Italian region looked up from the location; None = outside Italy
+    grant_pct: float = 0.0
+    technology: str = "pv"
+    voltage: str = "lv"  # lv / mv (AUC avoided losses)
+    in_building: bool = True  # AUC: plant in the group's building
+    # investors' shares of the plant's producer part: ((user_id, pct), ...); the owner's
+    # membership keeps the rest.
+    shares: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Statute:
+    """The community's split (Configuration in force), percentages as Decimal."""
+
+    producers_pct: Decimal
+    consumers_pct: Decimal
+    fund_pct: Decimal
+    allocation_key: str = ""
+    static_shares: dict = field(default_factory=dict)
+
+
+@dataclass
+class SettlementInputs:
+    regime: str
+    interval_starts: np.ndarray  # datetime64[s], UTC, shape (n_intervals,)
+    interval_minutes: int
+    points: list[PointInfo]
+    withdrawal_kwh: np.ndarray  # float64 (n_points, n_intervals), NaN = missing
+    injection_kwh: np.ndarray  # float64 (n_points, n_intervals), NaN = missing
+    plants: list[PlantInfo]
+    zonal_eur_per_mwh: np.ndarray  # float64 (n_intervals,)
+    statute: Statute
+    params: dict
+    params_version: str = ""
+    community_substation: str = ""
+    community_market_zone: str = ""
+    closes_year: bool = False  # December: the run settles the yearly excess premium
+    # for the yearly excess premium / true-up: the year's earlier months, per plant id
+    year_to_date: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # regime-specific inputs (coefficients...)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.points)
+
+    @property
+    def n_intervals(self) -> int:
+        return int(self.interval_starts.shape[0])
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    membership_id: int | None
+    plant_id: int | None
+    kind: str
+    rule: str
+    energy_kwh: float
+    amount: Decimal
+    detail: dict = field(default_factory=dict)
+    user_id: int | None = None  # who is paid when not the membership's user (investor)
+
+
+@dataclass
+class RegimeResult:
+    """Per-interval arrays for the reports plus the lines to print and post."""
+
+    shared_kwh: np.ndarray  # (n_intervals,)
+    allocated_kwh: np.ndarray  # (n_points, n_intervals): energy attributed to each point
+    lines: list[LineSpec]
+    series: dict = field(default_factory=dict)  # further per-interval arrays (self_consumed...)
+    totals: dict = field(default_factory=dict)
+    surplus_kwh: np.ndarray | None = None
+
+
+Regime = Callable[[SettlementInputs], RegimeResult]
