@@ -37,6 +37,8 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
     {"name": "billing: send payouts left in the outbox",
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "statements: send statement emails the task did not send",
+     "task": "statements.tasks.statement_emails_sweep_task", "every": 2, "period": "minutes"},
 ]
 
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "billing",
     "pricing",
     "settlement",
+    "statements",
 ]
 
 MIDDLEWARE = [
@@ -569,3 +570,8 @@ BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
 # --- pricing ---
 # Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
 PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
+
+# --- statements: the email outbox (statements.outbox) ---
+STATEMENT_EMAIL_SWEEP_AFTER_S = env.int("STATEMENT_EMAIL_SWEEP_AFTER_S", default=120)
+STATEMENT_EMAIL_CLAIM_TIMEOUT_S = env.int("STATEMENT_EMAIL_CLAIM_TIMEOUT_S", default=900)
+STATEMENT_EMAIL_MAX_ATTEMPTS = env.int("STATEMENT_EMAIL_MAX_ATTEMPTS", default=5)
