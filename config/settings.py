@@ -475,6 +475,10 @@ ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/min")
 # Celery task has not sent after this many seconds, up to this many attempts each.
 ACCOUNT_EMAIL_SWEEP_AFTER_S = env.int("ACCOUNT_EMAIL_SWEEP_AFTER_S", default=60)
 ACCOUNT_EMAIL_MAX_ATTEMPTS = env.int("ACCOUNT_EMAIL_MAX_ATTEMPTS", default=5)
+# --- statements: the email outbox (statements.outbox) ---
+STATEMENT_EMAIL_SWEEP_AFTER_S = env.int("STATEMENT_EMAIL_SWEEP_AFTER_S", default=120)
+STATEMENT_EMAIL_CLAIM_TIMEOUT_S = env.int("STATEMENT_EMAIL_CLAIM_TIMEOUT_S", default=900)
+STATEMENT_EMAIL_MAX_ATTEMPTS = env.int("STATEMENT_EMAIL_MAX_ATTEMPTS", default=5)
 # One-time login links (they let a locked-out owner in): valid this long.
 LOGIN_LINK_MAX_AGE_S = env.int("LOGIN_LINK_MAX_AGE_S", default=15 * 60)
 # Retention (beat task `auth_retention`): expired refresh tokens and sessions are deleted
@@ -571,7 +575,10 @@ BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
 # Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
 PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
 
-# --- statements: the email outbox (statements.outbox) ---
-STATEMENT_EMAIL_SWEEP_AFTER_S = env.int("STATEMENT_EMAIL_SWEEP_AFTER_S", default=120)
-STATEMENT_EMAIL_CLAIM_TIMEOUT_S = env.int("STATEMENT_EMAIL_CLAIM_TIMEOUT_S", default=900)
-STATEMENT_EMAIL_MAX_ATTEMPTS = env.int("STATEMENT_EMAIL_MAX_ATTEMPTS", default=5)
+# --- settlement ---
+# Own meters and the grid operator's official curves "differ" in an interval beyond both
+# tolerances (absolute kWh and % of the official value): reported before approval.
+SETTLEMENT_CURVE_TOLERANCE_KWH = env.float("SETTLEMENT_CURVE_TOLERANCE_KWH", default=0.05)
+SETTLEMENT_CURVE_TOLERANCE_PCT = env.float("SETTLEMENT_CURVE_TOLERANCE_PCT", default=2.0)
+# Largest official-curve CSV the admin form or `curves_import` accepts.
+SETTLEMENT_IMPORT_MAX_MB = env.int("SETTLEMENT_IMPORT_MAX_MB", default=50)

@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+"""Mounted under /api/v1/billing/ (config/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from settlement import api
+
+urlpatterns = [
+    path("settlements", api.SettlementListApi.as_view(), name="settlement-list"),
+    path("settlements/<int:pk>", api.SettlementDetailApi.as_view(), name="settlement-detail"),
+    path("settlements/<int:pk>/approve", api.SettlementApproveApi.as_view(), name="settlement-approve"),
+    path("settlements/<int:pk>/post", api.SettlementPostApi.as_view(), name="settlement-post"),
+    path("settlements/<int:pk>/gaps", api.GapDecisionApi.as_view(), name="settlement-gaps"),
+]

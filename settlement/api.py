@@ -1,0 +1,204 @@
+"""The settlement API under `/api/v1/billing/`: thin views over `settlement.services` and
+`settlement.selectors`. Runs are visible to the members of their community (each member
+sees only their own lines) and managed by its referents (approve, post, gap decisions)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from communities.models import Community
+from core.exceptions import Invalid
+from core.pagination import ItemsPagination
+from core.scoping import get_visible
+from settlement import selectors, services
+from settlement.models import GapDecisionKind, SettlementLine, SettlementRun
+
+TAGS = ["settlement"]
+
+
+class LineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SettlementLine
+        fields = [
+            "id",
+            "kind",
+            "rule",
+            "membership",
+            "plant",
+            "user",
+            "energy_kwh",
+            "amount",
+            "detail",
+            "position",
+        ]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    community = serializers.IntegerField(source="period.community_id")
+    month = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SettlementRun
+        fields = [
+            "id",
+            "community",
+            "month",
+            "number",
+            "kind",
+            "status",
+            "regime",
+            "corrects",
+            "inputs_hash",
+            "result_hash",
+            "error",
+            "created_by",
+            "created_at",
+            "approved_by",
+            "approved_at",
+            "posted_by",
+            "posted_at",
+        ]
+
+    def get_month(self, run) -> str:
+        return f"{run.period.month:%Y-%m}"
+
+
+class RunDetailSerializer(RunSerializer):
+    data_quality = serializers.JSONField()
+    totals = serializers.JSONField()
+    lines = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "data_quality", "totals", "lines"]
+
+    def get_lines(self, run) -> list[dict]:
+        user = self.context["request"].user
+        qs = SettlementLine.objects.visible_to(user).filter(run=run).order_by("position", "id")
+        return LineSerializer(qs, many=True).data
+
+
+class DraftSerializer(serializers.Serializer):
+    community = serializers.IntegerField()
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+
+
+class GapDecisionSerializer(serializers.Serializer):
+    metering_point = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=GapDecisionKind.values)
+    method = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def parse_month(raw: str) -> date:
+    year, month = raw.split("-")
+    return date(int(year), int(month), 1)
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise Invalid("Invalid input.", details=serializer.errors)
+    return serializer.validated_data
+
+
+def _run(request, pk) -> SettlementRun:
+    return get_visible(SettlementRun.objects.select_related("period__community"), request.user, pk=pk)
+
+
+def _detail(request, run, code=status.HTTP_200_OK):
+    return Response(RunDetailSerializer(run, context={"request": request}).data, status=code)
+
+
+@extend_schema(tags=TAGS)
+class SettlementListApi(APIView):
+    """Settlement runs of the communities you belong to or manage, newest month first.
+    POST drafts the run of a community's month (referents): 201 with the new run, 200 with
+    the existing one when nothing changed since it."""
+
+    @extend_schema(
+        responses=RunSerializer(many=True),
+        parameters=[
+            OpenApiParameter("community", int),
+            OpenApiParameter("status", str),
+            OpenApiParameter("month", str, description="YYYY-MM"),
+        ],
+    )
+    def get(self, request):
+        qs = selectors.settlement_list(user=request.user)
+        params = request.query_params
+        if params.get("community", "").isdigit():
+            qs = qs.filter(period__community_id=int(params["community"]))
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        if params.get("month"):
+            try:
+                qs = qs.filter(period__month=parse_month(params["month"]))
+            except ValueError:
+                raise Invalid("month is YYYY-MM.", details={"month": ["YYYY-MM"]}) from None
+        paginator = ItemsPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(RunSerializer(page, many=True).data)
+
+    @extend_schema(request=DraftSerializer, responses={201: RunDetailSerializer, 200: RunDetailSerializer})
+    def post(self, request):
+        data = _valid(DraftSerializer, request.data)
+        community = get_visible(Community.objects, request.user, pk=data["community"])
+        run = services.settlement_draft(
+            actor=request.user, community=community, month=parse_month(data["month"])
+        )
+        return _detail(request, run, status.HTTP_201_CREATED if run.created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=TAGS)
+class SettlementDetailApi(APIView):
+    """One run: its lines (a member sees only their own), hashes and data-quality report."""
+
+    @extend_schema(responses=RunDetailSerializer)
+    def get(self, request, pk: int):
+        return _detail(request, _run(request, pk))
+
+
+@extend_schema(tags=TAGS)
+class SettlementApproveApi(APIView):
+    """Approve a draft run (referents): refused (409) while gaps are undecided or when the
+    inputs changed since the draft."""
+
+    @extend_schema(request=None, responses=RunDetailSerializer)
+    def post(self, request, pk: int):
+        return _detail(request, services.settlement_approve(actor=request.user, run=_run(request, pk)))
+
+
+@extend_schema(tags=TAGS)
+class SettlementPostApi(APIView):
+    """Post an approved run to the ledger (referents). Posting twice posts nothing twice."""
+
+    @extend_schema(request=None, responses=RunDetailSerializer)
+    def post(self, request, pk: int):
+        return _detail(request, services.settlement_post(actor=request.user, run=_run(request, pk)))
+
+
+@extend_schema(tags=TAGS)
+class GapDecisionApi(APIView):
+    """Decide a metering point's missing intervals in this run's month: `estimate` (method
+    `linear` or `zero`), `exclude` or `wait`; the run is drafted again with the decision
+    (the answer is the new draft)."""
+
+    @extend_schema(request=GapDecisionSerializer, responses=RunDetailSerializer)
+    def post(self, request, pk: int):
+        run = _run(request, pk)
+        data = _valid(GapDecisionSerializer, request.data)
+        community, month = run.period.community, run.period.month
+        services.gap_decide(
+            actor=request.user,
+            community=community,
+            month=month,
+            metering_point_id=data["metering_point"],
+            decision=data["decision"],
+            method=data["method"],
+        )
+        new = services.settlement_draft(actor=request.user, community=community, month=month)
+        return _detail(request, new)

@@ -1,0 +1,334 @@
+# ruff: noqa: S608  - SQL is assembled from module constants; values are bound.
+"""Reads of the settlement: a period's inputs from the database, the runs a user may see.
+
+`settlement_inputs` gathers everything a run depends on (meter data, official curves, gap
+decisions, plants, prices, the statute and the regime's parameter set) into a pure
+`SettlementInputs` plus the data-quality report; nothing after it touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+
+from communities.models import Community, Configuration, MeteringPoint
+from communities.selectors import regime_parameters_at
+from energy_rules.figures import default_params
+from plants.models import Plant, PlantShare
+from pricing.selectors import zonal_prices
+from settlement.models import GapDecision, GapDecisionKind, OfficialReading, SettlementPeriod, SettlementRun
+from settlement.regimes.base import PlantInfo, PointInfo, SettlementInputs, Statute
+from settlement.regions import region_of
+
+ITALIAN = ("it_cer", "it_auc")
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def period_bounds(community: Community, month: date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the community's local month."""
+    tz = ZoneInfo(community.time_zone)
+    start = datetime(month.year, month.month, 1, tzinfo=tz).astimezone(UTC)
+    nxt = next_month(month)
+    end = datetime(nxt.year, nxt.month, 1, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def interval_minutes(regime: str, params: dict) -> int:
+    return int(params.get("interval_minutes", 60 if regime in ITALIAN else 15))
+
+
+@dataclass
+class Gathered:
+    inputs: SettlementInputs
+    data_quality: dict
+    point_ids: list[int]
+    plant_ids: list[int]
+    configuration_id: int | None = None
+    regime_parameters_id: int | None = None
+    blocking: list[str] = field(default_factory=list)
+
+
+def _points(community: Community, start: date, end: date) -> list[MeteringPoint]:
+    return list(
+        MeteringPoint.objects.filter(membership__community=community, membership__joined_at__lt=end)
+        .filter(Q(membership__left_at__isnull=True) | Q(membership__left_at__gte=start))
+        .select_related("membership")
+        .order_by("id")
+    )
+
+
+def _meter_arrays(
+    point_ids: list[int], start: datetime, n: int, minutes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(withdrawal, injection) from the rollups of the points' meters: import and export
+    registers differenced per bucket; NaN where no bucket exists. One query, arrays fetched
+    with `array_agg` (shared/PITFALLS.md: no ORM rows on the hot path)."""
+    table = "iot_rollup_1h" if minutes == 60 else "iot_rollup_15m"
+    wd = np.full((len(point_ids), n), np.nan)
+    inj = np.full((len(point_ids), n), np.nan)
+    if not point_ids:
+        return wd, inj
+    end = start.timestamp() + n * minutes * 60
+    sql = (
+        "SELECT d.metering_point_id, m.code,"
+        f" array_agg(((extract(epoch FROM x.bucket) - %s) / {minutes * 60})::int), array_agg(x.delta)"
+        f" FROM {table} x JOIN iot_device d ON d.id = x.device_id JOIN iot_metric m ON m.id = x.metric_id"
+        " WHERE d.metering_point_id = ANY(%s) AND d.kind = 'meter'"
+        " AND m.code IN ('energy_import_kwh', 'energy_export_kwh') AND x.delta IS NOT NULL"
+        " AND x.bucket >= to_timestamp(%s) AND x.bucket < to_timestamp(%s)"
+        " GROUP BY 1, 2, d.id"
+    )
+    row_of = {pid: i for i, pid in enumerate(point_ids)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start.timestamp(), point_ids, start.timestamp(), end])
+        for point_id, code, idx, values in cursor.fetchall():
+            target = wd if code == "energy_import_kwh" else inj
+            row = target[row_of[point_id]]
+            idx = np.asarray(idx, dtype=int)
+            vals = np.asarray(values, dtype=float)
+            # several meters on one point add up
+            row[idx] = np.where(np.isnan(row[idx]), 0.0, row[idx]) + vals
+    return wd, inj
+
+
+def _official_arrays(point_ids, start: datetime, n: int, minutes: int):
+    wd = np.full((len(point_ids), n), np.nan)
+    inj = np.full((len(point_ids), n), np.nan)
+    row_of = {pid: i for i, pid in enumerate(point_ids)}
+    end = datetime.fromtimestamp(start.timestamp() + n * minutes * 60, tz=UTC)
+    readings = OfficialReading.objects.filter(
+        metering_point_id__in=point_ids, interval_start__gte=start, interval_start__lt=end
+    ).values_list("metering_point_id", "interval_start", "withdrawal_kwh", "injection_kwh")
+    for point_id, at, w, i in readings.iterator(chunk_size=20_000):
+        k = int((at - start).total_seconds() // (minutes * 60))
+        if w is not None:
+            wd[row_of[point_id], k] = w
+        if i is not None:
+            inj[row_of[point_id], k] = i
+    return wd, inj
+
+
+def _estimate(row: np.ndarray, method: str) -> np.ndarray:
+    """Fill NaN of one point's series. `linear`: interpolation between known neighbours
+    (flat at the ends); `zero`: nothing was exchanged. All-missing rows become zeros."""
+    known = ~np.isnan(row)
+    if not known.any() or method == "zero":
+        return np.nan_to_num(row, nan=0.0)
+    x = np.arange(row.size)
+    return np.interp(x, x[known], row[known])
+
+
+ESTIMATE_METHODS = ("linear", "zero")
+
+
+def _expects(point: MeteringPoint, has_plant: bool) -> tuple[bool, bool]:
+    return point.direction in ("withdrawal", "both"), point.direction in ("injection", "both") or has_plant
+
+
+def settlement_inputs(*, community: Community, month: date, closes_year: bool | None = None) -> Gathered:
+    """Everything the run of `community`'s `month` depends on (see the module docstring)."""
+    start_local, end_local = month, next_month(month)
+    start, end = period_bounds(community, month)
+    config = (
+        Configuration.objects.filter(community=community, status="active", valid_from__lt=end_local)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start_local))
+        .select_related("regime_parameters")
+        .order_by("-valid_from")
+        .first()
+    )
+    rp = (
+        config.regime_parameters if config and config.regime_parameters_id else None
+    ) or regime_parameters_at(regime=community.regime, on=start_local)
+    params = {**default_params(community.regime), **(rp.params if rp else {})}
+    minutes = interval_minutes(community.regime, params)
+    n = int((end - start).total_seconds() // (minutes * 60))
+    starts = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(n) * np.timedelta64(minutes * 60, "s")
+
+    points = _points(community, start_local, end_local)
+    point_ids = [p.id for p in points]
+    plants = list(
+        Plant.objects.filter(metering_point_id__in=point_ids)
+        .select_related("metering_point__membership")
+        .order_by("id")
+    )
+    shares: dict[int, list] = {}
+    for s in PlantShare.objects.filter(plant__in=plants).order_by("plant_id", "user_id"):
+        shares.setdefault(s.plant_id, []).append((s.user_id, float(s.pct)))
+    with_plant = {p.metering_point_id for p in plants}
+
+    own_wd, own_inj = _meter_arrays(point_ids, start, n, minutes)
+    off_wd, off_inj = _official_arrays(point_ids, start, n, minutes)
+    wd = np.where(np.isnan(off_wd), own_wd, off_wd)
+    inj = np.where(np.isnan(off_inj), own_inj, off_inj)
+
+    tol_abs = float(settings.SETTLEMENT_CURVE_TOLERANCE_KWH)
+    tol_rel = float(settings.SETTLEMENT_CURVE_TOLERANCE_PCT) / 100.0
+
+    def differ(own, off):
+        both = ~np.isnan(own) & ~np.isnan(off)
+        gap = np.abs(np.nan_to_num(own) - np.nan_to_num(off))
+        return (both & (gap > np.maximum(tol_abs, tol_rel * np.abs(np.nan_to_num(off))))).sum(axis=1)
+
+    diff_wd, diff_inj = differ(own_wd, off_wd), differ(own_inj, off_inj)
+    official_n = (~np.isnan(off_wd) | ~np.isnan(off_inj)).sum(axis=1)
+    period = SettlementPeriod.objects.filter(community=community, month=month).first()
+    decisions = {
+        d.metering_point_id: d for d in (GapDecision.objects.filter(period=period) if period else [])
+    }
+
+    report, blocking = [], []
+    for i, point in enumerate(points):
+        expect_wd, expect_inj = _expects(point, point.id in with_plant)
+        miss_wd = int(np.isnan(wd[i]).sum()) if expect_wd else 0
+        miss_inj = int(np.isnan(inj[i]).sum()) if expect_inj else 0
+        entry = {
+            "metering_point": point.id,
+            "code": point.code,
+            "missing_withdrawal": miss_wd,
+            "missing_injection": miss_inj,
+            "official_intervals": int(official_n[i]),
+            "differing_withdrawal": int(diff_wd[i]),
+            "differing_injection": int(diff_inj[i]),
+        }
+        decision = decisions.get(point.id)
+        if miss_wd or miss_inj:
+            entry["decision"] = decision.decision if decision else None
+            if decision and decision.decision == GapDecisionKind.ESTIMATE:
+                entry["method"] = decision.method
+                wd[i] = _estimate(wd[i], decision.method) if expect_wd else wd[i]
+                inj[i] = _estimate(inj[i], decision.method) if expect_inj else inj[i]
+            elif decision and decision.decision == GapDecisionKind.EXCLUDE:
+                pass  # the missing intervals count as nothing exchanged (NaN -> 0 in the rules)
+            else:
+                blocking.append(f"{point.code}: {miss_wd + miss_inj} missing intervals without a decision")
+        if miss_wd or miss_inj or entry["differing_withdrawal"] or entry["differing_injection"]:
+            report.append(entry)
+
+    prices = zonal_prices(market_zone=community.market_zone, start=start, end=end, resolution_minutes=minutes)
+    pz = np.array([float(p.price_eur_per_mwh) if p.price_eur_per_mwh is not None else np.nan for p in prices])
+    prices_missing = int(np.isnan(pz).sum())
+    if prices_missing and community.regime in ITALIAN:
+        blocking.append(f"{prices_missing} hours without a zonal price ({community.market_zone})")
+
+    point_row = {pid: i for i, pid in enumerate(point_ids)}
+    plant_infos, no_region = [], []
+    for plant in plants:
+        region = region_of(plant.location) if community.regime in ITALIAN else None
+        if community.regime in ITALIAN and region is None:
+            no_region.append(plant.id)
+            blocking.append(f"plant {plant.id} ({plant.name}): location outside every Italian region")
+        plant_infos.append(
+            PlantInfo(
+                id=plant.id,
+                point_index=point_row[plant.metering_point_id],
+                membership_id=plant.metering_point.membership_id,
+                power_kw=plant.peak_kw,
+                commissioned_on=plant.commissioned_on,
+                region=region,
+                grant_pct=float(plant.grant_pct),
+                technology="pv" if plant.technology.startswith("pv") else plant.technology,
+                shares=tuple(shares.get(plant.id, ())),
+            )
+        )
+
+    statute = Statute(
+        producers_pct=config.producers_pct if config else Decimal(55),
+        consumers_pct=config.consumers_pct if config else Decimal(40),
+        fund_pct=config.fund_pct if config else Decimal(5),
+        allocation_key=config.allocation_key if config else "",
+        static_shares=dict(config.static_shares) if config else {},
+    )
+    if config is None:
+        blocking.append("no active configuration (statute) in force in this month")
+    closes = (month.month == 12) if closes_year is None else closes_year
+    inputs = SettlementInputs(
+        regime=community.regime,
+        interval_starts=starts,
+        interval_minutes=minutes,
+        points=[
+            PointInfo(
+                id=p.id,
+                membership_id=p.membership_id,
+                user_id=p.membership.user_id,
+                member_type=p.membership.member_type,
+                direction=p.direction,
+                code=p.code,
+                primary_substation=p.primary_substation,
+                market_zone=p.market_zone,
+                grant_exempt=p.grant_exempt,
+                is_business=p.membership.is_business,
+            )
+            for p in points
+        ],
+        withdrawal_kwh=wd,
+        injection_kwh=inj,
+        plants=plant_infos,
+        zonal_eur_per_mwh=pz,
+        statute=statute,
+        params=params,
+        params_version=rp.version if rp else "default",
+        community_substation=community.primary_substation,
+        community_market_zone=community.market_zone,
+        closes_year=closes,
+        year_to_date=year_to_date(community=community, month=month) if closes else {},
+    )
+    data_quality = {
+        "points": report,
+        "prices_missing": prices_missing,
+        "plants_without_region": no_region,
+        "blocking": blocking,
+        "intervals": n,
+        "interval_minutes": minutes,
+    }
+    return Gathered(
+        inputs,
+        data_quality,
+        point_ids,
+        [p.id for p in plants],
+        config.id if config else None,
+        rp.id if rp else None,
+        blocking,
+    )
+
+
+def year_to_date(*, community: Community, month: date) -> dict:
+    """The year's earlier months as their last posted runs computed them (each run keeps the
+    full figures in `totals`, corrections included): per plant and per consumer."""
+    plants: dict[str, dict] = {}
+    consumers: dict[str, float] = {}
+    runs = (
+        SettlementRun.objects.filter(
+            period__community=community,
+            period__month__year=month.year,
+            period__month__lt=month,
+            status="posted",
+        )
+        .order_by("period__month", "-number")
+        .distinct("period__month")
+    )
+    for run in runs:
+        for pid, fig in (run.totals.get("plants") or {}).items():
+            acc = plants.setdefault(pid, {"incentivised_kwh": 0.0, "injected_kwh": 0.0, "tip_eur": 0.0})
+            for key in acc:
+                acc[key] += float(fig.get(key, 0.0))
+        for mid, kwh in (run.totals.get("consumers") or {}).items():
+            consumers[mid] = consumers.get(mid, 0.0) + float(kwh)
+    return {"plants": plants, "consumers": consumers}
+
+
+def settlement_list(*, user):
+    return (
+        SettlementRun.objects.visible_to(user)
+        .select_related("period__community")
+        .order_by("-period__month", "period__community_id", "-number")
+    )

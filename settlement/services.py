@@ -1,0 +1,388 @@
+"""Writes of the settlement: draft a run, approve it, post it, record gap decisions.
+
+A run is a pure function of its inputs (`settlement_inputs`): `inputs_hash` is the SHA-256
+of their canonical serialisation, `result_hash` of the lines'. Drafting again with the same
+inputs changes nothing (the open or posted run is returned); with other inputs, an open
+run is superseded, and a posted one is *corrected*: the new run holds only the difference
+with what the period's posted runs paid (meter corrections arrive for 60 months).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from billing.ledger import (
+    LegSpec,
+    account_community_fund,
+    account_incentives_receivable,
+    account_wallet,
+    posting_create,
+)
+from billing.models import EntryKind, PostingKind
+from communities.models import Community, Membership, MeteringPoint
+from core.exceptions import Conflict, Invalid, NotFound
+from core.scoping import require_manageable
+from settlement.models import (
+    GapDecision,
+    GapDecisionKind,
+    RunKind,
+    RunStatus,
+    SettlementLine,
+    SettlementPeriod,
+    SettlementRun,
+)
+from settlement.regimes import REGIMES
+from settlement.regimes.base import LineSpec, SettlementInputs
+from settlement.regimes.it_cacer import RegimeInputError
+from settlement.selectors import ESTIMATE_METHODS, period_bounds, settlement_inputs
+
+# lines that move money: the members' and the fund's parts; their sum is the GSE advance
+PAYABLE = ("producer_share", "consumer_share", "excess_share", "fund", "p2p_sale", "p2p_purchase")
+SOURCE = "gse_advance"
+
+
+# --- hashing ----------------------------------------------------------------------------
+
+
+def _canon(obj):
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, float):
+        return repr(obj)
+    if isinstance(obj, dict):
+        return {str(k): _canon(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, list | tuple):
+        return [_canon(v) for v in obj]
+    return obj
+
+
+def inputs_hash(inputs: SettlementInputs) -> str:
+    """SHA-256 of the inputs: arrays by their float64 bytes (NaN included), the rest as
+    canonical JSON. Same meter data, prices, plants, statute and parameters -> same hash."""
+    h = hashlib.sha256()
+    for arr in (
+        inputs.interval_starts.astype("datetime64[s]").astype(np.int64),
+        inputs.withdrawal_kwh,
+        inputs.injection_kwh,
+        inputs.zonal_eur_per_mwh,
+    ):
+        a = np.ascontiguousarray(arr)
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    meta = {
+        "regime": inputs.regime,
+        "minutes": inputs.interval_minutes,
+        "points": [asdict(p) for p in inputs.points],
+        "plants": [asdict(p) for p in inputs.plants],
+        "statute": asdict(inputs.statute),
+        "params": inputs.params,
+        "version": inputs.params_version,
+        "substation": inputs.community_substation,
+        "zone": inputs.community_market_zone,
+        "closes_year": inputs.closes_year,
+        "ytd": inputs.year_to_date,
+        "extra": inputs.extra,
+    }
+    h.update(json.dumps(_canon(meta), sort_keys=True, separators=(",", ":")).encode())
+    return h.hexdigest()
+
+
+def _energy(value) -> Decimal:
+    return Decimal(repr(float(value))).quantize(Decimal("0.0001"))
+
+
+def result_hash(lines: list[LineSpec]) -> str:
+    """SHA-256 of the printed lines in order (what is paid, to whom, by which rule)."""
+    rows = [
+        [
+            ln.kind,
+            ln.membership_id,
+            ln.plant_id,
+            ln.user_id,
+            ln.rule,
+            str(_energy(ln.energy_kwh)),
+            str(ln.amount),
+        ]
+        for ln in lines
+    ]
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+
+
+# --- drafting ---------------------------------------------------------------------------
+
+
+def _check_month(community: Community, month: date) -> date:
+    if month.day != 1:
+        raise Invalid(gettext("A settlement month starts on its first day."), details={"month": ["YYYY-MM"]})
+    _, end = period_bounds(community, month)
+    if end > timezone.now():
+        raise Invalid(gettext("This month is not over yet."), details={"month": ["Not over yet."]})
+    return month
+
+
+def _key(line) -> tuple:
+    return (line.kind, line.membership_id, line.plant_id, line.user_id)
+
+
+def _difference(lines: list[LineSpec], posted: list[SettlementLine], corrected_run_id: int) -> list[LineSpec]:
+    """What the period's posted runs did not pay yet (or paid too much), per line key."""
+    before: dict[tuple, list] = {}
+    for line in posted:
+        acc = before.setdefault(_key(line), [Decimal(0), Decimal(0), line.rule])
+        acc[0] += line.amount
+        acc[1] += line.energy_kwh
+    now: dict[tuple, LineSpec] = {}
+    for line in lines:
+        now[_key(line)] = line
+    out = []
+    for key in list(now) + [k for k in before if k not in now]:
+        new = now.get(key)
+        old_amount, old_energy, old_rule = before.get(key, (Decimal(0), Decimal(0), ""))
+        amount = (new.amount if new else Decimal("0.00")) - old_amount
+        energy = (_energy(new.energy_kwh) if new else Decimal(0)) - old_energy
+        if amount == 0 and energy == 0:
+            continue
+        out.append(
+            LineSpec(
+                key[1],
+                key[2],
+                key[0],
+                new.rule if new else old_rule,
+                float(energy),
+                amount,
+                {
+                    "corrects_run": corrected_run_id,
+                    "previous_eur": str(old_amount),
+                    "recomputed_eur": str(new.amount if new else Decimal("0.00")),
+                },
+                user_id=key[3],
+            )
+        )
+    return out
+
+
+def _lines_of(run: SettlementRun, specs: list[LineSpec]) -> list[SettlementLine]:
+    return [
+        SettlementLine(
+            run=run,
+            membership_id=s.membership_id,
+            plant_id=s.plant_id,
+            user_id=s.user_id,
+            kind=s.kind,
+            rule=s.rule,
+            energy_kwh=_energy(s.energy_kwh),
+            amount=s.amount,
+            detail=_canon(s.detail),
+            position=i,
+        )
+        for i, s in enumerate(specs)
+    ]
+
+
+def settlement_draft(*, actor, community: Community, month: date) -> SettlementRun:
+    """Draft the run of `community`'s `month` (see the module docstring). `actor` None is
+    the system (beat); otherwise the actor must manage the community. The returned run has
+    `created` False when nothing changed since the open or the last posted run."""
+    if actor is not None:
+        require_manageable(actor, community, message=gettext("Only the community's referents settle it."))
+    _check_month(community, month)
+    regime = REGIMES.get(community.regime)
+    if regime is None:
+        raise Invalid(
+            gettext("No settlement rules for this community's regime yet."),
+            details={"regime": [community.regime]},
+        )
+    with transaction.atomic():
+        period, _ = SettlementPeriod.objects.get_or_create(community=community, month=month)
+        period = SettlementPeriod.objects.select_for_update().get(pk=period.pk)
+        gathered = settlement_inputs(community=community, month=month)
+        ihash = inputs_hash(gathered.inputs)
+        runs = list(period.runs.order_by("-number"))
+        posted = [r for r in runs if r.status == RunStatus.POSTED]
+        open_run = next((r for r in runs if r.status in (RunStatus.DRAFT, RunStatus.APPROVED)), None)
+        for same in (open_run, posted[0] if posted else None):
+            if same is not None and same.inputs_hash == ihash and not same.error:
+                same.created = False
+                return same
+        error, specs, totals = "", [], {}
+        try:
+            result = regime(gathered.inputs)
+            specs, totals = result.lines, result.totals
+        except RegimeInputError as exc:
+            error = str(exc)
+        if open_run is not None:
+            open_run.status = RunStatus.SUPERSEDED
+            open_run.save(update_fields=["status"])
+        kind = RunKind.REGULAR
+        if posted and not error:
+            kind = RunKind.CORRECTION
+            done = list(SettlementLine.objects.filter(run__in=posted))
+            specs = _difference(specs, done, posted[0].id)
+        run = SettlementRun.objects.create(
+            period=period,
+            number=(runs[0].number + 1) if runs else 1,
+            kind=kind,
+            regime=community.regime,
+            corrects=posted[0] if kind == RunKind.CORRECTION else None,
+            inputs_hash=ihash,
+            result_hash=result_hash(specs),
+            data_quality=gathered.data_quality,
+            totals=_canon(totals),
+            error=error,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        SettlementLine.objects.bulk_create(_lines_of(run, specs), batch_size=2000)
+    run.created = True
+    return run
+
+
+# --- approval and posting ---------------------------------------------------------------
+
+
+def _lock(run: SettlementRun, actor) -> SettlementRun:
+    if actor is not None:
+        require_manageable(
+            actor, run, message=gettext("Only the community's referents approve and post runs.")
+        )
+    return SettlementRun.objects.select_for_update().select_related("period__community").get(pk=run.pk)
+
+
+def settlement_approve(*, actor, run: SettlementRun) -> SettlementRun:
+    """Draft -> approved, by a referent (or admin). Refused while the data-quality report
+    has undecided gaps, when the run failed, or when the inputs changed since the draft."""
+    with transaction.atomic():
+        run = _lock(run, actor)
+        if run.status != RunStatus.DRAFT:
+            raise Conflict(gettext("Only a draft run can be approved."), details={"status": [run.status]})
+        if run.error:
+            raise Conflict(
+                gettext("This run failed: fix its inputs and draft it again."), details={"error": [run.error]}
+            )
+        blocking = run.data_quality.get("blocking") or []
+        if blocking:
+            raise Conflict(
+                gettext("Decide every data-quality issue before approving."),
+                details={"data_quality": blocking},
+                error="DataQuality",
+            )
+        gathered = settlement_inputs(community=run.period.community, month=run.period.month)
+        if inputs_hash(gathered.inputs) != run.inputs_hash:
+            raise Conflict(
+                gettext("The inputs changed since this draft: draft the run again."), error="InputsChanged"
+            )
+        run.status, run.approved_by, run.approved_at = RunStatus.APPROVED, actor, timezone.now()
+        run.save(update_fields=["status", "approved_by", "approved_at"])
+    return run
+
+
+def _account_for(line: SettlementLine, community: Community, users: dict, people: dict):
+    if line.kind == "fund":
+        return account_community_fund(community=community)
+    user_id = line.user_id or users.get(line.membership_id)
+    if user_id is None:
+        raise Conflict(gettext("A paid line has nobody to pay."), details={"line": [line.pk]})
+    return account_wallet(user=people[user_id], currency=community.currency)
+
+
+def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
+    """Approved -> posted: one ledger posting per paid line (idempotency key
+    `settlement:<run>:<line>`), the GSE's receivable against the member's wallet or the
+    community fund. All or nothing; posting twice posts nothing twice."""
+    with transaction.atomic():
+        run = _lock(run, actor)
+        if run.status == RunStatus.POSTED:
+            run.created = False
+            return run
+        if run.status != RunStatus.APPROVED:
+            raise Conflict(gettext("Only an approved run can be posted."), details={"status": [run.status]})
+        community = run.period.community
+        lines = list(run.lines.all())
+        paid = [ln for ln in lines if ln.kind in PAYABLE and ln.amount != 0]
+        source = sum((ln.amount for ln in lines if ln.kind == SOURCE), Decimal(0))
+        if sum((ln.amount for ln in paid), Decimal(0)) != source:
+            raise Conflict(gettext("The paid lines do not add up to the GSE advance."))
+        receivable = account_incentives_receivable(community=community)
+        users = dict(
+            Membership.objects.filter(pk__in={ln.membership_id for ln in paid}).values_list("pk", "user_id")
+        )
+        people = get_user_model().objects.in_bulk(
+            set(users.values()) | {ln.user_id for ln in paid if ln.user_id}
+        )
+        month = f"{run.period.month:%Y-%m}"
+        for line in paid:
+            account = _account_for(line, community, users, people)
+            posting_create(
+                legs=[
+                    LegSpec(account=account, amount=line.amount, kind=EntryKind.SETTLEMENT_CREDIT),
+                    LegSpec(account=receivable, amount=-line.amount, kind=EntryKind.SETTLEMENT_CREDIT),
+                ],
+                idempotency_key=f"settlement:{run.pk}:{line.pk}",
+                kind=PostingKind.SETTLEMENT,
+                reason=f"{community.slug} {month} run {run.number}: {line.kind}",
+                actor=actor,
+                community=community,
+            )
+        run.status, run.posted_by, run.posted_at = RunStatus.POSTED, actor, timezone.now()
+        run.save(update_fields=["status", "posted_by", "posted_at"])
+    run.created = True
+    return run
+
+
+# --- gap decisions ----------------------------------------------------------------------
+
+
+def gap_decide(
+    *, actor, community: Community, month: date, metering_point_id: int, decision: str, method: str = ""
+) -> GapDecision:
+    """The referent's decision on one metering point's missing intervals in a month:
+    `estimate` (with a named method), `exclude` (count them as nothing exchanged) or
+    `wait` (keep the run blocked). Draft the run again to apply it."""
+    if actor is not None:
+        require_manageable(actor, community, message=gettext("Only the community's referents decide gaps."))
+    if decision not in GapDecisionKind.values:
+        raise Invalid(gettext("Unknown decision."), details={"decision": list(GapDecisionKind.values)})
+    if decision == GapDecisionKind.ESTIMATE and method not in ESTIMATE_METHODS:
+        raise Invalid(gettext("Name an estimation method."), details={"method": list(ESTIMATE_METHODS)})
+    if not MeteringPoint.objects.filter(pk=metering_point_id, membership__community=community).exists():
+        raise NotFound()
+    _check_month(community, month)
+    with transaction.atomic():
+        period, _ = SettlementPeriod.objects.get_or_create(community=community, month=month)
+        row, _ = GapDecision.objects.update_or_create(
+            period=period,
+            metering_point_id=metering_point_id,
+            defaults={
+                "decision": decision,
+                "method": method if decision == "estimate" else "",
+                "decided_by": actor if getattr(actor, "pk", None) else None,
+            },
+        )
+    return row
+
+
+def settlement_draft_all(*, month: date) -> dict:
+    """Draft `month`'s run of every active community (the beat task): failures are
+    reported per community, never stop the others."""
+    out = {}
+    for community in Community.objects.filter(status="active").exclude(regime__in=[]).order_by("id"):
+        if community.regime not in REGIMES:
+            out[community.slug] = "no rules"
+            continue
+        try:
+            run = settlement_draft(actor=None, community=community, month=month)
+            out[community.slug] = f"run {run.pk} {'created' if run.created else 'unchanged'}"
+        except (Invalid, Conflict) as exc:
+            out[community.slug] = f"error: {exc.message}"
+    return out
