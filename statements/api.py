@@ -75,7 +75,8 @@ class StatementApi(APIView):
 
     @extend_schema(responses=StatementDetailSerializer)
     def get(self, request, pk: int):
-        return Response(StatementDetailSerializer(selectors.statement_get(user=request.user, statement_id=pk)).data)
+        statement = selectors.statement_get(user=request.user, statement_id=pk)
+        return Response(StatementDetailSerializer(statement).data)
 
 
 @extend_schema(tags=TAGS)

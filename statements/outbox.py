@@ -83,8 +83,10 @@ def _message(row: StatementEmail) -> EmailMessage:
     data = statement.data
     site = settings.SITE_URL.rstrip("/")
     with translation.override(language_of(statement.user)):  # in the recipient's language
-        context = {"data": data, "name": data["member"]["name"], "period": formats.month(data["period"]["month"]),
-                   "community": data["community"]["name"], "total": formats.money(data["totals"]["amount_eur"]),
+        context = {"data": data, "name": data["member"]["name"],
+                   "period": formats.month(data["period"]["month"]),
+                   "community": data["community"]["name"],
+                   "total": formats.money(data["totals"]["amount_eur"]),
                    "currency": data["community"].get("currency", "EUR"),
                    "link": f"{site}/statements/{statement.pk}/"}
         subject = header_safe(render_to_string("statements/email/statement_subject.txt", context))

@@ -38,19 +38,23 @@ def statement_pdf(data: dict) -> bytes:
     body.append([_("Total"), "", "", "", r["total"]])
     blocks = [
         ("kv", [(_("Member"), data["member"]["name"]), (_("Community"), data["community"]["name"]),
-                (_("Period"), r["period"]), (_("Run"), f'{data["run"]["number"]} ({data["run"]["regime"]})')]),
+                (_("Period"), r["period"]),
+                (_("Run"), f'{data["run"]["number"]} ({data["run"]["regime"]})')]),
     ]
     if data.get("corrects"):
-        blocks.append(("p", _("This statement corrects statement %(number)s.") % {"number": data["corrects"]}))
+        corrects = _("This statement corrects statement %(number)s.") % {"number": data["corrects"]}
+        blocks.append(("p", corrects))
     blocks += [
         ("h", _("Energy (kWh)")),
         ("kv", r["energy"]),
         ("h", _("Amounts")),
         ("table", pdf.table(header, body, numeric_from=3, bold_last=True)),
-        ("p", _("Each amount is rounded once, to the cent, from the unrounded figures of the rule named beside it.")),
+        ("p", _("Each amount is rounded once, to the cent, from the unrounded figures of the rule named "
+                "beside it.")),
         ("p", _("Run hash: %(hash)s") % {"hash": data["run"]["result_hash"] or "-"}),
     ]
-    return pdf.document(title=r["title"], subtitle=f'{data["community"]["name"]} - {r["period"]}', blocks=blocks)
+    subtitle = f'{data["community"]["name"]} - {r["period"]}'
+    return pdf.document(title=r["title"], subtitle=subtitle, blocks=blocks)
 
 
 def statement_csv(data: dict) -> str:

@@ -5,6 +5,7 @@ printed lines (already rounded once), so every column adds up exactly."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from decimal import Decimal
 from io import BytesIO
@@ -18,6 +19,8 @@ from statements.models import Statement
 MEMBER_KINDS = ("producer_share", "consumer_share", "excess_share")
 COMMUNITY_KINDS = ("tip", "valorisation", "excess_premium", "gse_advance", "true_up", "fund")
 ZERO = Decimal("0.00")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+ENERGY = ("withdrawn_kwh", "injected_kwh", "shared_kwh", "allocated_kwh")
 
 
 def _sum_by_kind(lines) -> dict[str, Decimal]:
@@ -36,7 +39,7 @@ def community_report(*, run) -> dict:
         other = sum((v for k, v in kinds.items() if k not in MEMBER_KINDS), ZERO)
         members.append({
             "statement": s.number, "name": s.data["member"]["name"], "type": s.data["member"]["member_type"],
-            **{k: s.data["energy"].get(k) for k in ("withdrawn_kwh", "injected_kwh", "shared_kwh", "allocated_kwh")},
+            **{k: s.data["energy"].get(k) for k in ENERGY},
             **{k: kinds.get(k, ZERO) for k in MEMBER_KINDS}, "other": other, "total": s.total_eur,
         })
     community_lines = run.lines.filter(membership__isnull=True, user__isnull=True)
@@ -83,8 +86,8 @@ def yearly_report(*, community, year: int) -> dict:
 
 def _labels_community():
     return [_("Statement"), _("Member"), _("Type"), _("Withdrawn (kWh)"), _("Injected (kWh)"),
-            _("Shared (kWh)"), _("Allocated (kWh)"), _("Producer share"), _("Consumer share"),
-            _("Excess premium share"), _("Other"), _("Total")]
+            _("Shared (kWh)"), _("Allocated (kWh)"), *[formats.line_label(k) for k in MEMBER_KINDS],
+            _("Other"), _("Total")]
 
 
 def _community_rows(report):
@@ -110,10 +113,9 @@ def _cell(value):
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str):
-        try:
-            return Decimal(value) if value and value.replace(".", "", 1).lstrip("-").isdigit() else formats.safe(value)
-        except ArithmeticError:  # pragma: no cover - guarded by the isdigit check
-            return formats.safe(value)
+        if _NUMBER.fullmatch(value):  # our own decimal strings (kWh) stay numbers
+            return Decimal(value)
+        return formats.safe(value)
     return value
 
 
@@ -126,8 +128,8 @@ def community_report_xlsx(report: dict) -> bytes:
 
 
 def community_report_pdf(report: dict) -> bytes:
-    header = [_("Member"), _("Allocated (kWh)"), _("Producer share"), _("Consumer share"),
-              _("Excess premium share"), _("Other"), _("Total")]
+    header = [_("Member"), _("Allocated (kWh)"), *[formats.line_label(k) for k in MEMBER_KINDS], _("Other"),
+              _("Total")]
     rows = [[m["name"], formats.kwh(m["allocated_kwh"]), *[formats.money(m[k]) for k in MEMBER_KINDS],
              formats.money(m["other"]), formats.money(m["total"])] for m in report["members"]]
     rows.append([_("Total"), "", "", "", "", "", formats.money(report["totals"]["members"])])
@@ -146,6 +148,7 @@ def community_report_pdf(report: dict) -> bytes:
 def _yearly_kinds():
     return [("tip", formats.line_label("tip")), ("valorisation", formats.line_label("valorisation")),
             ("excess_premium", formats.line_label("excess_premium")),
+            ("gse_advance", formats.line_label("gse_advance")), ("true_up", formats.line_label("true_up")),
             ("producer_share", formats.line_label("producer_share")),
             ("consumer_share", formats.line_label("consumer_share")),
             ("fund", formats.line_label("fund")), ("excess_share", formats.line_label("excess_share"))]

@@ -21,7 +21,8 @@ def statements_list(*, user, member: str | None = None, community: str | None = 
             raise Invalid(gettext("Unknown member."), details={"member": ["invalid_choice"]})
         qs = qs.filter(membership_id=member)
     if community:
-        if not str(community).isdigit() or not Community.objects.visible_to(user).filter(pk=community).exists():
+        visible = Community.objects.visible_to(user)
+        if not str(community).isdigit() or not visible.filter(pk=community).exists():
             raise Invalid(gettext("Unknown community."), details={"community": ["invalid_choice"]})
         qs = qs.filter(community_id=community)
     if month:
