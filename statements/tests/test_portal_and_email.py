@@ -155,3 +155,21 @@ def test_posting_a_run_emails_every_member_through_celery(world, as_user, defaul
     assert StatementEmail.objects.filter(sent_at__isnull=True).count() == 0
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [world.a.member.email, world.a.other_member.email])
+
+
+def test_numbers_follow_the_language_with_thousands(posted):
+    producer = Statement.objects.get(user=posted.world.a.member)
+    injected = producer.data["energy"]["injected_kwh"]
+    assert injected == "1486.000"  # 2 kWh an hour for 743 hours
+    italian = _client(posted.world.a.member, "it").get(f"/statements/{producer.pk}/").content.decode()
+    english = _client(posted.world.a.member, "en").get(f"/statements/{producer.pk}/").content.decode()
+    assert "1.486,00" in italian and "1,486.00" not in italian
+    assert "1,486.00" in english and "1.486,00" not in english
+    from django.utils import translation
+
+    from statements import formats
+
+    with translation.override("it"):
+        assert formats.money("1234.56") == "1.234,56" and formats.money("-1234.5") == "-1.234,50"
+    with translation.override("en"):
+        assert formats.money("1234.56") == "1,234.56"

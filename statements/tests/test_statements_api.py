@@ -139,3 +139,34 @@ def test_text_that_looks_like_a_formula_is_neutralised(world, as_user):
     text = as_user(world.a.member).get(f"{URL}/{statement.pk}/csv").content.decode()
     plants = [r["plant"] for r in csv.DictReader(io.StringIO(text)) if r["plant"]]
     assert plants and all(p.startswith("'=") for p in plants)
+
+
+def test_a_correcting_run_gives_correcting_statements_of_the_difference(posted, as_user):
+    from datetime import timedelta
+
+    from iot.ingest.service import ingest
+    from iot.rollups.service import rollup_run
+    from settlement.tests.conftest import HOURS, START
+    from statements.tests.conftest import SETTLEMENTS
+
+    a = posted.world.a
+    # a meter correction: the consumer's register of the last hour read 1 kWh more
+    ingest([{"device": "SETTLE-M2", "metric": "energy_import_kwh",
+             "ts": START + timedelta(hours=HOURS - 1, minutes=30), "value": 1000.0 + HOURS + 1}],
+           source="import")
+    rollup_run()
+    referent = as_user(a.referent)
+    res = referent.post(SETTLEMENTS, {"community": a.community.pk, "month": "2025-03"}, format="json")
+    correction = res.json()
+    assert correction["kind"] == "correction"
+    assert referent.post(f"{SETTLEMENTS}/{correction['id']}/approve").status_code == 200
+    assert referent.post(f"{SETTLEMENTS}/{correction['id']}/post").status_code == 200
+    expected = _expected_totals(correction["id"])
+    fixes = Statement.objects.filter(run_id=correction["id"])
+    assert {s.user_id for s in fixes} == set(expected)
+    for s in fixes:
+        original = Statement.objects.get(run=posted.run, user_id=s.user_id)
+        assert s.kind == "correction" and s.data["corrects"] == original.number
+        assert s.total_eur == expected[s.user_id]
+    # the member's list holds the original and its correction
+    assert len(as_user(a.other_member).get(URL).json()["items"]) == 2
