@@ -40,6 +40,8 @@ BEAT_TASKS: list[dict] = [
     {"name": "settlement: draft last month's run of every active community",
      "task": "settlement.tasks.settlement_draft_month_task",
      "crontab": {"minute": "10", "hour": "4", "day_of_month": "2"}},
+    {"name": "statements: send statement emails the task did not send",
+     "task": "statements.tasks.statement_emails_sweep_task", "every": 2, "period": "minutes"},
 ]
 
 

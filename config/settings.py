@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "pricing",
     "settlement",
     "allocations",
+    "statements",
 ]
 
 MIDDLEWARE = [
@@ -475,6 +476,10 @@ ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/min")
 # Celery task has not sent after this many seconds, up to this many attempts each.
 ACCOUNT_EMAIL_SWEEP_AFTER_S = env.int("ACCOUNT_EMAIL_SWEEP_AFTER_S", default=60)
 ACCOUNT_EMAIL_MAX_ATTEMPTS = env.int("ACCOUNT_EMAIL_MAX_ATTEMPTS", default=5)
+# --- statements: the email outbox (statements.outbox) ---
+STATEMENT_EMAIL_SWEEP_AFTER_S = env.int("STATEMENT_EMAIL_SWEEP_AFTER_S", default=120)
+STATEMENT_EMAIL_CLAIM_TIMEOUT_S = env.int("STATEMENT_EMAIL_CLAIM_TIMEOUT_S", default=900)
+STATEMENT_EMAIL_MAX_ATTEMPTS = env.int("STATEMENT_EMAIL_MAX_ATTEMPTS", default=5)
 # One-time login links (they let a locked-out owner in): valid this long.
 LOGIN_LINK_MAX_AGE_S = env.int("LOGIN_LINK_MAX_AGE_S", default=15 * 60)
 # Retention (beat task `auth_retention`): expired refresh tokens and sessions are deleted

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("pricing.api_urls")),
     path("", include("allocations.api_urls")),
     path("billing/", include("settlement.api_urls")),
+    path("billing/", include("statements.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("iot.urls")),
     path("", include("simulation.urls")),
     path("", include("billing.urls")),
+    path("", include("statements.urls")),
 ]
 
 handler404 = "core.views.not_found"

@@ -61,10 +61,23 @@ def wallet_balance(request):
 
 @card("member", "last_statement")
 def last_statement(request):
-    """Slot: the member's last statement (settlement issue)."""
-    if not feature_exists(url_name="billing:statements", module="billing.statements"):
+    """Slot: the member's last statement (statements app); hidden until they have one."""
+    if not feature_exists(url_name="statements:list", module="statements"):
         return None
-    return None
+    from django.utils.translation import gettext as _
+
+    from statements import formats
+    from statements.selectors import last_statement as newest
+
+    statement = newest(user=request.user)
+    if statement is None:
+        return None
+    return {"template": "portal/_card.html", "context": {
+        "title": _("Last statement"), "value": formats.money(statement.total_eur),
+        "unit": statement.community.currency,
+        "note": f"{statement.community.name} · {formats.month(statement.month)}",
+        "link": reverse("statements:detail", args=[statement.pk]), "link_text": _("Open the statement"),
+    }}
 
 
 @card("member", "green_windows")

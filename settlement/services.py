@@ -351,6 +351,9 @@ def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
             )
         run.status, run.posted_by, run.posted_at = RunStatus.POSTED, actor, timezone.now()
         run.save(update_fields=["status", "posted_by", "posted_at"])
+        from statements.services import statements_issue  # members' statements, emailed after commit
+
+        statements_issue(run=run)
     run.created = True
     return run
 

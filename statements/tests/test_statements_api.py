@@ -1,0 +1,172 @@
+"""Statements through the API: one per member of a posted run, equal to the run's lines to
+the cent, reproducible; PDF and CSV downloads; scoping (404 / 400)."""
+
+import csv
+import hashlib
+import io
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from pypdf import PdfReader
+
+from settlement.models import SettlementLine
+from statements.models import Statement
+from statements.services import statements_issue
+
+URL = "/api/v1/billing/statements"
+
+
+def _expected_totals(run) -> dict[int, Decimal]:
+    """Per recipient user: the sum of their lines in the run, straight from the table."""
+    out: dict[int, Decimal] = defaultdict(Decimal)
+    for line in SettlementLine.objects.filter(run=run).select_related("membership"):
+        user_id = line.user_id or (line.membership.user_id if line.membership_id else None)
+        if user_id:
+            out[user_id] += line.amount
+    return out
+
+
+def test_a_posted_run_gives_one_statement_per_member_equal_to_its_lines(posted):
+    expected = _expected_totals(posted.run)
+    statements = list(Statement.objects.filter(run=posted.run))
+    assert {s.user_id for s in statements} == set(expected) == {
+        posted.world.a.member.pk, posted.world.a.other_member.pk}
+    for s in statements:
+        assert s.total_eur == expected[s.user_id] != 0
+        assert Decimal(s.data["totals"]["amount_eur"]) == s.total_eur
+        assert sum(Decimal(x["amount_eur"]) for x in s.data["lines"]) == s.total_eur
+        assert all(x["rule"] for x in s.data["lines"])  # every line names its rule
+        raw = json.dumps(s.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert s.content_hash == hashlib.sha256(raw.encode()).hexdigest()
+    consumer = next(s for s in statements if s.user_id == posted.world.a.other_member.pk)
+    # one kWh an hour withdrawn, all of it covered by the producer's 2 kWh: allocated = 743 h
+    assert Decimal(consumer.data["energy"]["allocated_kwh"]) == Decimal("743.000")
+    producer = next(s for s in statements if s.user_id == posted.world.a.member.pk)
+    assert Decimal(producer.data["energy"]["injected_kwh"]) > 0
+
+
+def test_issuing_again_creates_nothing_and_keeps_the_hash(posted):
+    before = dict(Statement.objects.values_list("pk", "content_hash"))
+    assert statements_issue(run=posted.run) == []
+    assert dict(Statement.objects.values_list("pk", "content_hash")) == before
+
+
+def test_a_member_sees_only_their_own(posted, as_user):
+    a = posted.world.a
+    mine = Statement.objects.get(user=a.member)
+    theirs = Statement.objects.get(user=a.other_member)
+    body = as_user(a.member).get(URL).json()
+    assert [s["id"] for s in body["items"]] == [mine.pk]
+    assert as_user(a.member).get(f"{URL}/{mine.pk}").json()["data"]["number"] == mine.number
+    for path in ("", "/pdf", "/csv"):
+        res = as_user(a.member).get(f"{URL}/{theirs.pk}{path}")
+        assert res.status_code == 404, path
+        assert res.json()["error"] == "NotFound"
+
+
+def test_it_hides_other_communities(posted, as_user):
+    b = posted.world.b
+    statement = Statement.objects.filter(run=posted.run).first()
+    for user in (b.member, b.referent, b.vendor):
+        client = as_user(user)
+        assert client.get(URL).json()["items"] == []
+        assert client.get(f"{URL}/{statement.pk}").status_code == 404
+        assert client.get(f"{URL}/{statement.pk}/pdf").status_code == 404
+
+
+def test_a_referent_filters_by_member_within_their_scope(posted, as_user):
+    a, b = posted.world.a, posted.world.b
+    referent = as_user(a.referent)
+    assert len(referent.get(URL).json()["items"]) == 2
+    body = referent.get(URL, {"member": a.membership.pk}).json()
+    assert [s["member"] for s in body["items"]] == [a.membership.pk]
+    res = referent.get(URL, {"member": b.membership.pk})  # another tenant's membership
+    assert res.status_code == 400
+    assert res.json()["details"] == {"member": ["invalid_choice"]}
+    assert referent.get(URL, {"month": "March"}).status_code == 400
+    assert len(referent.get(URL, {"month": "2025-03"}).json()["items"]) == 2
+    assert referent.get(URL, {"month": "2025-04"}).json()["items"] == []
+
+
+def test_the_pdf_is_a_real_pdf_holding_the_totals_and_is_reproducible(posted, as_user):
+    a = posted.world.a
+    statement = Statement.objects.get(user=a.other_member)
+    client = as_user(a.other_member)
+    res = client.get(f"{URL}/{statement.pk}/pdf", HTTP_ACCEPT_LANGUAGE="en")
+    assert res.status_code == 200 and res["Content-Type"] == "application/pdf"
+    assert res.content.startswith(b"%PDF-")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(res.content)).pages)
+    total = f"{statement.total_eur:,.2f}"
+    assert total in text and statement.number in text and "743.00" in text
+    assert client.get(f"{URL}/{statement.pk}/pdf", HTTP_ACCEPT_LANGUAGE="en").content == res.content
+
+
+def test_the_pdf_follows_the_language(posted, as_user):
+    a = posted.world.a
+    statement = Statement.objects.get(user=a.other_member)
+    a.other_member.preferences = {**(a.other_member.preferences or {}), "language": "it"}
+    a.other_member.save(update_fields=["preferences"])
+    res = as_user(a.other_member).get(f"{URL}/{statement.pk}/pdf", HTTP_ACCEPT_LANGUAGE="it")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(res.content)).pages)
+    assert f"{statement.total_eur:.2f}".replace(".", ",") in text
+    assert "743,00" in text and "marzo 2025" in text.lower()
+
+
+def test_the_csv_lists_every_line_and_the_total_formula_safe(posted, as_user):
+    a = posted.world.a
+    statement = Statement.objects.get(user=a.member)
+    res = as_user(a.member).get(f"{URL}/{statement.pk}/csv")
+    assert res.status_code == 200 and res["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(res.content.decode())))
+    lines = [r for r in rows if r["section"] == "line"]
+    assert len(lines) == len(statement.data["lines"])
+    assert sum(Decimal(r["amount_eur"]) for r in lines) == statement.total_eur
+    assert [Decimal(r["amount_eur"]) for r in rows if r["section"] == "total"] == [statement.total_eur]
+    assert {r["kind"] for r in rows if r["section"] == "energy"} == {
+        "withdrawn_kwh", "injected_kwh", "shared_kwh", "allocated_kwh"}
+
+
+def test_text_that_looks_like_a_formula_is_neutralised(world, as_user):
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    world.a.plant.name = '=HYPERLINK("http://evil.example","x")'
+    world.a.plant.save(update_fields=["name"])
+    settled = make_settled(world)
+    post_month(world, as_user, settled)
+    statement = Statement.objects.get(user=world.a.member)
+    text = as_user(world.a.member).get(f"{URL}/{statement.pk}/csv").content.decode()
+    plants = [r["plant"] for r in csv.DictReader(io.StringIO(text)) if r["plant"]]
+    assert plants and all(p.startswith("'=") for p in plants)
+
+
+def test_a_correcting_run_gives_correcting_statements_of_the_difference(posted, as_user):
+    from datetime import timedelta
+
+    from iot.ingest.service import ingest
+    from iot.rollups.service import rollup_run
+    from settlement.tests.conftest import HOURS, START
+    from statements.tests.conftest import SETTLEMENTS
+
+    a = posted.world.a
+    # a meter correction: the consumer's register of the last hour read 1 kWh more
+    ingest([{"device": "SETTLE-M2", "metric": "energy_import_kwh",
+             "ts": START + timedelta(hours=HOURS - 1, minutes=30), "value": 1000.0 + HOURS + 1}],
+           source="import")
+    rollup_run()
+    referent = as_user(a.referent)
+    res = referent.post(SETTLEMENTS, {"community": a.community.pk, "month": "2025-03"}, format="json")
+    correction = res.json()
+    assert correction["kind"] == "correction"
+    assert referent.post(f"{SETTLEMENTS}/{correction['id']}/approve").status_code == 200
+    assert referent.post(f"{SETTLEMENTS}/{correction['id']}/post").status_code == 200
+    expected = _expected_totals(correction["id"])
+    fixes = Statement.objects.filter(run_id=correction["id"])
+    assert {s.user_id for s in fixes} == set(expected)
+    for s in fixes:
+        original = Statement.objects.get(run=posted.run, user_id=s.user_id)
+        assert s.kind == "correction" and s.data["corrects"] == original.number
+        assert s.total_eur == expected[s.user_id]
+    # the member's list holds the original and its correction
+    assert len(as_user(a.other_member).get(URL).json()["items"]) == 2
