@@ -37,6 +37,8 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
     {"name": "billing: send payouts left in the outbox",
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "market: settle the p2p deliveries of closed intervals",
+     "task": "market.tasks.market_settle_task", "crontab": {"minute": "5,20,35,50"}},
 ]
 
 
