@@ -111,7 +111,11 @@ def _settle(community, start, end, minutes, result: SettleResult) -> None:
         by_offer.setdefault(allocation.offer_id, []).append(allocation)
     offers = [o for o in offers if o.pk in by_offer]
     points = {o.metering_point_id for o in offers} | {a.metering_point_id for a in allocations}
-    energy = selectors.interval_energy(point_ids=sorted(points), minutes=minutes, start=start, end=end)
+    energy: dict[datetime, dict[int, dict]] = {}  # interval start -> point -> {"import", "export"}
+    for (point_id, bucket), values in selectors.interval_energy(
+        point_ids=sorted(points), minutes=minutes, start=start, end=end
+    ).items():
+        energy.setdefault(bucket, {})[point_id] = values
     settled: dict[datetime, list[Delivery]] = {}
     for d in Delivery.objects.filter(
         community=community, interval_start__gte=start, interval_start__lt=end
@@ -122,7 +126,8 @@ def _settle(community, start, end, minutes, result: SettleResult) -> None:
     t = start
     while t < end:
         result.intervals += 1
-        _interval(t, t + step, offers, by_offer, energy, settled.get(t, []), stopped, fee_pct, result)
+        if t in energy:  # no meter data at all: nothing to settle yet
+            _interval(t, t + step, offers, by_offer, energy[t], settled.get(t, []), stopped, fee_pct, result)
         t += step
 
 
@@ -131,9 +136,7 @@ def _interval(
 ) -> None:
     injection = {}
     withdrawal = {}
-    for (point_id, bucket), values in energy.items():
-        if bucket != t0:
-            continue
+    for point_id, values in energy.items():
         if values["export"] is not None:
             injection[point_id] = kwh_to_units(values["export"])
         if values["import"] is not None:
