@@ -42,6 +42,8 @@ BEAT_TASKS: list[dict] = [
      "crontab": {"minute": "10", "hour": "4", "day_of_month": "2"}},
     {"name": "statements: send statement emails the task did not send",
      "task": "statements.tasks.statement_emails_sweep_task", "every": 2, "period": "minutes"},
+    {"name": "market: settle the p2p deliveries of closed intervals",
+     "task": "market.tasks.market_settle_task", "crontab": {"minute": "5,20,35,50"}},
 ]
 
 

@@ -583,3 +583,12 @@ SETTLEMENT_CURVE_TOLERANCE_KWH = env.float("SETTLEMENT_CURVE_TOLERANCE_KWH", def
 SETTLEMENT_CURVE_TOLERANCE_PCT = env.float("SETTLEMENT_CURVE_TOLERANCE_PCT", default=2.0)
 # Largest official-curve CSV the admin form or `curves_import` accepts.
 SETTLEMENT_IMPORT_MAX_MB = env.int("SETTLEMENT_IMPORT_MAX_MB", default=50)
+# --- market (peer-to-peer, regime p2p) ---
+INSTALLED_APPS.append("market")
+# Highest offer price a host may publish (EUR/kWh) and longest offer validity (days).
+MARKET_MAX_PRICE_EUR_PER_KWH = Decimal(env.str("MARKET_MAX_PRICE_EUR_PER_KWH", default="2"))
+MARKET_OFFER_MAX_DAYS = env.int("MARKET_OFFER_MAX_DAYS", default=366)
+# The beat task settles intervals that ended at least DELAY minutes ago (late meter data),
+# looking back LOOKBACK hours (intervals whose data came later are settled then).
+MARKET_SETTLE_DELAY_MINUTES = env.int("MARKET_SETTLE_DELAY_MINUTES", default=30)
+MARKET_SETTLE_LOOKBACK_HOURS = env.int("MARKET_SETTLE_LOOKBACK_HOURS", default=48)

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("allocations.api_urls")),
     path("billing/", include("settlement.api_urls")),
     path("billing/", include("statements.api_urls")),
+    path("", include("market.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -36,6 +37,7 @@ urlpatterns = [
     path("", include("simulation.urls")),
     path("", include("billing.urls")),
     path("", include("statements.urls")),
+    path("", include("market.urls")),
 ]
 
 handler404 = "core.views.not_found"
