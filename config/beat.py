@@ -37,6 +37,8 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
     {"name": "billing: send payouts left in the outbox",
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "notifications: send deliveries the task did not send, close those a worker left",
+     "task": "notifications.tasks.deliveries_sweep_task", "every": 1, "period": "minutes"},
 ]
 
 

@@ -168,3 +168,13 @@ def push_subscription_delete(*, user, endpoint: str) -> int:
 
 def delivery_skip(delivery: Delivery, reason: str) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SKIPPED, last_error=reason[:2000])
+
+
+def sms_status_record(*, message_sid: str, status: str, error_code: str = "") -> int:
+    """Twilio's delivery report: the provider status of the delivery that sent the SID."""
+    if not message_sid:
+        return 0
+    fields = {"provider_status": status[:32]}
+    if error_code:
+        fields["last_error"] = f"Twilio error {error_code}"[:2000]
+    return Delivery.objects.filter(channel=Channel.SMS, provider_ref=message_sid).update(**fields)

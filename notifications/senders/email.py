@@ -3,7 +3,7 @@
 import smtplib
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 
 from core.mail import header_safe
 from notifications.models import Delivery
@@ -24,4 +24,6 @@ def send(delivery: Delivery) -> str:
         raise SendAmbiguous(str(exc)) from exc  # the DATA may have been accepted
     except (smtplib.SMTPException, ConnectionError) as exc:
         raise SendRefused(str(exc)) from exc  # refused before the message was taken
+    except BadHeaderError as exc:  # an address with a line break: it never will be sent
+        raise SendRejected(str(exc)) from exc
     return ""
