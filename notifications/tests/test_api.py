@@ -57,14 +57,16 @@ def test_anonymous_gets_401(api):
 def test_preferences_have_defaults_and_are_saved(as_user, world):
     client = as_user(world.a.member)
     answer = client.get("/api/v1/notifications/preferences").json()
-    assert answer["channels"]["wallet_movement"] == {"in_app": True, "email": True, "push": False, "sms": False}
+    wallet = answer["channels"]["wallet_movement"]
+    assert wallet == {"in_app": True, "email": True, "push": False, "sms": False}
     assert answer["quiet_hours"] is None and answer["vapid_public_key"]
 
     answer = client.put("/api/v1/notifications/preferences", {
         "channels": {"wallet_movement": {"email": False, "sms": True}},
         "quiet_hours": {"start": "22:00", "end": "07:00"}, "time_zone": "Europe/Rome",
         "phone_e164": "+393331234567"}, format="json").json()
-    assert answer["channels"]["wallet_movement"] == {"in_app": True, "email": False, "push": False, "sms": True}
+    wallet = answer["channels"]["wallet_movement"]
+    assert wallet == {"in_app": True, "email": False, "push": False, "sms": True}
     assert answer["quiet_hours"] == {"start": "22:00", "end": "07:00"}
     assert answer["phone_e164"] == "+393331234567"
 
