@@ -93,6 +93,13 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
+class DeliveryQuerySet(ScopedQuerySet):
+    """The outbox is the operators' (admins: everything, via the guard); nobody else's."""
+
+    def _scope(self, user):
+        return self.none()
+
+
 class Delivery(models.Model):
     """The outbox row of one notification on one external channel.
 
@@ -114,6 +121,8 @@ class Delivery(models.Model):
                                     help_text="The provider's id for the message (e.g. Twilio's SID).")
     provider_status = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -104,3 +104,13 @@ def test_the_service_worker_is_served_from_the_root(client):
     assert response["Content-Type"].startswith("application/javascript")
     assert response["Service-Worker-Allowed"] == "/"
     assert b'addEventListener("push"' in response.content
+
+
+def test_the_outbox_is_in_the_back_office_for_admins_only(world):
+    note = notify(user=world.a.member, kind="wallet_movement", title="Top-up credited", body="")
+    admin = _client(world.admin)
+    page = admin.get("/admin/notifications/delivery/")
+    assert page.status_code == 200 and f">{note.pk}<" in page.content.decode()
+    for user in (world.a.referent, world.a.vendor):  # staff of the back office, not of the outbox
+        assert user.is_staff
+        assert _client(user).get("/admin/notifications/delivery/").status_code == 403
