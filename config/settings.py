@@ -592,3 +592,37 @@ MARKET_OFFER_MAX_DAYS = env.int("MARKET_OFFER_MAX_DAYS", default=366)
 # looking back LOOKBACK hours (intervals whose data came later are settled then).
 MARKET_SETTLE_DELAY_MINUTES = env.int("MARKET_SETTLE_DELAY_MINUTES", default=30)
 MARKET_SETTLE_LOOKBACK_HOURS = env.int("MARKET_SETTLE_LOOKBACK_HOURS", default=48)
+# --- notifications (issue 12) ---
+INSTALLED_APPS.append("notifications")
+# Quiet hours use the user's time zone, else their community's, else this one.
+NOTIFICATIONS_DEFAULT_TIME_ZONE = env.str("NOTIFICATIONS_DEFAULT_TIME_ZONE", default="Europe/Rome")
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_S = env.int("NOTIFICATIONS_RETRY_BASE_S", default=30)  # doubles per attempt
+NOTIFICATIONS_RETRY_MAX_S = env.int("NOTIFICATIONS_RETRY_MAX_S", default=3600)
+# A delivery claimed this long ago and never marked: its worker died; it is not sent again.
+NOTIFICATIONS_STUCK_AFTER_S = env.int("NOTIFICATIONS_STUCK_AFTER_S", default=300)
+NOTIFICATIONS_SEND_TIMEOUT_S = env.float("NOTIFICATIONS_SEND_TIMEOUT_S", default=10.0)
+NOTIFICATIONS_WS_RECHECK_S = env.float("NOTIFICATIONS_WS_RECHECK_S", default=60.0)
+# Web push (VAPID, RFC 8292): required in production; development generates var/dev-vapid.json.
+from notifications.vapid import dev_vapid_keys  # noqa: E402
+
+_DEV_VAPID = dev_vapid_keys(BASE_DIR / "var" / "dev-vapid.json") if (DEBUG or TESTING) else {}
+VAPID_PRIVATE_KEY = _mandatory("VAPID_PRIVATE_KEY", _DEV_VAPID.get("private", ""))
+VAPID_PUBLIC_KEY = _mandatory("VAPID_PUBLIC_KEY", _DEV_VAPID.get("public", ""))
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL.split('<')[-1].rstrip('>')}")
+WEBPUSH_TTL_S = env.int("WEBPUSH_TTL_S", default=24 * 3600)
+# SMS: "console" (development: logged, DEBUG only), "twilio", or "" (no SMS).
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="console" if DEBUG or TESTING else "")
+if SMS_PROVIDER == "console" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("SMS_PROVIDER=console only logs messages; set twilio or leave it "
+                               "empty when DEBUG=0 (see README, Notifications).")
+if SMS_PROVIDER not in ("", "console", "twilio"):
+    raise ImproperlyConfigured(f"SMS_PROVIDER={SMS_PROVIDER!r}: use console, twilio or leave it empty.")
+_TWILIO = SMS_PROVIDER == "twilio"
+TWILIO_ACCOUNT_SID = (_mandatory("TWILIO_ACCOUNT_SID", "ACdev-insecure") if _TWILIO
+                      else env.str("TWILIO_ACCOUNT_SID", default=""))
+TWILIO_AUTH_TOKEN = (_mandatory("TWILIO_AUTH_TOKEN", "dev-insecure-twilio-token") if _TWILIO
+                     else env.str("TWILIO_AUTH_TOKEN", default=""))
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
