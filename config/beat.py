@@ -37,6 +37,14 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
     {"name": "billing: send payouts left in the outbox",
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "forecasts: issue forecasts and plan batteries (morning)",
+     "task": "forecasts.tasks.forecast_issue_all_task", "crontab": {"minute": "10", "hour": "5"}},
+    {"name": "forecasts: issue forecasts and plan batteries (midday)",
+     "task": "forecasts.tasks.forecast_issue_all_task", "crontab": {"minute": "10", "hour": "12"}},
+    {"name": "forecasts: score yesterday's forecasts and battery schedules",
+     "task": "forecasts.tasks.forecast_score_task", "crontab": {"minute": "40", "hour": "2"}},
+    {"name": "forecasts: tell members tomorrow's green windows (evening)",
+     "task": "forecasts.tasks.green_windows_notify_task", "crontab": {"minute": "0", "hour": "19"}},
 ]
 
 

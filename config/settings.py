@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "simulation",
     "billing",
     "pricing",
+    "forecasts",
 ]
 
 MIDDLEWARE = [
@@ -561,3 +562,16 @@ BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
 # --- pricing ---
 # Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
 PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
+
+# --- forecasts ---
+# Weather forecast provider for the PV forecasts: "" (off), "open-meteo" or "openweathermap".
+WEATHER_PROVIDER = env.str("WEATHER_PROVIDER", default="")
+if WEATHER_PROVIDER not in ("", "open-meteo", "openweathermap"):
+    raise ImproperlyConfigured("WEATHER_PROVIDER must be empty, open-meteo or openweathermap.")
+WEATHER_API_KEY = (_mandatory("WEATHER_API_KEY", "dev-insecure") if WEATHER_PROVIDER == "openweathermap"
+                   else env.str("WEATHER_API_KEY", default=""))
+WEATHER_BASE_URL = env.str("WEATHER_BASE_URL", default="")
+WEATHER_TIMEOUT_S = env.float("WEATHER_TIMEOUT_S", default=10.0)
+# History the learned models train on (days) and the forecast horizon (hours).
+FORECAST_HISTORY_DAYS = env.int("FORECAST_HISTORY_DAYS", default=28)
+FORECAST_HORIZON_HOURS = env.int("FORECAST_HORIZON_HOURS", default=48)
