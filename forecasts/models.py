@@ -181,7 +181,7 @@ class BatterySchedule(models.Model):
     soc_kwh = ArrayField(models.FloatField(), help_text="State of charge at the end of each interval.")
     expected_shared_kwh = models.FloatField(help_text="Community shared energy forecast with the schedule.")
     expected_shared_without_kwh = models.FloatField(
-        help_text="Community shared energy forecast with the battery idle.")
+        help_text="Community shared energy forecast with the battery on its own self-consumption rule.")
     measured_added_kwh = models.FloatField(
         null=True, blank=True, help_text="Measured afterwards: shared energy the battery's flows added.")
     command = models.ForeignKey("iot.DeviceCommand", on_delete=models.SET_NULL, null=True, blank=True,

@@ -8,10 +8,18 @@ objective = the community's shared energy sum_t min(INJ0_t - sum c, WD0_t - sum 
 tiny per-kWh cost on cycling (tie-break: no cycling that adds nothing). The day ends at the
 state of charge the self-consumption rule would reach, so the schedule is never worse than
 the batteries' own rule on the forecast.
+
+Under that rule a battery can only take shared energy away (charging lowers the community's
+injection, discharging its withdrawal); what steering adds is the shared energy the
+battery's own self-consumption rule (charge whenever the meter has surplus, discharge
+whenever it has a deficit) would have destroyed: charge when the community has surplus
+beyond what members draw, discharge when it has none. "Without the schedule" is therefore
+the battery on its own rule, both in the forecast and when measured afterwards.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -65,7 +73,8 @@ def _spec(asset, device) -> BatterySpec:
 
 def schedule_solve(*, specs: list[BatterySpec], surplus_kwh: np.ndarray, inj0_kwh: np.ndarray,
                    wd0_kwh: np.ndarray, dt_h: float):
-    """(optimal Dispatch, shared with it, shared without batteries): one meter row per battery."""
+    """(optimal Dispatch, shared with it, shared with the batteries on their own rule): one
+    meter row per battery."""
     n_t = len(inj0_kwh)
     problem = DispatchProblem(
         dt_h=dt_h, surplus_kwh=surplus_kwh, battery_meter=np.arange(len(specs)), specs=specs,
@@ -73,9 +82,13 @@ def schedule_solve(*, specs: list[BatterySpec], surplus_kwh: np.ndarray, inj0_kw
         buy_eur_per_kwh=np.full(n_t, -CYCLE_COST), rate_eur_per_kwh=np.ones(n_t))
     base = baseline_dispatch(problem)
     best = optimal_dispatch(problem, base, window_steps=n_t)
-    shared_with = float(np.minimum(inj0_kwh - best.charge_kwh.sum(axis=0),
-                                   wd0_kwh - best.discharge_kwh.sum(axis=0)).sum())
-    return best, shared_with, float(np.minimum(inj0_kwh, wd0_kwh).sum())
+    return best, shared_under(best, inj0_kwh, wd0_kwh), shared_under(base, inj0_kwh, wd0_kwh)
+
+
+def shared_under(dispatch, inj0_kwh: np.ndarray, wd0_kwh: np.ndarray) -> float:
+    """Community shared energy (kWh) with the batteries following `dispatch` (DOMAIN.md)."""
+    return float(np.minimum(inj0_kwh - dispatch.charge_kwh.sum(axis=0),
+                            wd0_kwh - dispatch.discharge_kwh.sum(axis=0)).sum())
 
 
 def battery_schedules_plan(*, community, day: date, actor=None) -> list[BatterySchedule]:
@@ -161,33 +174,55 @@ def battery_schedules_send(*, schedule_ids: list[int]) -> int:
 
 
 def battery_schedule_measure(*, schedule: BatterySchedule) -> float | None:
-    """Shared energy the battery's measured flows added on its day (kWh):
-    sum_h min(INJ_h, WD_h) - sum_h min(INJ_h + charged_h, WD_h + discharged_h), with INJ/WD the
-    community meters' measured export/import and charged/discharged the battery's counters
-    (the second term is the same hours with the battery idle). None without measurements."""
+    """Shared energy the schedule added on its day, measured (kWh):
+
+        sum_h min(INJ_h, WD_h) - sum_h min(INJ_h + c_h - c'_h, WD_h + d_h - d'_h)
+
+    INJ/WD: the community meters' measured export/import; c/d: the battery's measured
+    charged/discharged energy; c'/d': what its own self-consumption rule would have done on
+    its meter's measured surplus without the battery (export - import + c - d). None without
+    measurements."""
     from iot.models import Device
 
     steps = len(schedule.charge_kwh)
+    kw = {"start": schedule.start, "steps": steps, "step_minutes": schedule.step_minutes}
     meters = [list(Device.objects.filter(community=schedule.community, kind="meter")
                    .values_list("id", flat=True))]
-    kw = {"start": schedule.start, "steps": steps, "step_minutes": schedule.step_minutes}
     inj = measured.energy_matrix(devices_by_subject=meters, metric=measured.EXPORTED, **kw)[0]
     wd = measured.energy_matrix(devices_by_subject=meters, metric=measured.IMPORTED, **kw)[0]
     battery = [[schedule.device_id]] if schedule.device_id else [[]]
     c, d = (np.nan_to_num(measured.energy_matrix(devices_by_subject=battery, metric=m, **kw)[0])
             for m in (measured.CHARGED, measured.DISCHARGED))
+    own = [list(Device.objects.filter(metering_point_id=schedule.asset.plant.metering_point_id, kind="meter")
+                .values_list("id", flat=True))] if schedule.asset.plant.metering_point_id else [[]]
+    own_inj, own_wd = (np.nan_to_num(measured.energy_matrix(devices_by_subject=own, metric=m, **kw)[0])
+                       for m in (measured.EXPORTED, measured.IMPORTED))
     ok = ~np.isnan(inj) & ~np.isnan(wd)
     if not ok.any():
         return None
-    inj, wd, c, d = inj[ok], wd[ok], c[ok], d[ok]
-    added = float((np.minimum(inj, wd) - np.minimum(inj + c, wd + d)).sum())
+    spec = _spec(schedule.asset, schedule.device) if schedule.device_id else None
+    if spec is None:
+        return None
+    first_soc = schedule.soc_kwh[0] - schedule.charge_kwh[0] * spec.charge_efficiency + (
+        schedule.discharge_kwh[0] / spec.discharge_efficiency)
+    spec = replace(spec, soc_initial_pct=float(np.clip(100 * first_soc / spec.capacity_kwh,
+                                                       spec.soc_min_pct, spec.soc_max_pct)))
+    surplus = (own_inj - own_wd + c - d)[None, :]
+    rule = baseline_dispatch(DispatchProblem(
+        dt_h=schedule.step_minutes / 60.0, surplus_kwh=surplus, battery_meter=np.array([0]), specs=[spec],
+        inj0_kwh=inj, wd0_kwh=wd, sell_eur_per_kwh=np.zeros(steps), buy_eur_per_kwh=np.zeros(steps),
+        rate_eur_per_kwh=np.ones(steps)))
+    inj_cf = inj + c - rule.charge_kwh[0]
+    wd_cf = wd + d - rule.discharge_kwh[0]
+    added = float((np.minimum(inj[ok], wd[ok]) - np.minimum(inj_cf[ok], wd_cf[ok])).sum())
     BatterySchedule.objects.filter(pk=schedule.pk).update(measured_added_kwh=round(added, 3))
     return added
 
 
 def battery_schedules_measure(*, community, day: date) -> int:
     n = 0
-    for schedule in BatterySchedule.objects.filter(community=community, day=day):
+    for schedule in BatterySchedule.objects.filter(community=community, day=day).select_related(
+            "asset", "asset__plant", "device"):
         n += battery_schedule_measure(schedule=schedule) is not None
     return n
 
