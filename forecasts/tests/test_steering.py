@@ -45,7 +45,8 @@ def _answering(broker, serial, secret):  # noqa: F811
     def on_message(client, userdata, message):
         body = json.loads(message.payload)
         received.append(body)
-        client.publish(f"devices/{serial}/commands/ack", json.dumps({"id": body["id"], "status": "ok"}), qos=1)
+        ack = json.dumps({"id": body["id"], "status": "ok"})
+        client.publish(f"devices/{serial}/commands/ack", ack, qos=1)
 
     client.on_message = on_message
     client.on_subscribe = lambda *args: subscribed.set()
@@ -56,12 +57,13 @@ def _answering(broker, serial, secret):  # noqa: F811
 
 def test_schedules_are_sent_only_when_the_community_opted_in_and_acks_are_tracked(
         as_user, world, steered, broker, bridge):  # noqa: F811
-    site, device, secret = steered
+    _site, device, secret = steered
     referent = as_user(world.a.referent)
     community = world.a.community.pk
     client, received = _answering(broker, "BAT-A", secret)
 
-    response = referent.post("/api/v1/forecast/batteries", {"community": community, "day": DAY}, format="json")
+    plan = {"community": community, "day": DAY}
+    response = referent.post("/api/v1/forecast/batteries", plan, format="json")
     assert response.status_code == 201, response.content
     [schedule] = response.json()["items"]
     assert schedule["command_status"] == "not sent" and schedule["device"] == device.pk
@@ -74,7 +76,7 @@ def test_schedules_are_sent_only_when_the_community_opted_in_and_acks_are_tracke
 
     assert referent.patch(f"/api/v1/forecast/community/{community}/settings", {"battery_steering": True},
                           format="json").status_code == 200
-    response = referent.post("/api/v1/forecast/batteries", {"community": community, "day": DAY}, format="json")
+    response = referent.post("/api/v1/forecast/batteries", plan, format="json")
     assert response.status_code == 201
     assert wait_until(lambda: received)
     assert received[0]["command"] == "set_schedule" and received[0]["payload"]["day"] == DAY
@@ -82,7 +84,8 @@ def test_schedules_are_sent_only_when_the_community_opted_in_and_acks_are_tracke
     command = wait_until(lambda: DeviceCommand.objects.filter(status="acknowledged").first())
     assert command is not None
     listed = referent.get(f"/api/v1/forecast/batteries?community={community}&day={DAY}").json()["items"]
-    assert [(s["command_id"], s["command_status"]) for s in listed] == [(str(command.command_id), "acknowledged")]
+    statuses = [(s["command_id"], s["command_status"]) for s in listed]
+    assert statuses == [(str(command.command_id), "acknowledged")]
     # the plant owner sees their battery's schedule; the other member and outsiders do not
     assert len(as_user(world.a.member).get("/api/v1/forecast/batteries").json()["items"]) == 1
     assert as_user(world.a.other_member).get("/api/v1/forecast/batteries").json()["items"] == []
