@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("iot.urls")),
     path("", include("simulation.urls")),
     path("", include("billing.urls")),
+    path("", include("forecasts.urls")),
 ]
 
 handler404 = "core.views.not_found"

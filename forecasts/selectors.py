@@ -100,7 +100,8 @@ def _r(value, digits: int = 4):
 
 
 def schedules(*, user, community_id: int | None, day: date | None):
-    qs = BatterySchedule.objects.visible_to(user).select_related("command", "asset", "asset__plant")
+    qs = BatterySchedule.objects.visible_to(user).select_related("command", "asset", "asset__plant",
+                                                                 "community")
     if community_id is not None:
         qs = qs.filter(community=community_visible(user=user, community_id=community_id))
     if day is not None:
