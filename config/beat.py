@@ -45,6 +45,8 @@ BEAT_TASKS: list[dict] = [
      "task": "forecasts.tasks.forecast_score_task", "crontab": {"minute": "40", "hour": "2"}},
     {"name": "forecasts: tell members tomorrow's green windows (evening)",
      "task": "forecasts.tasks.green_windows_notify_task", "crontab": {"minute": "0", "hour": "19"}},
+    {"name": "notifications: send deliveries the task did not send, close those a worker left",
+     "task": "notifications.tasks.deliveries_sweep_task", "every": 1, "period": "minutes"},
 ]
 
 
