@@ -29,6 +29,7 @@ from django.utils import timezone
 from core.exceptions import Conflict
 from forecasts import calendar, measured
 from forecasts.models import BatterySchedule, Forecast, ForecastSettings, Quantity, SubjectKind
+from forecasts.notify import battery_schedule_notify
 from forecasts.scoring import _slice
 from simulation.engine.dispatch import DispatchProblem, baseline_dispatch, optimal_dispatch
 from simulation.physics import BatterySpec
@@ -131,6 +132,7 @@ def battery_schedules_plan(*, community, day: date, actor=None) -> list[BatteryS
                           "expected_shared_without_kwh": round(without_kwh, 3),
                           "created_by": actor, "command": None})
             saved.append(schedule)
+        battery_schedule_notify(community=community, day=day, schedules=saved)
         steering = ForecastSettings.objects.filter(community=community, battery_steering=True).exists()
         if steering:
             ids = [s.pk for s in saved]
