@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "settlement",
     "allocations",
     "statements",
+    "forecasts",
 ]
 
 MIDDLEWARE = [
@@ -592,6 +593,19 @@ MARKET_OFFER_MAX_DAYS = env.int("MARKET_OFFER_MAX_DAYS", default=366)
 # looking back LOOKBACK hours (intervals whose data came later are settled then).
 MARKET_SETTLE_DELAY_MINUTES = env.int("MARKET_SETTLE_DELAY_MINUTES", default=30)
 MARKET_SETTLE_LOOKBACK_HOURS = env.int("MARKET_SETTLE_LOOKBACK_HOURS", default=48)
+# --- forecasts ---
+# Weather forecast provider for the PV forecasts: "" (off), "open-meteo" or "openweathermap".
+WEATHER_PROVIDER = env.str("WEATHER_PROVIDER", default="")
+if WEATHER_PROVIDER not in ("", "open-meteo", "openweathermap"):
+    raise ImproperlyConfigured("WEATHER_PROVIDER must be empty, open-meteo or openweathermap.")
+WEATHER_API_KEY = (_mandatory("WEATHER_API_KEY", "dev-insecure") if WEATHER_PROVIDER == "openweathermap"
+                   else env.str("WEATHER_API_KEY", default=""))
+WEATHER_BASE_URL = env.str("WEATHER_BASE_URL", default="")
+WEATHER_TIMEOUT_S = env.float("WEATHER_TIMEOUT_S", default=10.0)
+# History the learned models train on (days) and the forecast horizon (hours).
+FORECAST_HISTORY_DAYS = env.int("FORECAST_HISTORY_DAYS", default=28)
+FORECAST_HORIZON_HOURS = env.int("FORECAST_HORIZON_HOURS", default=48)
+
 # --- notifications (issue 12) ---
 INSTALLED_APPS.append("notifications")
 # Quiet hours use the user's time zone, else their community's, else this one.

@@ -18,6 +18,7 @@ api_v1 = [
     path("billing/", include("settlement.api_urls")),
     path("billing/", include("statements.api_urls")),
     path("", include("market.api_urls")),
+    path("", include("forecasts.api_urls")),
     path("", include("notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -39,6 +40,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("statements.urls")),
     path("", include("market.urls")),
+    path("", include("forecasts.urls")),
     path("", include("notifications.urls")),
 ]
 

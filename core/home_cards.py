@@ -82,10 +82,13 @@ def last_statement(request):
 
 @card("member", "green_windows")
 def green_windows(request):
-    """Slot: tomorrow's green windows (forecast issue)."""
-    if not feature_exists(module="forecasting"):
+    """Slot: tomorrow's green windows (forecast issue): the largest window of the member's
+    first community, or None when no forecast covers tomorrow."""
+    if not feature_exists(url_name="forecasts:page", module="forecasts"):
         return None
-    return None
+    from forecasts.portal import green_windows_card
+
+    return green_windows_card(request)
 
 
 @card("member", "notifications")

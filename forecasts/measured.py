@@ -1,0 +1,51 @@
+# ruff: noqa: S608  - the table name comes from iot.selectors.ROLLUP_TABLES; values are bound.
+"""Measured energy per subject and interval, read from the IoT rollups as dense arrays.
+
+One query per (metric, subjects): `array_agg` per device (PITFALLS.md: fetch arrays, not
+ORM rows), scattered into a (subjects, intervals) float array, NaN where nothing was
+measured. A subject with several devices sums them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import connection
+
+from iot.selectors import ROLLUP_TABLES
+
+PRODUCED = "energy_produced_kwh"
+IMPORTED = "energy_import_kwh"
+EXPORTED = "energy_export_kwh"
+CHARGED = "energy_charged_kwh"
+DISCHARGED = "energy_discharged_kwh"
+
+
+def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: datetime, steps: int,
+                  step_minutes: int) -> np.ndarray:
+    """(len(devices_by_subject), steps) kWh per interval [start + i step, ...)."""
+    out = np.full((len(devices_by_subject), steps), np.nan)
+    row_of: dict[int, int] = {}
+    for row, device_ids in enumerate(devices_by_subject):
+        for device_id in device_ids:
+            row_of[device_id] = row
+    if not row_of or steps <= 0:
+        return out
+    table = ROLLUP_TABLES["15m" if step_minutes == 15 else "1h"]
+    end = start + timedelta(minutes=step_minutes * steps)
+    sql = (f"SELECT x.device_id, array_agg(extract(epoch FROM x.bucket - %s)::bigint), array_agg(x.delta)"
+           f" FROM {table} x JOIN iot_metric m ON m.id = x.metric_id"
+           " WHERE m.code = %s AND x.device_id = ANY(%s) AND x.bucket >= %s AND x.bucket < %s"
+           " AND x.delta IS NOT NULL GROUP BY x.device_id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, metric, list(row_of), start, end])
+        rows = cursor.fetchall()
+    step_s = step_minutes * 60
+    for device_id, offsets, deltas in rows:
+        cols = np.asarray(offsets, dtype=np.int64) // step_s
+        vals = np.asarray(deltas, dtype=float)
+        row = row_of[device_id]
+        current = out[row, cols]
+        out[row, cols] = np.where(np.isnan(current), vals, current + vals)
+    return out
