@@ -325,7 +325,16 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
         _place_in_community(user, community)
     if not password and user.user_type == UserType.REAL:
         _invitation_queue(user)
+    _audit(actor, "user.create", user, detail={"role": user.role, "invited": not password,
+                                               "community": getattr(community, "pk", None)})
     return user
+
+
+def _audit(actor: User, action: str, user: User, detail: dict | None = None) -> None:
+    """Staff actions on people go to the audit log (field names, never values)."""
+    import audit
+
+    audit.record(actor=actor, action=action, obj=user, target_user=user, detail=detail)
 
 
 def _invitation_queue(user: User) -> None:
@@ -416,6 +425,10 @@ def user_update(*, actor: User, user: User, data: dict) -> User:
         email_address_replace(user=user)
     if was_active and not user.is_active:
         refresh_tokens_revoke(user=user)
+    if changed and (actor.pk != user.pk or actor.is_staff):
+        action = ("user.suspend" if was_active and not user.is_active
+                  else "user.reactivate" if user.is_active and not was_active else "user.update")
+        _audit(actor, action, user, detail={"fields": sorted(changed)})
     return user
 
 
@@ -439,6 +452,7 @@ def user_set_password(*, actor: User, user: User, password: str | None) -> User:
         _check_password(password, user)
         user.set_password(password)
         user.save(update_fields=["password", "updated_at"])
+    _audit(actor, "user.password_set" if password else "user.password_disable", user)
     return user
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+import audit
 from billing.models import CENT, Account, AccountKind, AuditEntry, EntryKind, Leg, Posting, PostingKind
 from core.exceptions import Conflict, Invalid
 
@@ -194,6 +195,8 @@ def posting_reverse(*, posting: Posting, actor, reason: str = "") -> Posting:
             AuditEntry.objects.create(
                 actor=actor, action="posting_reverse", posting=reversal, object_repr=f"posting #{posting.pk}"
             )
+            audit.record(actor=actor, action="posting.reverse", obj=reversal,
+                         detail={"reverses": posting.pk, "community": posting.community_id})
     return reversal
 
 

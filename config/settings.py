@@ -561,3 +561,18 @@ BILLING_P2P_FEE_PCT = Decimal(env.str("BILLING_P2P_FEE_PCT", default="1"))
 # --- pricing ---
 # Largest price file (CSV or GME XML) the admin form or `prices_import` accepts.
 PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
+
+# --- privacy: audit log, GDPR, API keys, Google sign-in (README, Privacy) ---
+INSTALLED_APPS += ["audit", "privacy"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append("privacy.apikeys.ApiKeyAuthentication")
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"].append("privacy.consent.PolicyAccepted")
+# GDPR export archives: where they are built, how long the emailed link and the file live.
+PRIVACY_EXPORT_DIR = Path(env.str("PRIVACY_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports")))
+PRIVACY_EXPORT_LINK_MAX_AGE_S = env.int("PRIVACY_EXPORT_LINK_MAX_AGE_S", default=48 * 3600)
+# Retention (beat task `privacy_retention`), in days.
+PRIVACY_EXPORT_RETENTION_DAYS = env.int("PRIVACY_EXPORT_RETENTION_DAYS", default=7)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3650)
+# Google sign-in (POST /api/v1/auth/google): the OAuth client id is the ID token audience.
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL",
+                           default="https://www.googleapis.com/oauth2/v1/certs")

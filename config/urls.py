@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("simulation.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("pricing.api_urls")),
+    path("", include("audit.api_urls")),
+    path("", include("privacy.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
