@@ -144,8 +144,28 @@ def _set_active_from_status(user: User) -> None:
 # --- self-service (API and portal) ------------------------------------------------------
 
 
+# Sign-up steps other apps add (privacy: the policy version accepted), registered in their
+# AppConfig.ready: `check(**data)` -> extra payload (or a domain error), `created(user=,
+# payload=)` runs in the transaction that creates the account. Accounts never import them.
+_signup: dict = {}
+
+
+def signup_steps_register(*, check, created) -> None:
+    _signup.update(check=check, created=created)
+
+
+def signup_check(**data) -> dict:
+    return _signup["check"](**data) if "check" in _signup else {}
+
+
+def signup_created(*, user: User, payload: dict) -> None:
+    if "created" in _signup:
+        _signup["created"](user=user, payload=payload)
+
+
 @transaction.atomic
-def user_register(*, email: str, password: str, full_name: str = "") -> None:
+def user_register(*, email: str, password: str, full_name: str = "",
+                  privacy_policy_version: str = "") -> None:
     """Self sign-up through the API. Only queues it: the sender (accounts.outbox) creates
     the member, unverified, and mails the verification link, or tells the owner of an
     existing account. The request does the same work either way (validation, one hash, one
@@ -158,8 +178,9 @@ def user_register(*, email: str, password: str, full_name: str = "") -> None:
     except DjangoValidationError as exc:
         raise invalid({"full_name": list(exc.messages)}) from None
     _check_password(password, probe)
+    extra = signup_check(privacy_policy_version=privacy_policy_version)
     email_enqueue(kind=AccountEmailKind.REGISTER, email=email,
-                  payload={"full_name": probe.full_name, "password": make_password(password)})
+                  payload={"full_name": probe.full_name, "password": make_password(password), **extra})
 
 
 @transaction.atomic

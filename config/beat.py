@@ -37,6 +37,10 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
     {"name": "billing: send payouts left in the outbox",
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "privacy: build GDPR exports the task did not build",
+     "task": "privacy.tasks.exports_sweep_task", "every": 5, "period": "minutes"},
+    {"name": "privacy: delete old exports, dead API keys, audit rows past retention",
+     "task": "privacy.tasks.privacy_retention_task", "crontab": {"minute": "37", "hour": "3"}},
 ]
 
 

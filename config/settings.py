@@ -576,3 +576,5 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3650)
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL",
                            default="https://www.googleapis.com/oauth2/v1/certs")
+GOOGLE_CERTS_CACHE_S = env.int("GOOGLE_CERTS_CACHE_S", default=3600)
+GOOGLE_CERTS_TIMEOUT_S = env.float("GOOGLE_CERTS_TIMEOUT_S", default=5.0)

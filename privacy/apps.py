@@ -7,4 +7,7 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy (GDPR) and API keys"
 
     def ready(self):
-        from privacy import exporters  # noqa: F401  (registers the built-in exporters)
+        from accounts.services import signup_steps_register
+        from privacy import consent, exporters  # noqa: F401  (registers the built-in exporters)
+
+        signup_steps_register(check=consent.signup_check, created=consent.signup_created)

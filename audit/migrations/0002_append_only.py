@@ -1,11 +1,22 @@
 """The audit log is append-only in the database: UPDATE and DELETE raise, whoever runs
-them (admin, shell, raw SQL). TRUNCATE (the test runner's flush only) is table-level."""
+them (admin, shell, raw SQL). TRUNCATE (the test runner's flush only) is table-level.
+
+The one exception is retention (privacy.retention): a DELETE of a row older than the
+cutoff the transaction set in `commonwatt.audit_delete_before`, and never of a row younger
+than a year, whatever the cutoff says."""
 
 from django.db import migrations
 
 FORWARD = r"""
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+DECLARE
+    cutoff text := current_setting('commonwatt.audit_delete_before', true);
 BEGIN
+    IF TG_OP = 'DELETE' AND cutoff IS NOT NULL AND cutoff <> ''
+       AND OLD.created_at < cutoff::timestamptz
+       AND OLD.created_at < now() - interval '365 days' THEN
+        RETURN OLD;
+    END IF;
     RAISE EXCEPTION 'audit: % is append-only (% refused)', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'restrict_violation';
 END;
