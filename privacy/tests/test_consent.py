@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _publish(version: str, **extra) -> PolicyVersion:
-    return PolicyVersion.objects.create(version=version, effective_at=extra.pop("effective_at", timezone.now()),
+    effective_at = extra.pop("effective_at", timezone.now())
+    return PolicyVersion.objects.create(version=version, effective_at=effective_at,
                                         url="https://example.com/privacy", **extra)
 
 
