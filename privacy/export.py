@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import secrets
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -111,7 +112,7 @@ def export_build(*, job_id: int) -> bool:
     try:
         directory = Path(settings.PRIVACY_EXPORT_DIR)
         directory.mkdir(parents=True, exist_ok=True)
-        job.file_name = f"export-{job.pk}-{signing.get_random_string(16)}.zip"
+        job.file_name = f"export-{job.pk}-{secrets.token_hex(8)}.zip"
         counts = {}
         with zipfile.ZipFile(export_path(job), "w", zipfile.ZIP_DEFLATED) as archive:
             for exporter in EXPORTERS.values():
