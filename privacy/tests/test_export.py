@@ -78,7 +78,8 @@ def test_a_member_downloads_everything_held_about_them(world, as_user, person, w
     assert len(readings) == person.readings and {r["device_id"] for r in readings} == {str(person.device.pk)}
     entries = json.loads(archive.read("wallet_entries.json"))
     assert sorted(e["amount"] for e in entries) == ["-10.00", "50.00"]
-    assert json.loads(archive.read("simulations.json"))[0]["summary"]["members"][0]["name"] == person.ids["name"]
+    [run] = json.loads(archive.read("simulations.json"))
+    assert run["summary"]["members"][0]["name"] == person.ids["name"]
     assert "secret" not in archive.read("devices.csv").decode()
     assert not AuditEvent.objects.filter(action="gdpr.export").exists()  # one's own: no staff action
 
@@ -119,7 +120,8 @@ def test_staff_export_a_person_they_manage_and_it_is_audited(world, as_user, per
 
 def test_staff_cannot_export_outside_their_scope(world, as_user, person):
     for actor in (world.b.referent, world.b.vendor, world.a.other_member):
-        response = as_user(actor).post("/api/v1/users/profile/export", {"user": person.user.pk}, format="json")
+        response = as_user(actor).post("/api/v1/users/profile/export", {"user": person.user.pk},
+                                       format="json")
         assert response.status_code == 404, actor
     # Visible but not manageable: a member of both A and B is seen by A's referent, who
     # manages only part of their memberships.
