@@ -566,6 +566,8 @@ PRICING_IMPORT_MAX_MB = env.int("PRICING_IMPORT_MAX_MB", default=20)
 INSTALLED_APPS += ["audit", "privacy"]
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append("privacy.apikeys.ApiKeyAuthentication")
 REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"].append("privacy.consent.PolicyAccepted")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "privacy.middleware.ConsentMiddleware")
 # GDPR export archives: where they are built, how long the emailed link and the file live.
 PRIVACY_EXPORT_DIR = Path(env.str("PRIVACY_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports")))
 PRIVACY_EXPORT_LINK_MAX_AGE_S = env.int("PRIVACY_EXPORT_LINK_MAX_AGE_S", default=48 * 3600)

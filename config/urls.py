@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("iot.urls")),
     path("", include("simulation.urls")),
     path("", include("billing.urls")),
+    path("", include("privacy.urls")),
 ]
 
 handler404 = "core.views.not_found"

@@ -212,12 +212,12 @@ def _plants(subject: Subject) -> None:
     from plants.models import Plant
 
     for plant in Plant.objects.filter(owner=subject.user):
-        plant.name = _("Plant %(id)s") % {"id": plant.pk}
+        plant.name = f"Plant {plant.pk}"  # stored data: not translated
         plant.save(update_fields=["name"])
     devices = Device.objects.filter(Q(plant__owner=subject.user)
                                     | Q(metering_point__membership__user=subject.user))
     for device in devices:
-        device.name = _("Device %(id)s") % {"id": device.pk}
+        device.name = f"Device {device.pk}"
         device.last_error = ""
         device.save(update_fields=["name", "last_error"])
     for alert in Alert.objects.filter(device__in=devices):
