@@ -5,7 +5,7 @@ Views validate input, call one service or selector, and serialize (STYLE.md, hab
 
 from django.contrib.auth import authenticate, user_logged_in
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -111,6 +111,29 @@ class LoginView(_Public):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _password_login(request, data.validated_data["email"], data.validated_data["password"])
+        return Response({**_token_pair(user), "user": UserSerializer(user).data})
+
+
+class GoogleIdTokenSerializer(serializers.Serializer):
+    id_token = serializers.CharField(max_length=8192)
+    privacy_policy_version = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, default="",
+        help_text="For a new account: the privacy policy version the person accepts.")
+
+
+class GoogleSignInView(_Public):
+    @extend_schema(tags=["auth"], request=GoogleIdTokenSerializer,
+                   responses={200: TokenPairSerializer, 400: ERRORS[400], 401: ERRORS[401],
+                              403: OpenApiResponse(description="Email not verified by Google, "
+                                                               "or account disabled")},
+                   summary="Google ID token -> access and refresh tokens (links or creates the account)")
+    def post(self, request):
+        from accounts.google import google_sign_in
+
+        data = GoogleIdTokenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = google_sign_in(**data.validated_data)
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response({**_token_pair(user), "user": UserSerializer(user).data})
 
 

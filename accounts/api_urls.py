@@ -5,6 +5,7 @@ from accounts import api
 urlpatterns = [
     path("auth/register", api.RegisterView.as_view(), name="auth-register"),
     path("auth/login", api.LoginView.as_view(), name="auth-login"),
+    path("auth/google", api.GoogleSignInView.as_view(), name="auth-google"),
     path("auth/refresh-token", api.RefreshTokenView.as_view(), name="auth-refresh-token"),
     path("auth/logout", api.LogoutView.as_view(), name="auth-logout"),
     path("auth/verify-email", api.VerifyEmailView.as_view(), name="auth-verify-email"),

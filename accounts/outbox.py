@@ -101,7 +101,7 @@ def _deliver(row: AccountEmail) -> None:
 def _deliver_register(row: AccountEmail) -> None:
     """Creates the account and sends the verification link; if an account already has the
     address, tells its owner instead (they may have forgotten they signed up)."""
-    from accounts.services import email_address_sync, unique_username
+    from accounts.services import email_address_sync, signup_created, unique_username
 
     if row.user_id is None:
         existing = User.objects.filter(email__iexact=row.email).first()
@@ -114,6 +114,7 @@ def _deliver_register(row: AccountEmail) -> None:
             with transaction.atomic():
                 user.username = unique_username(row.email.split("@")[0])
                 user.save()
+                signup_created(user=user, payload=row.payload)
         except IntegrityError:  # the same address signed up twice at once
             existing = User.objects.get(email__iexact=row.email)
             emails.send_already_registered(existing.pk)

@@ -28,6 +28,9 @@ class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
     full_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    privacy_policy_version = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, default="",
+        help_text="The privacy policy version the person accepts (required once one is published).")
 
 
 class LoginSerializer(serializers.Serializer):

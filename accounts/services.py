@@ -145,8 +145,28 @@ def _set_active_from_status(user: User) -> None:
 # --- self-service (API and portal) ------------------------------------------------------
 
 
+# Sign-up steps other apps add (privacy: the policy version accepted), registered in their
+# AppConfig.ready: `check(**data)` -> extra payload (or a domain error), `created(user=,
+# payload=)` runs in the transaction that creates the account. Accounts never import them.
+_signup: dict = {}
+
+
+def signup_steps_register(*, check, created) -> None:
+    _signup.update(check=check, created=created)
+
+
+def signup_check(**data) -> dict:
+    return _signup["check"](**data) if "check" in _signup else {}
+
+
+def signup_created(*, user: User, payload: dict) -> None:
+    if "created" in _signup:
+        _signup["created"](user=user, payload=payload)
+
+
 @transaction.atomic
-def user_register(*, email: str, password: str, full_name: str = "") -> None:
+def user_register(*, email: str, password: str, full_name: str = "",
+                  privacy_policy_version: str = "") -> None:
     """Self sign-up through the API. Only queues it: the sender (accounts.outbox) creates
     the member, unverified, and mails the verification link, or tells the owner of an
     existing account. The request does the same work either way (validation, one hash, one
@@ -159,8 +179,9 @@ def user_register(*, email: str, password: str, full_name: str = "") -> None:
     except DjangoValidationError as exc:
         raise invalid({"full_name": list(exc.messages)}) from None
     _check_password(password, probe)
+    extra = signup_check(privacy_policy_version=privacy_policy_version)
     email_enqueue(kind=AccountEmailKind.REGISTER, email=email,
-                  payload={"full_name": probe.full_name, "password": make_password(password)})
+                  payload={"full_name": probe.full_name, "password": make_password(password), **extra})
 
 
 @transaction.atomic
@@ -326,7 +347,16 @@ def user_create(*, actor: User, email: str, password: str | None = None, full_na
         _place_in_community(user, community)
     if not password and user.user_type == UserType.REAL:
         _invitation_queue(user)
+    _audit(actor, "user.create", user, detail={"role": user.role, "invited": not password,
+                                               "community": getattr(community, "pk", None)})
     return user
+
+
+def _audit(actor: User, action: str, user: User, detail: dict | None = None) -> None:
+    """Staff actions on people go to the audit log (field names, never values)."""
+    import audit
+
+    audit.record(actor=actor, action=action, obj=user, target_user=user, detail=detail)
 
 
 def _invitation_queue(user: User) -> None:
@@ -417,6 +447,10 @@ def user_update(*, actor: User, user: User, data: dict) -> User:
         email_address_replace(user=user)
     if was_active and not user.is_active:
         refresh_tokens_revoke(user=user)
+    if changed and (actor.pk != user.pk or actor.is_staff):
+        action = ("user.suspend" if was_active and not user.is_active
+                  else "user.reactivate" if user.is_active and not was_active else "user.update")
+        _audit(actor, action, user, detail={"fields": sorted(changed)})
     return user
 
 
@@ -440,6 +474,7 @@ def user_set_password(*, actor: User, user: User, password: str | None) -> User:
         _check_password(password, user)
         user.set_password(password)
         user.save(update_fields=["password", "updated_at"])
+    _audit(actor, "user.password_set" if password else "user.password_disable", user)
     return user
 
 

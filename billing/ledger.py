@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext
 
+import audit
 from billing.models import CENT, Account, AccountKind, AuditEntry, EntryKind, Leg, Posting, PostingKind
 from core.exceptions import Conflict, Invalid
 
@@ -197,6 +198,8 @@ def posting_reverse(*, posting: Posting, actor, reason: str = "") -> Posting:
             AuditEntry.objects.create(
                 actor=actor, action="posting_reverse", posting=reversal, object_repr=f"posting #{posting.pk}"
             )
+            audit.record(actor=actor, action="posting.reverse", obj=reversal,
+                         detail={"reverses": posting.pk, "community": posting.community_id})
     return reversal
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
+import audit
 from accounts.models import Role
 from communities.eligibility import metering_point_problems, substation_at
 from communities.models import (
@@ -531,7 +532,7 @@ def member_invite(
         community, member_type=member_type, role=role, joined_at=joined_at,
         participation_factor_pct=participation_factor_pct, metering_point=metering_point,
     )
-    user_invite(email=email, full_name=full_name)  # an account to log in with; nothing else
+    invitee = user_invite(email=email, full_name=full_name)  # an account to log in with
     token = secrets.token_urlsafe(32)
     fields = {"terms": terms, "token": _token_digest(token), "invited_by": actor,
               "expires_at": timezone.now() + timedelta(days=settings.COMMUNITY_INVITATION_DAYS)}
@@ -550,6 +551,8 @@ def member_invite(
             setattr(pending, name, value)
         pending.save()
     invitation_id = pending.pk
+    audit.record(actor=actor, action="membership.invite", obj=pending, target_user=invitee,
+                 detail={"community": community.pk, "role": role})
     transaction.on_commit(lambda: _queue_invitation_email(invitation_id, token))
     return pending
 

@@ -54,6 +54,10 @@ BEAT_TASKS: list[dict] = [
      "task": "forecasts.tasks.green_windows_notify_task", "crontab": {"minute": "0", "hour": "19"}},
     {"name": "notifications: send deliveries the task did not send, close those a worker left",
      "task": "notifications.tasks.deliveries_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "privacy: build GDPR exports the task did not build",
+     "task": "privacy.tasks.exports_sweep_task", "every": 5, "period": "minutes"},
+    {"name": "privacy: delete old exports, dead API keys, audit rows past retention",
+     "task": "privacy.tasks.privacy_retention_task", "crontab": {"minute": "37", "hour": "3"}},
 ]
 
 

@@ -640,3 +640,21 @@ TWILIO_AUTH_TOKEN = (_mandatory("TWILIO_AUTH_TOKEN", "dev-insecure-twilio-token"
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+# --- privacy: audit log, GDPR, API keys, Google sign-in (README, Privacy) ---
+INSTALLED_APPS += ["audit", "privacy"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append("privacy.apikeys.ApiKeyAuthentication")
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"].append("privacy.consent.PolicyAccepted")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "privacy.middleware.ConsentMiddleware")
+# GDPR export archives: where they are built, how long the emailed link and the file live.
+PRIVACY_EXPORT_DIR = Path(env.str("PRIVACY_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports")))
+PRIVACY_EXPORT_LINK_MAX_AGE_S = env.int("PRIVACY_EXPORT_LINK_MAX_AGE_S", default=48 * 3600)
+# Retention (beat task `privacy_retention`), in days.
+PRIVACY_EXPORT_RETENTION_DAYS = env.int("PRIVACY_EXPORT_RETENTION_DAYS", default=7)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3650)
+# Google sign-in (POST /api/v1/auth/google): the OAuth client id is the ID token audience.
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL",
+                           default="https://www.googleapis.com/oauth2/v1/certs")
+GOOGLE_CERTS_CACHE_S = env.int("GOOGLE_CERTS_CACHE_S", default=3600)
+GOOGLE_CERTS_TIMEOUT_S = env.float("GOOGLE_CERTS_TIMEOUT_S", default=5.0)

@@ -20,6 +20,8 @@ api_v1 = [
     path("", include("market.api_urls")),
     path("", include("forecasts.api_urls")),
     path("", include("notifications.api_urls")),
+    path("", include("audit.api_urls")),
+    path("", include("privacy.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -42,6 +44,7 @@ urlpatterns = [
     path("", include("market.urls")),
     path("", include("forecasts.urls")),
     path("", include("notifications.urls")),
+    path("", include("privacy.urls")),
 ]
 
 handler404 = "core.views.not_found"
