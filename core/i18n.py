@@ -71,7 +71,8 @@ def translate_model_names() -> None:
         meta.verbose_name = lazy(meta.verbose_name)
         # Django derives the plural lazily ("<name>s"): look the derived text up as it is
         plural = meta.verbose_name_plural
-        meta.verbose_name_plural = lazy(plural if "verbose_name_plural" in meta.original_attrs else str(plural))
+        explicit = "verbose_name_plural" in meta.original_attrs
+        meta.verbose_name_plural = lazy(plural if explicit else str(plural))
         for f in meta.get_fields():
             if getattr(f, "verbose_name", None) and not f.auto_created:
                 f.verbose_name = lazy(f.verbose_name)

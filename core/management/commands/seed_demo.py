@@ -11,7 +11,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing", "pricing", "settlement", "market"]
+# in this order (each builds on the ones before); an app without a demo module is skipped
+APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing", "pricing", "settlement",
+        "statements", "market", "forecasts", "notifications"]
 
 
 def demo_refuse_in_production() -> None:
