@@ -170,7 +170,9 @@ def test_late_data_never_delivers_more_than_was_injected(market):
     assert sum(d.energy_kwh for d in Delivery.objects.all()) == D("3")
 
 
-def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(market, as_user):
+def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(
+    market, as_user, django_capture_on_commit_callbacks
+):
     # The first interval costs 0.61 and the wallet holds 0.30: nothing is posted, the
     # allocation is suspended with its reason, later intervals are not delivered.
     fund(market.buyer, "0.30")
@@ -178,13 +180,15 @@ def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(market, 
     intervals = {market.t0: 3.0, market.t0 + Q: 3.0}
     market.inject(intervals)
     market.withdraw(market.buyer_point, intervals)
-    summary = settle(market)
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = settle(market)
     assert summary["suspended"] == [allocation.pk] and summary["deliveries"] == 0
     assert balance(market.buyer) == D("0.30") and balance(market.host) == 0
     allocation.refresh_from_db()
     assert allocation.status == "suspended" and allocation.ended_at == market.t0
     suspension = Suspension.objects.get(allocation=allocation)
     assert suspension.amount_due_eur == D("0.61") and "Insufficient funds" in suspension.reason
+    assert suspension.reported_at is not None  # reported after commit
     for user in (market.buyer, market.host):  # reported to both
         body = as_user(user).get(f"/api/v1/market/allocations/{allocation.pk}").json()
         assert body["status"] == "suspended" and body["suspension"]["amount_due_eur"] == "0.61"
@@ -194,7 +198,10 @@ def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(market, 
 
 @override_settings(MARKET_SETTLE_DELAY_MINUTES=0, MARKET_SETTLE_LOOKBACK_HOURS=72)
 def test_the_beat_task_settles_every_p2p_community(market):
-    from market.tasks import market_settle_task
+    from config.beat import BEAT_TASKS
+    from market.tasks import SETTLE_TASK, market_settle_task
+
+    assert SETTLE_TASK in {entry["task"] for entry in BEAT_TASKS}
 
     fund(market.buyer, "10.00")
     allocation_make(market, offer_make(market), market.buyer)
