@@ -218,3 +218,25 @@ def test_the_command_refuses_a_community_that_is_not_p2p(world):
     with pytest.raises(CommandError, match="not a p2p community"):
         call_command("market_settle", community=world.a.community.slug, start="2026-01-01", end="2026-01-02")
     assert not Offer.objects.exists() and not Allocation.objects.exists()
+
+
+def test_nothing_is_delivered_outside_the_offers_validity_or_after_cancelling(market):
+    # The offer ends at t0 + 30 min: of four intervals with energy only the first two settle.
+    # A second buyer cancelled at t0 + 15 min (from then on): only the first interval.
+    from django.utils import timezone
+
+    fund(market.buyer, "10.00")
+    fund(market.buyer2, "10.00")
+    offer = offer_make(market, price="0.10")
+    first = allocation_make(market, offer, market.buyer)
+    second = allocation_make(market, offer, market.buyer2)
+    Offer.objects.filter(pk=offer.pk).update(valid_to=market.t0 + 2 * Q)
+    Allocation.objects.filter(pk=second.pk).update(status="cancelled", ended_at=market.t0 + Q)
+    intervals = {market.t0 + i * Q: 4.0 for i in range(4)}
+    market.inject(intervals)
+    market.withdraw(market.buyer_point, dict.fromkeys(intervals, 1.0))
+    market.withdraw(market.buyer2_point, dict.fromkeys(intervals, 1.0))
+    settle(market)
+    got = sorted((d.allocation_id, d.interval_start) for d in Delivery.objects.all())
+    assert got == sorted([(first.pk, market.t0), (first.pk, market.t0 + Q), (second.pk, market.t0)])
+    assert timezone.now() > market.t0  # the window is in the past: all four intervals were closed
