@@ -240,3 +240,29 @@ def test_nothing_is_delivered_outside_the_offers_validity_or_after_cancelling(ma
     got = sorted((d.allocation_id, d.interval_start) for d in Delivery.objects.all())
     assert got == sorted([(first.pk, market.t0), (first.pk, market.t0 + Q), (second.pk, market.t0)])
     assert timezone.now() > market.t0  # the window is in the past: all four intervals were closed
+
+
+def test_a_community_configured_hourly_settles_per_hour(market):
+    # An operator's p2p parameter set with 60-minute intervals, in the community's active
+    # configuration: one delivery per hour from the hourly rollups (2.0 + 1.0 kWh injected
+    # in two quarters of the hour, 2.5 withdrawn -> 2.5 kWh x 0.20 = 0.50, fee 0.005 -> 0.01).
+    from datetime import date
+
+    from communities.models import Configuration, RegimeParameters
+
+    params = RegimeParameters.objects.create(
+        regime="p2p", version="test-hourly", valid_from=date(2020, 1, 1), params={"interval_minutes": 60}
+    )
+    Configuration.objects.create(
+        community=market.community, name="Hourly", regime_parameters=params, valid_from=date(2020, 1, 1)
+    )
+    fund(market.buyer, "10.00")
+    allocation_make(market, offer_make(market, price="0.20"), market.buyer)
+    market.inject({market.t0: 2.0, market.t0 + Q: 1.0})
+    market.withdraw(market.buyer_point, {market.t0 + 2 * Q: 2.5})
+    summary = settle(market)
+    assert summary["intervals"] == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.interval_start, delivery.interval_end) == (market.t0, market.t0 + timedelta(hours=1))
+    assert (delivery.energy_kwh, delivery.amount_eur, delivery.fee_eur) == (D("2.5"), D("0.50"), D("0.01"))
+    assert delivery.inputs["interval_minutes"] == 60
