@@ -129,11 +129,6 @@ class PushSubscriptionSerializer(serializers.Serializer):
     endpoint = serializers.URLField(max_length=1000)
     keys = PushKeysSerializer()
 
-    def validate_endpoint(self, value):
-        if not value.startswith("https://") and not settings.DEBUG:
-            raise serializers.ValidationError("A push endpoint must be https.")
-        return value
-
 
 class PushEndpointSerializer(serializers.Serializer):
     endpoint = serializers.URLField(max_length=1000)
