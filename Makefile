@@ -5,6 +5,8 @@ PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE := config.settings
 # DEBUG is off unless set (config/settings.py): make's targets are development tools.
 export DEBUG ?= 1
+# make test runs the suite in this many processes (pytest-xdist), each with its own database
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench setup setup-test migrate demo clean
 
@@ -25,7 +27,7 @@ run: demo
 	@scripts/run.sh || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C, the normal way out
 
 test: setup-test
-	@TESTING=1 $(PY) -m pytest --create-db $(PYTEST_ARGS)
+	@TESTING=1 $(PY) -m pytest --create-db -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	@.venv/bin/ruff check .

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing import ledger
+from billing import ledger, wallet_notify
 from billing.ledger import LegSpec
 from billing.models import (
     CENT,
@@ -164,6 +164,8 @@ def _payment_event(event, provider: str) -> str:
     payment.status = PaymentStatus.SUCCEEDED
     payment.posting = posting
     payment.save(update_fields=["status", "posting", "updated_at"])
+    if posting.created:
+        wallet_notify.topup_credited(payment)
     return ("credited" if posting.created else "already credited"), payment
 
 
@@ -283,6 +285,7 @@ def payout_settle(*, payout_id: int, paid: bool, provider_ref: str = "", reason:
         if provider_ref:
             payout.provider_ref = provider_ref
         payout.save()
+        wallet_notify.withdrawal_settled(payout, paid=paid)
     return payout
 
 
@@ -298,6 +301,7 @@ def _payout_returned(payout: Payout, reason: str) -> None:
     payout.status = PayoutStatus.FAILED
     payout.failure_reason = (reason or "Returned after payment")[:300]
     payout.save(update_fields=["status", "failure_reason", "updated_at"])
+    wallet_notify.withdrawal_returned(payout)
 
 
 def payouts_sweep(*, older_than_s: int = 60) -> int:
@@ -424,14 +428,19 @@ def wallet_transfer(
     ]
     if fee:
         legs.append(LegSpec(ledger.account_platform_fees(), fee, EntryKind.FEE))
-    return ledger.posting_create(
-        legs=legs,
-        idempotency_key=idempotency_key,
-        kind=PostingKind.P2P,
-        reason=reason or "P2P energy purchase",
-        actor=actor,
-        community=community,
-    )
+    with transaction.atomic():
+        posting = ledger.posting_create(
+            legs=legs,
+            idempotency_key=idempotency_key,
+            kind=PostingKind.P2P,
+            reason=reason or "P2P energy purchase",
+            actor=actor,
+            community=community,
+        )
+        if posting.created:
+            wallet_notify.p2p_done(posting=posting, buyer=buyer, seller=seller, amount=amount, fee=fee,
+                                   currency=legs[0].account.currency)
+    return posting
 
 
 def payment_for_checkout(*, uuid) -> Payment:

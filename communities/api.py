@@ -1,6 +1,7 @@
 """The communities API: thin views that validate, call one service or selector, serialize."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -79,10 +80,10 @@ class CommunityListCreateApi(generics.ListCreateAPIView):
         if not user.is_platform_admin:
             org = data.get("organization")
             if org is not None and org.pk != user.organization_id:
-                raise Forbidden("Vendors create communities in their own organization only.")
+                raise Forbidden(gettext("Vendors create communities in their own organization only."))
             data["organization"] = user.organization
         elif data.get("organization") is None:
-            raise Invalid("organization: This field is required.",
+            raise Invalid(gettext("organization: This field is required."),
                           details={"organization": ["This field is required."]})
         community = services.community_create(**data)
         return Response(_community_payload(request, community.pk), status=status.HTTP_201_CREATED)
@@ -109,7 +110,7 @@ class CommunityDetailApi(generics.GenericAPIView):
 
     def _update(self, request, pk, *, partial: bool):
         community = get_manageable(Community.objects, request.user, pk=pk,
-                                   message="You can see this community but not change it.")
+                                   message=gettext("You can see this community but not change it."))
         serializer = CommunityWriteSerializer(community, data=request.data, partial=partial,
                                               context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -117,7 +118,7 @@ class CommunityDetailApi(generics.GenericAPIView):
         org = data.pop("organization", None)
         if org is not None and org.pk != community.organization_id:
             if not request.user.is_platform_admin:
-                raise Forbidden("Only administrators move a community to another organization.")
+                raise Forbidden(gettext("Only administrators move a community to another organization."))
             community.organization = org
         referents = data.pop("referents", None)
         result = services.community_update(community=community, referents=referents, **data)
@@ -173,7 +174,8 @@ def _add_member(request, community, serializer_class):
         community = serializer.validated_data.pop("community")
     else:
         serializer.is_valid(raise_exception=True)
-    require_manageable(request.user, community, message="You can see this community but not change it.")
+    require_manageable(request.user, community,
+                       message=gettext("You can see this community but not change it."))
     services.member_invite(actor=request.user, community=community, **serializer.validated_data)
     return Response({"status": "invited"}, status=status.HTTP_202_ACCEPTED)
 
@@ -200,7 +202,7 @@ class CommunityMemberDetailApi(generics.GenericAPIView):
     def delete(self, request, pk, membership_id):
         membership = get_object_or_404(self.get_queryset(), pk=membership_id)
         require_manageable(request.user, membership,
-                           message="You can see this membership but not change it.")
+                           message=gettext("You can see this membership but not change it."))
         data = request.data if isinstance(request.data, dict) and request.data else request.query_params
         serializer = MembershipLeaveSerializer(data=data)
         serializer.is_valid(raise_exception=True)
@@ -242,12 +244,12 @@ class CommunityTransactionsApi(generics.ListCreateAPIView):
     @extend_schema(request=TransactionCreateSerializer, responses={201: TransactionSerializer})
     def post(self, request, pk):
         community = get_manageable(Community.objects, request.user, pk=pk,
-                                   message="You can see this community but not change it.")
+                                   message=gettext("You can see this community but not change it."))
         serializer = TransactionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > 200:
-            raise Invalid("Idempotency-Key is at most 200 characters.",
+            raise Invalid(gettext("Idempotency-Key is at most 200 characters."),
                           details={"idempotency_key": ["At most 200 characters."]})
         tx = services.transaction_create(community=community, actor=request.user, idempotency_key=key,
                                          **serializer.validated_data)
@@ -284,7 +286,7 @@ class ConfigurationListCreateApi(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         require_manageable(request.user, data["community"],
-                           message="You can see this community but not change it.")
+                           message=gettext("You can see this community but not change it."))
         config = services.configuration_create(**data)
         return Response(ConfigurationSerializer(config).data, status=status.HTTP_201_CREATED)
 
@@ -306,7 +308,8 @@ class MeteringPointListCreateApi(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         membership: Membership = data.pop("membership")
-        require_manageable(request.user, membership, message="You can see this membership but not change it.")
+        require_manageable(request.user, membership,
+                           message=gettext("You can see this membership but not change it."))
         point = services.metering_point_create(membership=membership, **data)
         return Response(MeteringPointSerializer(point).data, status=status.HTTP_201_CREATED)
 

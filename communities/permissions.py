@@ -2,6 +2,8 @@
 rule of `core.scoping` (`visible_to` / `managed_by`, `get_visible` / `get_manageable` /
 `require_manageable`: invisible is 404, visible but not manageable is 403)."""
 
+from django.utils.translation import gettext
+
 from accounts.models import Role
 from core.exceptions import Forbidden
 
@@ -13,4 +15,4 @@ def forbidden(message: str) -> Forbidden:
 
 def require_community_creator(user) -> None:
     if not (user.is_platform_admin or (user.role == Role.VENDOR and user.organization_id)):
-        raise Forbidden("Only administrators and vendors create communities.")
+        raise Forbidden(gettext("Only administrators and vendors create communities."))

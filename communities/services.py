@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from accounts.models import Role
 from communities.eligibility import metering_point_problems, substation_at
@@ -99,7 +100,7 @@ def community_create(
             if slug:
                 raise _invalid("This slug is taken.", _SLUG_TAKEN) from None
     else:
-        raise Conflict("Could not find a free slug; try again or give one.", details=_SLUG_TAKEN)
+        raise Conflict(gettext("Could not find a free slug; try again or give one."), details=_SLUG_TAKEN)
     if referents:
         community.referents.set(referents)
     return community
@@ -261,7 +262,7 @@ def membership_create(
     except IntegrityError as exc:
         if _constraint(exc) != "one_current_membership_per_community":
             raise
-        raise Conflict("Already a member.", details=_ALREADY_MEMBER) from None
+        raise Conflict(gettext("Already a member."), details=_ALREADY_MEMBER) from None
     if metering_point:
         try:
             metering_point_create(membership=membership, **metering_point)
@@ -434,7 +435,7 @@ def _same_request_or_conflict(first: EnergyTransaction, community: Community, as
         getattr(first, name) == asked[name] for name in _TX_FIELDS
     )
     if not same:
-        raise Conflict("This Idempotency-Key was used for another transaction.",
+        raise Conflict(gettext("This Idempotency-Key was used for another transaction."),
                        details={"idempotency_key": ["Already used with a different request."]})
     return first
 
@@ -520,7 +521,7 @@ def member_invite(
         except IntegrityError as exc:
             if _constraint(exc) != "one_pending_invitation_per_community":
                 raise
-            raise Conflict("This person is being invited right now.") from None
+            raise Conflict(gettext("This person is being invited right now.")) from None
     else:
         for name, value in fields.items():
             setattr(pending, name, value)
@@ -542,15 +543,15 @@ def invitation_for(*, user, token: str) -> MembershipInvitation:
     invitation = MembershipInvitation.objects.select_related("community").filter(
         token=_token_digest(token or ""), email__iexact=getattr(user, "email", "") or "-").first()
     if invitation is None or not user.is_authenticated or not user.is_active:
-        raise NotFound("No such invitation.")
+        raise NotFound(gettext("No such invitation."))
     return invitation
 
 
 def _check_answerable(invitation: MembershipInvitation) -> None:
     if invitation.status != InvitationStatus.PENDING:
-        raise Conflict(f"This invitation was already {invitation.status}.")
+        raise Conflict(gettext("This invitation was already %(status)s.") % {"status": invitation.status})
     if invitation.expires_at <= timezone.now():
-        raise Conflict("This invitation has expired; ask the community for a new one.")
+        raise Conflict(gettext("This invitation has expired; ask the community for a new one."))
 
 
 @transaction.atomic

@@ -39,6 +39,8 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
     {"name": "market: settle the p2p deliveries of closed intervals",
      "task": "market.tasks.market_settle_task", "crontab": {"minute": "5,20,35,50"}},
+    {"name": "notifications: send deliveries the task did not send, close those a worker left",
+     "task": "notifications.tasks.deliveries_sweep_task", "every": 1, "period": "minutes"},
 ]
 
 

@@ -4,6 +4,7 @@ Every variable and its default is listed in the README ("Configuration"). With D
 a missing secret refuses to start with a clear message instead of running insecurely.
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -133,19 +134,25 @@ CACHES = {
 
 # Channels: the pub/sub layer is several times faster than the core layer and has no
 # socket-timeout trap with redis-py 8 (see shared/PITFALLS.md, Channels).
+# `make test` runs the suite in parallel (pytest-xdist): each worker gets its own database
+# (pytest-django's suffix), and here its own Celery queue and channel prefix; the processes a
+# test starts inherit PYTEST_XDIST_WORKER and so agree with it.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""
+_XDIST_SUFFIX = f"-{_XDIST_WORKER}" if _XDIST_WORKER else ""
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
             "hosts": [env.str("CHANNELS_REDIS_URL", default=REDIS_URL)],
-            "prefix": env.str("CHANNELS_PREFIX", default="commonwatt"),
+            "prefix": env.str("CHANNELS_PREFIX", default="commonwatt") + _XDIST_SUFFIX,
         },
     }
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/1")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="commonwatt")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="commonwatt") + _XDIST_SUFFIX
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -571,3 +578,42 @@ MARKET_OFFER_MAX_DAYS = env.int("MARKET_OFFER_MAX_DAYS", default=366)
 # looking back LOOKBACK hours (intervals whose data came later are settled then).
 MARKET_SETTLE_DELAY_MINUTES = env.int("MARKET_SETTLE_DELAY_MINUTES", default=30)
 MARKET_SETTLE_LOOKBACK_HOURS = env.int("MARKET_SETTLE_LOOKBACK_HOURS", default=48)
+# --- notifications (issue 12) ---
+INSTALLED_APPS.append("notifications")
+# Quiet hours use the user's time zone, else their community's, else this one.
+NOTIFICATIONS_DEFAULT_TIME_ZONE = env.str("NOTIFICATIONS_DEFAULT_TIME_ZONE", default="Europe/Rome")
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_S = env.int("NOTIFICATIONS_RETRY_BASE_S", default=30)  # doubles per attempt
+NOTIFICATIONS_RETRY_MAX_S = env.int("NOTIFICATIONS_RETRY_MAX_S", default=3600)
+# A delivery claimed this long ago and never marked: its worker died; it is not sent again.
+NOTIFICATIONS_STUCK_AFTER_S = env.int("NOTIFICATIONS_STUCK_AFTER_S", default=300)
+NOTIFICATIONS_SEND_TIMEOUT_S = env.float("NOTIFICATIONS_SEND_TIMEOUT_S", default=10.0)
+NOTIFICATIONS_WS_RECHECK_S = env.float("NOTIFICATIONS_WS_RECHECK_S", default=60.0)
+# Web push (VAPID, RFC 8292): required in production; development generates var/dev-vapid.json.
+from notifications.vapid import dev_vapid_keys  # noqa: E402
+
+_DEV_VAPID = dev_vapid_keys(BASE_DIR / "var" / "dev-vapid.json") if (DEBUG or TESTING) else {}
+VAPID_PRIVATE_KEY = _mandatory("VAPID_PRIVATE_KEY", _DEV_VAPID.get("private", ""))
+VAPID_PUBLIC_KEY = _mandatory("VAPID_PUBLIC_KEY", _DEV_VAPID.get("public", ""))
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL.split('<')[-1].rstrip('>')}")
+WEBPUSH_TTL_S = env.int("WEBPUSH_TTL_S", default=24 * 3600)
+# The push services a subscription may point at (host or parent domain): the server POSTs
+# to the endpoint a browser gives, so an arbitrary one would let a user aim it anywhere.
+WEBPUSH_ALLOWED_HOSTS = env.list("WEBPUSH_ALLOWED_HOSTS", default=[
+    "fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"])
+WEBPUSH_REQUIRE_HTTPS = True
+# SMS: "console" (development: logged, DEBUG only), "twilio", or "" (no SMS).
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="console" if DEBUG or TESTING else "")
+if SMS_PROVIDER == "console" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("SMS_PROVIDER=console only logs messages; set twilio or leave it "
+                               "empty when DEBUG=0 (see README, Notifications).")
+if SMS_PROVIDER not in ("", "console", "twilio"):
+    raise ImproperlyConfigured(f"SMS_PROVIDER={SMS_PROVIDER!r}: use console, twilio or leave it empty.")
+_TWILIO = SMS_PROVIDER == "twilio"
+TWILIO_ACCOUNT_SID = (_mandatory("TWILIO_ACCOUNT_SID", "ACdev-insecure") if _TWILIO
+                      else env.str("TWILIO_ACCOUNT_SID", default=""))
+TWILIO_AUTH_TOKEN = (_mandatory("TWILIO_AUTH_TOKEN", "dev-insecure-twilio-token") if _TWILIO
+                     else env.str("TWILIO_AUTH_TOKEN", default=""))
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("billing.api_urls")),
     path("", include("pricing.api_urls")),
     path("", include("market.api_urls")),
+    path("", include("notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("simulation.urls")),
     path("", include("billing.urls")),
     path("", include("market.urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler404 = "core.views.not_found"

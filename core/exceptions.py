@@ -14,6 +14,17 @@ admin each map them to their own answer (STYLE.md habit 13):
 
 from __future__ import annotations
 
+from django.utils.translation import gettext, gettext_noop
+
+# the default messages (the classes' first docstring lines), for makemessages
+_DEFAULT_MESSAGES = (
+    gettext_noop("Not found."),
+    gettext_noop("You do not have permission to perform this action."),
+    gettext_noop("Invalid input."),
+    gettext_noop("The request conflicts with the current state."),
+    gettext_noop("Too many requests."),
+)
+
 
 class DomainError(Exception):
     status_code = 400
@@ -30,7 +41,8 @@ class DomainError(Exception):
 
     @classmethod
     def default_message(cls) -> str:
-        return cls.__doc__.strip().splitlines()[0] if cls.__doc__ else cls.__name__
+        # the first docstring line, in the request's language (the msgids are marked below)
+        return gettext(cls.__doc__.strip().splitlines()[0]) if cls.__doc__ else cls.__name__
 
 
 class NotFound(DomainError):

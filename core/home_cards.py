@@ -78,7 +78,13 @@ def green_windows(request):
 @card("member", "notifications")
 @card("referent", "notifications")
 def notifications(request):
-    """Slot: unread notifications (notifications issue)."""
+    """Slot: the latest unread notifications (notifications app)."""
     if not feature_exists(module="notifications"):
         return None
-    return None
+    from notifications.selectors import latest_unread, unread_count
+
+    items = latest_unread(user=request.user, limit=5)
+    if not items:
+        return None  # nothing unread: the slot stays empty
+    return {"template": "notifications/_card_notifications.html",
+            "context": {"items": items, "unread": unread_count(user=request.user)}}

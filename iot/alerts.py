@@ -5,18 +5,19 @@ expected intervals (`Device.is_online`). Devices never heard from raise nothing:
 no outage before the first reading. Run every minute by beat (`device_offline_check_task`)
 and by operators with `manage.py iot_offline_check`.
 
-Notifications are an outbox: `Alert.notified_at` is empty until the referents were told.
-Each alert is notified after its commit (`on_commit(robust=True)`: one failing email never
-skips the others); whatever failed is sent again by the beat sweep `alerts_notify_pending`
-(every 5 minutes, alerts up to IOT_ALERT_NOTIFY_MAX_AGE_HOURS
-old). A notification is claimed before it is sent, so two runs never email the same alert.
+Notifications are an outbox: `Alert.notified_at` is empty until the referents and the
+device's owner were notified (`notifications.services.notify`, whose own outbox sends the
+email / push / SMS each of them chose, retried and once). Each alert is notified after its
+commit (`on_commit(robust=True)`: one failure never skips the others); whatever failed is
+notified again by the beat sweep `alerts_notify_pending` (every 5 minutes, alerts up to
+IOT_ALERT_NOTIFY_MAX_AGE_HOURS old). A notification is claimed before it is written, and
+its dedup key is the alert, so two runs never tell anyone twice.
 """
 
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
 from django.utils import timezone
@@ -35,31 +36,50 @@ def _stale_before(now, device_path: str = ""):
     return ExpressionWrapper(Value(now) - allowance, output_field=DateTimeField())
 
 
-def _referent_emails(device) -> list[str]:
-    if device.community_id is None:
-        return []
-    return list(device.community.referents.filter(is_active=True).exclude(email="")
-                .values_list("email", flat=True))
+def _recipients(device) -> list:
+    """The community's active referents and the device's owner (its plant's owner, else its
+    metering point's member), each once."""
+    users = []
+    if device.community_id is not None:
+        users += list(device.community.referents.filter(is_active=True))
+    owner = None
+    if device.plant_id is not None:
+        owner = device.plant.owner
+    elif device.metering_point_id is not None and device.metering_point.membership_id is not None:
+        owner = device.metering_point.membership.user
+    if owner is not None and owner.is_active:
+        users.append(owner)
+    return list({u.pk: u for u in users}.values())
 
 
 def alert_notify(*, alert_id: int) -> bool:
-    """Email the referents of the alert's community (after the alert is committed). Claims
-    the alert first (`notified_at`), and gives the claim back when sending fails, so the
-    sweep retries it; returns whether this call notified it (nobody to tell counts as done)."""
-    if not Alert.objects.filter(pk=alert_id, notified_at__isnull=True).update(notified_at=timezone.now()):
-        return False  # already notified, or being notified by another run
+    """Tell the referents of the alert's community and the device's owner, through
+    `notifications.services.notify` (in-app, and the channels each chose: their outbox sends
+    them, retried, once). The claim (`notified_at`) and the notifications are one
+    transaction: when one fails, none is kept and the sweep runs it again; the dedup key
+    (`iot-alert:<id>`) keeps a user from being told twice. Returns whether this call
+    notified it (nobody to tell counts as done)."""
+    from notifications.models import NotificationKind
+    from notifications.services import notify
+
     try:
-        alert = Alert.objects.select_related("device__community").get(pk=alert_id)
-        recipients = _referent_emails(alert.device)
-        if recipients:
+        with transaction.atomic():
+            claimed = Alert.objects.filter(pk=alert_id, notified_at__isnull=True).update(
+                notified_at=timezone.now())
+            if not claimed:
+                return False  # already notified, or being notified by another run
+            alert = Alert.objects.select_related(
+                "device__community", "device__plant__owner", "device__metering_point__membership__user",
+            ).get(pk=alert_id)
             device = alert.device
-            subject = header_safe(f"[CommonWatt] {device}: {alert.get_kind_display().lower()}")
+            title = header_safe(f"{device}: {alert.get_kind_display().lower()}")
             body = (f"{alert.message}\n\nDevice: {device} (serial {device.serial})\n"
-                    f"Community: {device.community}\nLast data: {device.last_seen or 'never'}\n"
-                    f"Device page: {settings.SITE_URL}/iot/devices/{device.pk}/\n")
-            send_mail(subject, body, None, recipients)
+                    f"Community: {device.community}\nLast data: {device.last_seen or 'never'}")
+            for user in _recipients(device):
+                notify(user=user, kind=NotificationKind.DEVICE_OFFLINE, title=title, body=body,
+                       url=f"/iot/devices/{device.pk}/", dedup_key=f"iot-alert:{alert.pk}",
+                       data={"device": device.pk, "alert": alert.pk, "alert_kind": alert.kind})
     except Exception:
-        Alert.objects.filter(pk=alert_id).update(notified_at=None)  # the sweep sends it again
         logger.exception("alert %s not notified; will retry", alert_id)
         raise
     return True

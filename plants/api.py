@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, renderers, status
 from rest_framework.exceptions import ValidationError
@@ -35,9 +36,9 @@ def _feature(item: dict) -> dict:
 def _check_can_write(user, community: Community | None) -> None:
     if community is None:
         if not user.is_platform_admin:
-            raise Forbidden("Only administrators register plants outside a community.")
+            raise Forbidden(gettext("Only administrators register plants outside a community."))
         return
-    require_manageable(user, community, message="You can see this community but not change it.")
+    require_manageable(user, community, message=gettext("You can see this community but not change it."))
 
 
 @extend_schema(tags=TAGS)
@@ -130,7 +131,7 @@ class PlantDetailApi(generics.GenericAPIView):
 
     def _update(self, request, pk, *, partial: bool):
         plant = get_manageable(Plant.objects, request.user, pk=pk,
-                               message="You can see this plant but not change it.")
+                               message=gettext("You can see this plant but not change it."))
         serializer = PlantWriteSerializer(plant, data=request.data, partial=partial,
                                           context={"request": request})
         serializer.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.contrib.gis.geos import Point, Polygon
 from django.db import transaction
+from django.utils.translation import gettext
 
 from communities.eligibility import location_problem, substation_problem
 from communities.models import Community, Direction, Membership, MeteringPoint
@@ -48,7 +49,7 @@ def plant_problems(plant: Plant) -> dict[str, list[str]]:
 def _raise_if(problems: dict) -> None:
     if problems:
         first = next(iter(problems.values()))[0]
-        raise Invalid(f"This plant cannot join: {first}", details=problems)
+        raise Invalid(gettext("This plant cannot join: %(reason)s") % {"reason": first}, details=problems)
 
 
 def _asset_problems(kind: str, specs: dict) -> dict:
@@ -75,7 +76,7 @@ def asset_create(*, plant: Plant, kind: str, manufacturer: str = "", model: str 
     if not soc_min_pct < soc_max_pct:
         problems["soc_min_pct"] = ["Must be below soc_max_pct."]
     if problems:
-        raise Invalid("Invalid asset.", details={"assets": problems})
+        raise Invalid(gettext("Invalid asset."), details={"assets": problems})
     return Asset.objects.create(
         plant=plant, kind=kind, manufacturer=manufacturer, model=model, serial=serial,
         capacity_kwh=capacity_kwh, power_kw=power_kw, round_trip_efficiency=round_trip_efficiency,

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from communities.models import Community, Membership
 from core.exceptions import Invalid
@@ -28,7 +29,8 @@ def caller_scope(*, user, community_id: int | None) -> tuple[Community, Membersh
                    .values_list("community_id", flat=True)[:2])
         if len(ids) != 1:
             why = "you are not a member of a community" if not ids else "you are in several communities"
-            raise Invalid(f"Pass ?community=<id>: {why}.", details={"community": [f"required: {why}"]})
+            raise Invalid(gettext("Pass ?community=<id>: %(why)s.") % {"why": why},
+                          details={"community": [f"required: {why}"]})
         community = Community.objects.get(pk=ids[0])
     membership = Membership.objects.filter(user=user, community=community, left_at__isnull=True).first()
     return community, membership

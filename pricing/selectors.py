@@ -12,6 +12,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext
 
 from communities.models import Community, Membership
 from core.exceptions import Invalid, NotFound
@@ -51,7 +52,8 @@ def zonal_prices(*, market_zone: str, start: datetime, end: datetime,
     a quarter hour without its own price takes its hour's price.
     """
     if resolution_minutes not in (15, 60):
-        raise Invalid("resolution_minutes must be 15 or 60.", details={"resolution_minutes": ["15 or 60"]})
+        raise Invalid(gettext("resolution_minutes must be 15 or 60."),
+                      details={"resolution_minutes": ["15 or 60"]})
     start, step = _floor(start, resolution_minutes), timedelta(minutes=resolution_minutes)
     hour_lo = _floor(start, 60)
     stored = MarketPrice.objects.filter(
@@ -123,7 +125,8 @@ def supply_price(*, membership: Membership | None = None, community: Community |
     local = at.astimezone(ZoneInfo(community.time_zone))
     tariff = tariff_at(community=community, membership=membership, day=local.date())
     if tariff is None:
-        raise NotFound(f"No supply tariff for {community} on {local.date().isoformat()}.")
+        raise NotFound(gettext("No supply tariff for %(community)s on %(date)s.")
+                       % {"community": community, "date": local.date().isoformat()})
     zonal = None
     if tariff.kind == TariffKind.DYNAMIC:
         hour = _floor(at, 60)

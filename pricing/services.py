@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.exceptions import Conflict, Forbidden, Invalid
 from core.scoping import require_manageable
@@ -41,7 +42,7 @@ class ImportReport:
 def _require_price_admin(actor) -> None:
     """Market prices are platform data: only admins change them (None = an operator's CLI)."""
     if actor is not None and not actor.is_platform_admin:
-        raise Forbidden("Only platform admins import market prices.")
+        raise Forbidden(gettext("Only platform admins import market prices."))
 
 
 def prices_import(*, actor, data: bytes, filename: str = "", fmt: str | None = None) -> ImportReport:
@@ -54,11 +55,12 @@ def prices_import(*, actor, data: bytes, filename: str = "", fmt: str | None = N
     _require_price_admin(actor)
     limit = settings.PRICING_IMPORT_MAX_MB * 1024 * 1024
     if len(data) > limit:
-        raise Invalid(f"The file is larger than {settings.PRICING_IMPORT_MAX_MB} MB.",
+        raise Invalid(gettext("The file is larger than %(mb)s MB.") % {"mb": settings.PRICING_IMPORT_MAX_MB},
                       details={"file": [f"more than {settings.PRICING_IMPORT_MAX_MB} MB"]})
     fmt = fmt or detect_format(filename, data)
     if fmt not in PARSERS:
-        raise Invalid(f"Unknown format {fmt!r}.", details={"format": ["csv or gme_xml"]})
+        raise Invalid(gettext("Unknown format %(format)r.") % {"format": fmt},
+                      details={"format": ["csv or gme_xml"]})
     rows, refused, ignored = PARSERS[fmt](data)
     report = prices_upsert(rows=rows, source=PriceSource.CSV if fmt == "csv" else PriceSource.GME_XML,
                            refused=refused)
@@ -103,7 +105,7 @@ def prices_upsert(*, rows: list[PriceRow], source: str, refused: list[Refused] =
     try:
         MarketPrice.objects.bulk_create(new, batch_size=2000)
     except IntegrityError:
-        raise Conflict("Another import wrote the same prices meanwhile; run it again.") from None
+        raise Conflict(gettext("Another import wrote the same prices meanwhile; run it again.")) from None
     now = timezone.now()
     for price in changed:
         price.updated_at = now  # bulk_update does not apply auto_now
@@ -146,14 +148,14 @@ def tariff_save(*, actor, tariff: Tariff) -> Tariff:
     from communities.models import Community
 
     if not Community.objects.managed_by(actor).filter(pk=tariff.community_id).exists():
-        raise Forbidden("You do not manage this community.")
+        raise Forbidden(gettext("You do not manage this community."))
     try:
         tariff.full_clean()
     except ValidationError as exc:
-        raise Invalid("This tariff breaks a rule.", details=exc.message_dict) from None
+        raise Invalid(gettext("This tariff breaks a rule."), details=exc.message_dict) from None
     try:
         with transaction.atomic():
             tariff.save()
     except IntegrityError:
-        raise Conflict("Another tariff of the same scope overlaps these dates.") from None
+        raise Conflict(gettext("Another tariff of the same scope overlaps these dates.")) from None
     return tariff

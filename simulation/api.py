@@ -12,6 +12,7 @@ import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -46,7 +47,8 @@ def _job_param(raw) -> uuid.UUID:
     try:
         return uuid.UUID(str(raw))
     except (TypeError, ValueError):
-        raise Invalid("job must be a simulation job id (UUID).", details={"job": ["not a UUID"]}) from None
+        raise Invalid(gettext("job must be a simulation job id (UUID)."),
+                      details={"job": ["not a UUID"]}) from None
 
 
 def _job_payload(request, run: SimulationRun) -> dict:
@@ -103,20 +105,23 @@ class SimulationView(ListAPIView):
                 data = json.loads(request.data.get("scenario") or "{}")
             except json.JSONDecodeError as exc:
                 raise Invalid(
-                    f"scenario: not valid JSON ({exc.msg}).", details={"scenario": ["invalid JSON"]}
+                    gettext("scenario: not valid JSON (%(reason)s).") % {"reason": exc.msg},
+                    details={"scenario": ["invalid JSON"]},
                 )
             if upload is None:
-                raise Invalid("consumption: a CSV file is required.", details={"consumption": ["missing"]})
+                raise Invalid(gettext("consumption: a CSV file is required."),
+                              details={"consumption": ["missing"]})
         consumption = None
         if upload is not None:
             if not isinstance(data, dict):
                 raise Invalid(
-                    "scenario: a JSON object is required.", details={"scenario": ["not an object"]}
+                    gettext("scenario: a JSON object is required."), details={"scenario": ["not an object"]}
                 )
             raw_resolution = str(data.get("resolution_minutes", 60))
             if raw_resolution not in ("15", "60"):
                 raise Invalid(
-                    "resolution_minutes must be 15 or 60.", details={"resolution_minutes": ["invalid"]}
+                    gettext("resolution_minutes must be 15 or 60."),
+                    details={"resolution_minutes": ["invalid"]},
                 )
             limits.check_csv_size(upload.size)
             consumption = parse_consumption_csv(
@@ -172,7 +177,7 @@ class SimulationResultsCsvView(APIView):
     def get(self, request, job):
         run = selectors.run_get(user=request.user, job=job)
         if run.status != RunStatus.DONE or not run.intervals_npz:
-            raise Conflict(f"The run is {run.status}: no results yet.")
+            raise Conflict(gettext("The run is %(status)s: no results yet.") % {"status": run.status})
         frame = npz_to_frame(run.intervals_npz)
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -280,7 +285,7 @@ class SimulationProgressView(APIView):
     )
     def get(self, request):
         if "job" not in request.query_params:
-            raise Invalid("job is required.", details={"job": ["required"]})
+            raise Invalid(gettext("job is required."), details={"job": ["required"]})
         run = selectors.run_get(user=request.user, job=_job_param(request.query_params["job"]))
         response = StreamingHttpResponse(
             progress_events(run.pk, request.user), content_type="text/event-stream"

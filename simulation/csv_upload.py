@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 
 from core.exceptions import Invalid
 
@@ -45,8 +46,8 @@ class _Problems:
     def raise_if_any(self) -> None:
         if self.items:
             raise Invalid(
-                f"The consumption CSV has {len(self.items)}{'+' if self.truncated else ''} problem(s); "
-                "nothing was run.",
+                gettext("The consumption CSV has %(count)s problem(s); nothing was run.")
+                % {"count": f"{len(self.items)}{'+' if self.truncated else ''}"},
                 error="InvalidCSV",
                 details={"problems": self.items, "truncated": self.truncated},
             )

@@ -7,6 +7,7 @@ runs per user; all settings (SIMULATION_MAX_*), read at call time.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from core.exceptions import DomainError, Invalid, TooMany
 
@@ -48,15 +49,16 @@ def check_counts(*, members: int, plants: int, batteries: int) -> None:
             problems[field] = [f"{count} given; at most {limit}"]
     if problems:
         field, messages = next(iter(problems.items()))
-        raise Invalid(f"{field}: {messages[0]}.", details=problems)
+        raise Invalid(gettext("%(field)s: %(problem)s.") % {"field": field, "problem": messages[0]},
+                      details=problems)
 
 
 def check_steps(steps: int) -> None:
     limit = settings.SIMULATION_MAX_STEPS
     if steps > limit:
         raise Invalid(
-            f"The scenario has {steps} intervals; at most {limit} (shorten the period or use "
-            "a coarser resolution).",
+            gettext("The scenario has %(steps)s intervals; at most %(limit)s (shorten the period or use "
+                    "a coarser resolution).") % {"steps": steps, "limit": limit},
             details={"end": [f"{steps} intervals; at most {limit}"]},
         )
 
@@ -65,7 +67,7 @@ def check_quota(*, active_runs: int) -> None:
     limit = settings.SIMULATION_MAX_CONCURRENT_PER_USER
     if active_runs >= limit:
         raise TooMany(
-            f"You already have {active_runs} simulation(s) queued or running; at most {limit} at a "
-            "time. Wait for one to finish or cancel it.",
+            gettext("You already have %(active)s simulation(s) queued or running; at most %(limit)s at a "
+                    "time. Wait for one to finish or cancel it.") % {"active": active_runs, "limit": limit},
             retry_after_s=30,
         )

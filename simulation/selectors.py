@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from core.scoping import get_manageable, get_visible
 from simulation.models import Scenario, SimulationRun
@@ -28,7 +29,7 @@ def run_get_manageable(*, user, job) -> SimulationRun:
         SimulationRun.objects.select_related("scenario"),
         user,
         job=job,
-        message="Only who manages a run may cancel it.",
+        message=gettext("Only who manages a run may cancel it."),
     )
 
 
@@ -45,7 +46,7 @@ def scenario_get_manageable(*, user, scenario_id: int) -> Scenario:
         Scenario.objects.all(),
         user,
         pk=scenario_id,
-        message="Only the community's managers may run its scenarios.",
+        message=gettext("Only the community's managers may run its scenarios."),
     )
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.exceptions import Conflict, Invalid
 from core.scoping import get_manageable, require_manageable
@@ -44,7 +45,7 @@ def _community_for(actor, community_id: int):
         Community.objects.all(),
         actor,
         pk=community_id,
-        message="Only the community's managers may create its scenarios.",
+        message=gettext("Only the community's managers may create its scenarios."),
     )
 
 
@@ -70,9 +71,10 @@ def _check_curves(scenario: Scenario, consumption: Consumption) -> None:
     index = scenario_index(scenario)
     if len(index) != len(consumption.index) or not (index == consumption.index).all():
         raise Invalid(
-            f"The CSV covers {consumption.index[0].isoformat()} .. {consumption.index[-1].isoformat()} "
-            f"({len(consumption.index)} rows) but the scenario has {len(index)} intervals from "
-            f"{index[0].isoformat()}.",
+            gettext("The CSV covers %(first)s .. %(last)s (%(rows)s rows) but the scenario has "
+                    "%(steps)s intervals from %(start)s.")
+            % {"first": consumption.index[0].isoformat(), "last": consumption.index[-1].isoformat(),
+               "rows": len(consumption.index), "steps": len(index), "start": index[0].isoformat()},
             error="InvalidCSV",
             details={
                 "problems": [
@@ -93,7 +95,7 @@ def scenario_create(*, actor, data: dict, consumption: Consumption | None = None
     tz = data.get("time_zone") or (community.time_zone if community else "Europe/Rome")
     start, end = _span(data, consumption, tz)
     if end - start > timedelta(days=366):
-        raise Invalid("A scenario spans at most 366 days.", details={"end": ["too far after start"]})
+        raise Invalid(gettext("A scenario spans at most 366 days."), details={"end": ["too far after start"]})
     limits.check_steps(int((end - start) / timedelta(minutes=data["resolution_minutes"])))
     statute = data.get("statute") or (statute_of(community) if community else None) or {}
     scenario = Scenario.objects.create(
@@ -187,7 +189,7 @@ def scenario_create(*, actor, data: dict, consumption: Consumption | None = None
         batteries=scenario.batteries.count(),
     )
     if not scenario.members.exists():
-        raise Invalid("A scenario needs at least one member.", details={"members": ["empty"]})
+        raise Invalid(gettext("A scenario needs at least one member."), details={"members": ["empty"]})
     if scenario.zonal_price_eur_per_mwh:
         _check_prices(scenario)
     return scenario
@@ -200,7 +202,8 @@ def _check_prices(scenario: Scenario) -> None:
     hours = n * scenario.resolution_minutes // 60
     if len(scenario.zonal_price_eur_per_mwh) not in (n, hours):
         raise Invalid(
-            f"zonal_price_eur_per_mwh needs {n} values (one per interval) or {hours} (hourly).",
+            gettext("zonal_price_eur_per_mwh needs %(n)s values (one per interval) or %(hours)s (hourly).")
+            % {"n": n, "hours": hours},
             details={"zonal_price_eur_per_mwh": [f"has {len(scenario.zonal_price_eur_per_mwh)}"]},
         )
 
@@ -210,12 +213,12 @@ def _membership(community, membership_id):
         return None
     if community is None:
         raise Invalid(
-            "Real members need a community.", details={"members": ["membership without community"]}
+            gettext("Real members need a community."), details={"members": ["membership without community"]}
         )
     ms = community.memberships.current().filter(pk=membership_id).first()
     if ms is None:
         raise Invalid(
-            f"Membership {membership_id} is not in this community.",
+            gettext("Membership %(id)s is not in this community.") % {"id": membership_id},
             details={"members": [f"unknown membership {membership_id}"]},
         )
     return ms
@@ -227,7 +230,8 @@ def _plant(community, plant_id):
     plant = community.plants.filter(pk=plant_id).first() if community is not None else None
     if plant is None:
         raise Invalid(
-            f"Plant {plant_id} is not in this community.", details={"plants": [f"unknown plant {plant_id}"]}
+            gettext("Plant %(id)s is not in this community.") % {"id": plant_id},
+            details={"plants": [f"unknown plant {plant_id}"]},
         )
     return plant
 
@@ -256,7 +260,8 @@ def run_start(*, actor, scenario: Scenario) -> SimulationRun:
     SIMULATION_MAX_CONCURRENT_PER_USER active runs per user); the task starts after commit."""
     from simulation.tasks import simulation_run_task
 
-    require_manageable(actor, scenario, message="Only the community's managers may run its scenarios.")
+    require_manageable(actor, scenario,
+                       message=gettext("Only the community's managers may run its scenarios."))
     _lock_quota(actor)
     _check_quota(actor)
     run = SimulationRun.objects.create(scenario=scenario, created_by=actor, message="Waiting for a worker")
@@ -289,9 +294,9 @@ def run_cancel(*, actor, run: SimulationRun) -> SimulationRun:
     revoked); a running one stops at its next stage or LP window."""
     from config.celery import app
 
-    require_manageable(actor, run, message="Only who manages a run may cancel it.")
+    require_manageable(actor, run, message=gettext("Only who manages a run may cancel it."))
     if run.is_final:
-        raise Conflict(f"The run is already {run.status}.")
+        raise Conflict(gettext("The run is already %(status)s.") % {"status": run.status})
     SimulationRun.objects.filter(pk=run.pk).update(cancel_requested=True)
     run.cancel_requested = True
     if run.celery_task_id:

@@ -86,3 +86,18 @@ def test_the_apis_own_messages_follow_the_language(world):
 def test_the_error_page_is_italian(world):
     resp = _login(world.a.member, HTTP_ACCEPT_LANGUAGE="it").get("/no-such-page/")
     assert resp.status_code == 404 and "Pagina non trovata." in resp.content.decode()
+
+
+def test_the_api_answers_its_messages_in_the_callers_language(world, api):
+    """The `message` of an API error follows Accept-Language (issue 11); the machine-readable
+    `error` and `details` do not change with it."""
+    api.force_authenticate(world.a.member)
+    body = {"name": "X", "slug": "x-lang"}
+    english = api.post("/api/v1/communities", body, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    italian = api.post("/api/v1/communities", body, format="json", HTTP_ACCEPT_LANGUAGE="it").json()
+    assert english["message"] == "Only administrators and vendors create communities."
+    assert italian["message"] == "Solo amministratori e fornitori creano comunità."
+    assert english["error"] == italian["error"] == "PermissionDenied"
+    # the default message of a domain error, and DRF's own
+    resp = api.get("/api/v1/simulation/00000000-0000-0000-0000-000000000000", HTTP_ACCEPT_LANGUAGE="it")
+    assert resp.status_code == 404 and resp.json()["message"] == "Non trovato."

@@ -2,6 +2,7 @@
 translation tags, and every string marked for translation (templates, the portal's Python,
 the charts' JavaScript) has an Italian translation in locale/it."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -90,6 +91,39 @@ def test_every_marked_string_has_an_italian_translation():
         js_wanted |= set(re.findall(r'\bgettext\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")))
     assert js_wanted
     assert sorted(m for m in js_wanted if not (js_po.get(m) and all(js_po[m]))) == []
+
+
+APP_DIRS = sorted({p.parent for p in ROOT.glob("*/apps.py")})
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy",
+                 "ngettext", "ngettext_lazy"}
+
+
+def _python_msgids(path: Path) -> set[str]:
+    """The literal msgids of the gettext calls of a module (implicit concatenation joined)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name in GETTEXT_NAMES and node.args:
+            arg = node.args[1] if name.startswith("pgettext") and len(node.args) > 1 else node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                found.add(arg.value)
+    return found
+
+
+def test_every_python_message_has_an_italian_translation():
+    """The API's `message` texts, the emails' and the back office's strings (issue 11)."""
+    django_po = _po_entries(PO / "django.po")
+    wanted = set()
+    for app in APP_DIRS:
+        for path in app.rglob("*.py"):
+            if {"tests", "migrations", "testing"} & set(path.relative_to(ROOT).parts):
+                continue
+            wanted |= _python_msgids(path)
+    assert len(wanted) > 80
+    missing = sorted(m for m in wanted if not (django_po.get(m) and all(django_po[m])))
+    assert missing == [], "run makemessages -l it and translate these"
 
 
 def test_no_catalogue_entry_is_empty_or_fuzzy():

@@ -26,7 +26,13 @@ def port_free(port: int) -> bool:
 
 
 def free_port(first: int, last: int) -> int:
-    for port in range(first, last + 1):
+    """The first free port of the range, starting from a different point in each parallel
+    test worker (pytest-xdist), so that two workers rarely race for the same one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    span = last - first + 1
+    offset = (int(worker[2:]) if worker[2:].isdigit() else 0) * (span // 2) % span
+    for i in range(span):
+        port = first + (offset + i) % span
         if port_free(port):
             return port
     raise RuntimeError(f"no free port in {first}-{last}")

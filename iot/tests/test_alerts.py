@@ -10,8 +10,20 @@ from iot.alerts import device_offline_check
 from iot.ingest.service import ingest
 from iot.models import Alert, Device
 from iot.testing.registry import make_device
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run inline: the notification outbox's email lands in `mailoutbox`."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -24,8 +36,8 @@ def go_silent(device, minutes: int):
     Device.objects.filter(pk=device.pk).update(last_seen=timezone.now() - timedelta(minutes=minutes))
 
 
-def test_it_opens_one_alert_per_outage_and_emails_the_referents(world, meter, mailoutbox,
-                                                                 django_capture_on_commit_callbacks):
+def test_it_opens_one_alert_per_outage_and_emails_the_referents_and_the_owner(
+        world, meter, mailoutbox, django_capture_on_commit_callbacks, eager_tasks):
     go_silent(meter, 10)  # 3 expected intervals of 60 s = 3 minutes
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -36,13 +48,18 @@ def test_it_opens_one_alert_per_outage_and_emails_the_referents(world, meter, ma
     assert (first, second) == ({"opened": 1, "closed": 0}, {"opened": 0, "closed": 0})
     (alert,) = Alert.objects.filter(device=meter)
     assert alert.kind == "offline" and alert.is_open and alert.notified_at is not None
-    (mail,) = mailoutbox
-    assert mail.to == [world.a.referent.email]
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([world.a.referent.email, world.a.member.email])
+    mail = mailoutbox[0]
     assert "AL-MTR-A" in mail.body and "offline" in mail.subject
+    # through the notification service: in-app for both, once each, linking to the device
+    notes = Notification.objects.filter(kind="device_offline")
+    assert sorted(n.user_id for n in notes) == sorted([world.a.referent.pk, world.a.member.pk])
+    assert {n.url for n in notes} == {f"/iot/devices/{meter.pk}/"}
+    assert not Notification.objects.filter(user__in=[world.a.other_member, world.b.referent]).exists()
 
 
 def test_it_closes_the_outage_when_data_comes_back(world, meter, mailoutbox,
-                                                    django_capture_on_commit_callbacks):
+                                                    django_capture_on_commit_callbacks, eager_tasks):
     go_silent(meter, 10)
     device_offline_check()
     ingest([{"device": meter.serial, "metric": "power_w", "ts": timezone.now(), "value": 5.0}], source="http")
