@@ -67,6 +67,9 @@ def test_it_settles_one_buyer_at_min_of_injection_and_withdrawal(market):
     assert "0.200000 EUR/kWh" in delivery.rule
     assert balance(market.buyer) == D("9.39")
     assert balance(market.host) == D("0.60")
+    from notifications.models import Notification  # no message per 15-minute delivery
+
+    assert not Notification.objects.filter(data__movement__in=["p2p_purchase", "p2p_sale"]).exists()
     assert ledger.account_platform_fees().balance == D("0.01")
     offer.refresh_from_db()
     allocation.refresh_from_db()
@@ -170,9 +173,7 @@ def test_late_data_never_delivers_more_than_was_injected(market):
     assert sum(d.energy_kwh for d in Delivery.objects.all()) == D("3")
 
 
-def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(
-    market, as_user, django_capture_on_commit_callbacks
-):
+def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(market, as_user):
     # The first interval costs 0.61 and the wallet holds 0.30: nothing is posted, the
     # allocation is suspended with its reason, later intervals are not delivered.
     fund(market.buyer, "0.30")
@@ -180,15 +181,19 @@ def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(
     intervals = {market.t0: 3.0, market.t0 + Q: 3.0}
     market.inject(intervals)
     market.withdraw(market.buyer_point, intervals)
-    with django_capture_on_commit_callbacks(execute=True):
-        summary = settle(market)
+    summary = settle(market)
     assert summary["suspended"] == [allocation.pk] and summary["deliveries"] == 0
     assert balance(market.buyer) == D("0.30") and balance(market.host) == 0
     allocation.refresh_from_db()
     assert allocation.status == "suspended" and allocation.ended_at == market.t0
     suspension = Suspension.objects.get(allocation=allocation)
     assert suspension.amount_due_eur == D("0.61") and "Insufficient funds" in suspension.reason
-    assert suspension.reported_at is not None  # reported after commit
+    assert suspension.reported_at is not None
+    from notifications.models import Notification
+
+    told = Notification.objects.filter(kind="wallet_movement", data__market="allocation_suspended")
+    assert sorted(told.values_list("user_id", flat=True)) == sorted([market.buyer.pk, market.host.pk])
+    assert "0.61" in told.get(user=market.buyer).body
     for user in (market.buyer, market.host):  # reported to both
         body = as_user(user).get(f"/api/v1/market/allocations/{allocation.pk}").json()
         assert body["status"] == "suspended" and body["suspension"]["amount_due_eur"] == "0.61"
