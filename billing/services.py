@@ -415,11 +415,13 @@ def wallet_transfer(
     reason: str = "",
     community=None,
     fee: Decimal | None = None,
+    notify: bool = True,
 ):
     """A P2P purchase: the buyer pays `amount`; the seller gets it minus the platform fee.
 
     Idempotent on `idempotency_key`; `InsufficientFunds` when the buyer's available
-    balance does not cover it."""
+    balance does not cover it. `notify=False` skips the buyer's and seller's notifications
+    (the market settles every 15 minutes: its wallet entries say it, not one message each)."""
     if buyer.pk == seller.pk:
         raise Invalid(gettext("A member cannot buy from themselves."))
     fee = p2p_fee(amount) if fee is None else fee
@@ -440,7 +442,7 @@ def wallet_transfer(
             actor=actor,
             community=community,
         )
-        if posting.created:
+        if posting.created and notify:
             wallet_notify.p2p_done(posting=posting, buyer=buyer, seller=seller, amount=amount, fee=fee,
                                    currency=legs[0].account.currency)
     return posting

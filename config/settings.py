@@ -625,6 +625,11 @@ VAPID_PRIVATE_KEY = _mandatory("VAPID_PRIVATE_KEY", _DEV_VAPID.get("private", ""
 VAPID_PUBLIC_KEY = _mandatory("VAPID_PUBLIC_KEY", _DEV_VAPID.get("public", ""))
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL.split('<')[-1].rstrip('>')}")
 WEBPUSH_TTL_S = env.int("WEBPUSH_TTL_S", default=24 * 3600)
+# The push services a subscription may point at (host or parent domain): the server POSTs
+# to the endpoint a browser gives, so an arbitrary one would let a user aim it anywhere.
+WEBPUSH_ALLOWED_HOSTS = env.list("WEBPUSH_ALLOWED_HOSTS", default=[
+    "fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"])
+WEBPUSH_REQUIRE_HTTPS = True
 # SMS: "console" (development: logged, DEBUG only), "twilio", or "" (no SMS).
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="console" if DEBUG or TESTING else "")
 if SMS_PROVIDER == "console" and not (DEBUG or TESTING):

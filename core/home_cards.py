@@ -99,6 +99,8 @@ def notifications(request):
         return None
     from notifications.selectors import latest_unread, unread_count
 
+    items = latest_unread(user=request.user, limit=5)
+    if not items:
+        return None  # nothing unread: the slot stays empty
     return {"template": "notifications/_card_notifications.html",
-            "context": {"items": latest_unread(user=request.user, limit=5),
-                        "unread": unread_count(user=request.user)}}
+            "context": {"items": items, "unread": unread_count(user=request.user)}}

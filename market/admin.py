@@ -94,7 +94,7 @@ class DeliveryAdmin(ReadOnlyScopedAdmin):
     ]
     list_filter = ["community"]
     search_fields = ["buyer__email", "host__email"]
-    list_select_related = ["community", "host", "buyer"]
+    list_select_related = ["community", "host", "buyer", "posting"]
     date_hierarchy = "interval_start"
 
 

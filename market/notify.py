@@ -1,57 +1,60 @@
 """Reporting a suspension to the buyer and the host.
 
-The `Suspension` row is the record (both see it in the API and on the market page). After
-commit, each of them also gets a notification through `notifications.services.notify`
-when that app is installed (branch h-notify); `reported_at` says when that happened.
+The `Suspension` row is the record (both see it in the API and on the market page). In the
+same transaction each of them gets a notification (kind `wallet_movement`, deduplicated on
+the suspension), so the report commits with the suspension or not at all; email / push /
+SMS leave after the commit through the notifications outbox. `reported_at` says when.
 """
 
 from __future__ import annotations
 
-import logging
-from importlib.util import find_spec
-
-from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-logger = logging.getLogger("commonwatt.market")
-
-
-def suspension_report_later(suspension_id: int) -> None:
-    transaction.on_commit(lambda: suspension_report(suspension_id))
+MARKET_URL = "/market/"
 
 
-def _notify_available() -> bool:
-    try:
-        return find_spec("notifications.services") is not None
-    except ModuleNotFoundError:
-        return False
+def suspension_report(suspension) -> None:
+    """Notify buyer and host of `suspension` (call inside its transaction; idempotent)."""
+    from notifications.models import NotificationKind
+    from notifications.services import notify
 
-
-def suspension_report(suspension_id: int) -> bool:
-    """Notify buyer and host once; True when notified now."""
-    from market.models import Suspension
-
-    suspension = (
-        Suspension.objects.select_related("allocation__offer")
-        .filter(pk=suspension_id, reported_at__isnull=True)
-        .first()
+    allocation = suspension.allocation
+    offer = allocation.offer
+    data = {
+        "market": "allocation_suspended",
+        "allocation": allocation.pk,
+        "offer": offer.pk,
+        "interval_start": suspension.interval_start.isoformat(),
+        "amount_due_eur": str(suspension.amount_due_eur),
+    }
+    messages = (
+        (
+            allocation.buyer,
+            _("Market allocation suspended"),
+            _(
+                "Your wallet could not pay %(amount)s EUR for %(kwh)s kWh: "
+                "your allocation on offer #%(offer)s is suspended. Top up and take the offer again."
+            ),
+        ),
+        (
+            offer.host,
+            _("A buyer's allocation was suspended"),
+            _(
+                "A buyer could not pay %(amount)s EUR for %(kwh)s kWh of your offer #%(offer)s: "
+                "their allocation is suspended."
+            ),
+        ),
     )
-    if suspension is None:
-        return False
-    if _notify_available():
-        from notifications.services import notify
-
-        allocation = suspension.allocation
-        for user in (allocation.buyer, allocation.offer.host):
-            notify(
-                user=user,
-                kind="market.allocation_suspended",
-                title="Market allocation suspended",
-                body=suspension.reason,
-                url="/market/",
-                data={"allocation": allocation.pk, "offer": allocation.offer_id},
-            )
-    else:
-        logger.warning("market: suspension %s recorded (no notifications app to report it)", suspension_id)
-    Suspension.objects.filter(pk=suspension_id, reported_at__isnull=True).update(reported_at=timezone.now())
-    return True
+    for user, title, body in messages:
+        notify(
+            user=user,
+            kind=NotificationKind.WALLET_MOVEMENT,
+            title=title,
+            body=body
+            % {"amount": suspension.amount_due_eur, "kwh": suspension.energy_kwh, "offer": offer.pk},
+            url=MARKET_URL,
+            data=data,
+            dedup_key=f"market:suspension:{suspension.pk}:{user.pk}",
+        )
+    type(suspension).objects.filter(pk=suspension.pk).update(reported_at=timezone.now())

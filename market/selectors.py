@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 
 from communities.models import Configuration, ConfigurationStatus, RegimeParameters
 from market.models import Allocation, AllocationStatus, Delivery, Offer, OfferStatus, Suspension
@@ -24,7 +24,9 @@ def offers_list(
     if mine:
         qs = qs.filter(host=user)
     if open_at is not None:
-        qs = qs.filter(status=OfferStatus.OPEN, valid_from__lte=open_at, valid_to__gt=open_at)
+        qs = qs.filter(status=OfferStatus.OPEN, valid_from__lte=open_at, valid_to__gt=open_at).filter(
+            Q(cap_kwh__isnull=True) | Q(delivered_kwh__lt=F("cap_kwh"))
+        )
     return qs
 
 

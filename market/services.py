@@ -31,11 +31,11 @@ def decimal_parse(value, *, field: str, maximum: Decimal, required: bool = True)
     if value in (None, "") and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise _bad(field, _('A number is required, e.g. "0.12".'))
+        raise _bad(field, _("A number is required, e.g. 0.12."))
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise _bad(field, _('A number is required, e.g. "0.12".')) from None
+        raise _bad(field, _("A number is required, e.g. 0.12.")) from None
     if not number.is_finite():
         raise _bad(field, _("A finite number is required."))
     if number <= 0:

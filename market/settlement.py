@@ -218,6 +218,7 @@ def _deliver(allocation: Allocation, offer: Offer, t0, t1, units: int, fee_pct, 
                     idempotency_key=f"market:{locked.pk}:{t0.isoformat()}",
                     reason=f"P2P energy {energy_kwh} kWh, offer #{offer.pk}, {t0:%Y-%m-%d %H:%M} UTC",
                     community=offer.community,
+                    notify=False,  # one notification per interval would be noise; the wallet lists them
                 )
             delivery = Delivery.objects.create(
                 allocation=locked,
@@ -245,7 +246,7 @@ def _deliver(allocation: Allocation, offer: Offer, t0, t1, units: int, fee_pct, 
 
 
 def _suspend(allocation: Allocation, t0, energy_kwh: Decimal, amount_due: Decimal) -> None:
-    from market.notify import suspension_report_later
+    from market.notify import suspension_report
 
     with transaction.atomic():
         locked = Allocation.objects.select_for_update().get(pk=allocation.pk)
@@ -261,7 +262,7 @@ def _suspend(allocation: Allocation, t0, energy_kwh: Decimal, amount_due: Decima
             amount_due_eur=amount_due,
             reason=f"Insufficient funds: {amount_due} EUR due for {energy_kwh} kWh ({t0:%Y-%m-%d %H:%M} UTC)",
         )
-        suspension_report_later(suspension.pk)
+        suspension_report(suspension)
     logger.info("market: allocation %s suspended at %s (insufficient funds)", allocation.pk, t0)
 
 

@@ -9,6 +9,7 @@ to their end; they are never dropped.
 """
 
 import logging
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -151,9 +152,22 @@ def preferences_update(*, user, channels: dict | None = None, quiet_start=None, 
     row.save()
 
 
+def _push_endpoint_check(endpoint: str) -> None:
+    """Only a known push service (WEBPUSH_ALLOWED_HOSTS, https): the server POSTs there."""
+    from django.conf import settings
+
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    allowed = any(host == h or host.endswith("." + h) for h in settings.WEBPUSH_ALLOWED_HOSTS)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and not settings.WEBPUSH_REQUIRE_HTTPS)
+    if not (allowed and secure):
+        raise Invalid(_("This push service is not accepted."), details={"endpoint": [endpoint[:200]]})
+
+
 def push_subscription_save(*, user, endpoint: str, p256dh: str, auth: str,
                            user_agent: str = "") -> PushSubscription:
     """Subscribe this browser (its endpoint is unique: a browser that changes user moves)."""
+    _push_endpoint_check(endpoint)
     subscription, _created = PushSubscription.objects.update_or_create(
         endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth,
                                      "user_agent": user_agent[:300], "failures": 0})

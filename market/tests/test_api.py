@@ -120,6 +120,14 @@ def test_an_offer_needs_a_p2p_community_and_the_hosts_injecting_point(market, wo
     assert not Offer.objects.exists()
 
 
+def test_a_sold_out_offer_is_not_open(market, as_user):
+    offer = offer_make(market, cap="1")
+    Offer.objects.filter(pk=offer.pk).update(delivered_kwh=1)
+    assert as_user(market.buyer).get(OFFERS, {"open": "1"}).json()["items"] == []
+    response = as_user(market.buyer).post(ALLOCATIONS, {"offer": offer.pk}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "OfferNotOpen"
+
+
 def test_taking_an_offer_outside_its_validity_is_409(market, as_user):
     later = offer_make(
         market, valid_from=timezone.now() + timedelta(days=1), valid_to=timezone.now() + timedelta(days=2)

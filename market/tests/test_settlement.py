@@ -67,6 +67,9 @@ def test_it_settles_one_buyer_at_min_of_injection_and_withdrawal(market):
     assert "0.200000 EUR/kWh" in delivery.rule
     assert balance(market.buyer) == D("9.39")
     assert balance(market.host) == D("0.60")
+    from notifications.models import Notification  # no message per 15-minute delivery
+
+    assert not Notification.objects.filter(data__movement__in=["p2p_purchase", "p2p_sale"]).exists()
     assert ledger.account_platform_fees().balance == D("0.01")
     offer.refresh_from_db()
     allocation.refresh_from_db()
@@ -185,6 +188,12 @@ def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(market, 
     assert allocation.status == "suspended" and allocation.ended_at == market.t0
     suspension = Suspension.objects.get(allocation=allocation)
     assert suspension.amount_due_eur == D("0.61") and "Insufficient funds" in suspension.reason
+    assert suspension.reported_at is not None
+    from notifications.models import Notification
+
+    told = Notification.objects.filter(kind="wallet_movement", data__market="allocation_suspended")
+    assert sorted(told.values_list("user_id", flat=True)) == sorted([market.buyer.pk, market.host.pk])
+    assert "0.61" in told.get(user=market.buyer).body
     for user in (market.buyer, market.host):  # reported to both
         body = as_user(user).get(f"/api/v1/market/allocations/{allocation.pk}").json()
         assert body["status"] == "suspended" and body["suspension"]["amount_due_eur"] == "0.61"
@@ -194,7 +203,10 @@ def test_a_buyer_without_funds_is_suspended_and_reported_never_negative(market, 
 
 @override_settings(MARKET_SETTLE_DELAY_MINUTES=0, MARKET_SETTLE_LOOKBACK_HOURS=72)
 def test_the_beat_task_settles_every_p2p_community(market):
-    from market.tasks import market_settle_task
+    from config.beat import BEAT_TASKS
+    from market.tasks import SETTLE_TASK, market_settle_task
+
+    assert SETTLE_TASK in {entry["task"] for entry in BEAT_TASKS}
 
     fund(market.buyer, "10.00")
     allocation_make(market, offer_make(market), market.buyer)
@@ -211,3 +223,51 @@ def test_the_command_refuses_a_community_that_is_not_p2p(world):
     with pytest.raises(CommandError, match="not a p2p community"):
         call_command("market_settle", community=world.a.community.slug, start="2026-01-01", end="2026-01-02")
     assert not Offer.objects.exists() and not Allocation.objects.exists()
+
+
+def test_nothing_is_delivered_outside_the_offers_validity_or_after_cancelling(market):
+    # The offer ends at t0 + 30 min: of four intervals with energy only the first two settle.
+    # A second buyer cancelled at t0 + 15 min (from then on): only the first interval.
+    from django.utils import timezone
+
+    fund(market.buyer, "10.00")
+    fund(market.buyer2, "10.00")
+    offer = offer_make(market, price="0.10")
+    first = allocation_make(market, offer, market.buyer)
+    second = allocation_make(market, offer, market.buyer2)
+    Offer.objects.filter(pk=offer.pk).update(valid_to=market.t0 + 2 * Q)
+    Allocation.objects.filter(pk=second.pk).update(status="cancelled", ended_at=market.t0 + Q)
+    intervals = {market.t0 + i * Q: 4.0 for i in range(4)}
+    market.inject(intervals)
+    market.withdraw(market.buyer_point, dict.fromkeys(intervals, 1.0))
+    market.withdraw(market.buyer2_point, dict.fromkeys(intervals, 1.0))
+    settle(market)
+    got = sorted((d.allocation_id, d.interval_start) for d in Delivery.objects.all())
+    assert got == sorted([(first.pk, market.t0), (first.pk, market.t0 + Q), (second.pk, market.t0)])
+    assert timezone.now() > market.t0  # the window is in the past: all four intervals were closed
+
+
+def test_a_community_configured_hourly_settles_per_hour(market):
+    # An operator's p2p parameter set with 60-minute intervals, in the community's active
+    # configuration: one delivery per hour from the hourly rollups (2.0 + 1.0 kWh injected
+    # in two quarters of the hour, 2.5 withdrawn -> 2.5 kWh x 0.20 = 0.50, fee 0.005 -> 0.01).
+    from datetime import date
+
+    from communities.models import Configuration, RegimeParameters
+
+    params = RegimeParameters.objects.create(
+        regime="p2p", version="test-hourly", valid_from=date(2020, 1, 1), params={"interval_minutes": 60}
+    )
+    Configuration.objects.create(
+        community=market.community, name="Hourly", regime_parameters=params, valid_from=date(2020, 1, 1)
+    )
+    fund(market.buyer, "10.00")
+    allocation_make(market, offer_make(market, price="0.20"), market.buyer)
+    market.inject({market.t0: 2.0, market.t0 + Q: 1.0})
+    market.withdraw(market.buyer_point, {market.t0 + 2 * Q: 2.5})
+    summary = settle(market)
+    assert summary["intervals"] == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.interval_start, delivery.interval_end) == (market.t0, market.t0 + timedelta(hours=1))
+    assert (delivery.energy_kwh, delivery.amount_eur, delivery.fee_eur) == (D("2.5"), D("0.50"), D("0.01"))
+    assert delivery.inputs["interval_minutes"] == 60

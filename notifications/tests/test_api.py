@@ -8,7 +8,7 @@ from notifications.services import notify
 
 pytestmark = pytest.mark.django_db
 
-SUB = {"endpoint": "https://push.example.org/send/abc", "keys": {"p256dh": "BKey", "auth": "secret"}}
+SUB = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": "BKey", "auth": "secret"}}
 
 
 @pytest.fixture
@@ -102,8 +102,12 @@ def test_push_subscriptions_are_per_browser_and_only_mine_can_be_deleted(as_user
     assert other.delete("/api/v1/notifications/push-subscriptions", {"endpoint": SUB["endpoint"]},
                         format="json").status_code == 404
     assert PushSubscription.objects.count() == 1
-    bad = member.post("/api/v1/notifications/push-subscriptions", {"endpoint": "not a url"}, format="json")
-    assert bad.status_code == 400 and PushSubscription.objects.count() == 1
+    for endpoint in ("not a url", "https://169.254.169.254/latest/meta-data",
+                     "http://fcm.googleapis.com/fcm/send/x", "https://fcm.googleapis.com.evil.example/x"):
+        bad = member.post("/api/v1/notifications/push-subscriptions",
+                          {"endpoint": endpoint, "keys": SUB["keys"]}, format="json")
+        assert bad.status_code == 400 and "endpoint" in bad.json()["details"], endpoint
+    assert PushSubscription.objects.count() == 1
     assert member.delete("/api/v1/notifications/push-subscriptions", {"endpoint": SUB["endpoint"]},
                          format="json").status_code == 204
     assert not PushSubscription.objects.exists()

@@ -149,3 +149,24 @@ def test_the_quiet_window_is_local_time_across_midnight(world, local, expected):
         assert ends is None
     else:
         assert ends == datetime.strptime(expected, "%Y-%m-%d %H:%M").replace(tzinfo=rome)
+
+
+def test_the_sweep_is_scheduled_by_beat():
+    from django_celery_beat.models import PeriodicTask
+
+    from config.beat import beat_sync
+
+    PeriodicTask.objects.filter(task="notifications.tasks.deliveries_sweep_task").delete()
+    beat_sync()
+    assert PeriodicTask.objects.get(task="notifications.tasks.deliveries_sweep_task").interval.every == 1
+
+
+def test_a_due_delivery_the_queue_lost_is_sent_by_the_sweep(world, mailoutbox):
+    note = notify(user=world.a.member, kind="wallet_movement", title="Top-up credited", body="")
+    delivery = Delivery.objects.get(notification=note)
+    # nobody consumed the queued task (broker lost it): past the sweep's grace it is sent
+    Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now() - timedelta(minutes=2))
+    mail.outbox.clear()
+    assert deliveries_sweep_task.apply().get() == {"sent": 1, "due": 1, "unknown": 0}
+    assert deliveries_sweep_task.apply().get() == {"sent": 0, "due": 0, "unknown": 0}
+    assert len(mailoutbox) == 1

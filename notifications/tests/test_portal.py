@@ -66,6 +66,7 @@ def test_the_home_card_shows_the_latest_unread(world):
     assert "Your statement is ready" in card
     other = _client(world.a.other_member).get("/").content.decode()
     assert "Your statement is ready" not in other
+    assert 'data-card="notifications"' not in other  # nothing unread: no card
 
 
 def test_the_settings_page_saves_choices_and_quiet_hours(world):
