@@ -174,3 +174,14 @@ def test_a_due_delivery_the_queue_lost_is_sent_by_the_sweep(world, mailoutbox):
     assert deliveries_sweep_task.apply().get() == {"sent": 1, "due": 1, "unknown": 0}
     assert deliveries_sweep_task.apply().get() == {"sent": 0, "due": 0, "unknown": 0}
     assert len(mailoutbox) == 1
+
+
+def test_the_command_runs_the_same_sweep(world, mailoutbox, capsys):
+    from django.core.management import call_command
+
+    note = notify(user=world.a.member, kind="wallet_movement", title="Top-up credited", body="")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(notification=note).update(created_at=an_hour_ago, not_before=an_hour_ago)
+    call_command("notifications_sweep")
+    assert '"sent": 1' in capsys.readouterr().out
+    assert len(mailoutbox) == 1
