@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.models import Channel, Delivery, DeliveryStatus
@@ -41,12 +42,20 @@ class SendAmbiguous(Exception):
     """The request may have been delivered: never send again."""
 
 
+# Later than this, a delivery is left to the sweep: a broker holds eta messages in the
+# workers' memory and redelivers them after its visibility timeout.
+MAX_ETA = timedelta(minutes=10)
+
+
 def delivery_enqueue(*, delivery_id: int, eta: datetime | None = None) -> None:
-    """Queue the send task (at `eta` when in the future); the beat sweep covers a lost queue."""
+    """Queue the send task (at `eta` when soon); the beat sweep covers the rest and a lost queue."""
     from notifications.tasks import delivery_send_task
 
+    now = timezone.now()
     try:
-        if eta is not None and eta > timezone.now():
+        if eta is not None and eta > now + MAX_ETA:
+            return  # quiet hours: the sweep sends it when they end
+        if eta is not None and eta > now:
             delivery_send_task.apply_async((delivery_id,), eta=eta)
         else:
             delivery_send_task.delay(delivery_id)
@@ -117,9 +126,12 @@ def deliveries_sweep(*, grace_s: int = 60) -> dict:
         claimed_at__lt=now - timedelta(seconds=settings.NOTIFICATIONS_STUCK_AFTER_S),
     ).update(status=DeliveryStatus.UNKNOWN,
              last_error="The worker stopped after claiming it; not sent again (at most once).")
-    due = list(Delivery.objects.filter(status=DeliveryStatus.PENDING,
-                                       not_before__lte=now - timedelta(seconds=grace_s))
-               .order_by("not_before").values_list("pk", flat=True)[:500])
+    # due rows; the ones just created (and due at once) are the task's for `grace_s`
+    # seconds, while deferred (quiet hours) and retried rows are the sweep's as soon as due
+    fresh = Q(created_at__gt=now - timedelta(seconds=grace_s), attempts=0,
+              not_before__lte=F("created_at") + timedelta(seconds=1))
+    due = list(Delivery.objects.filter(status=DeliveryStatus.PENDING, not_before__lte=now)
+               .exclude(fresh).order_by("not_before").values_list("pk", flat=True)[:500])
     sent = sum(delivery_send(delivery_id=pk) for pk in due)
     return {"sent": sent, "due": len(due), "unknown": stuck}
 

@@ -42,6 +42,7 @@ def notify(*, user, kind: str, title: str, body: str, url: str = "", data: dict 
     transaction of the change it reports: nothing leaves before the commit."""
     if kind not in NotificationKind.values:
         raise Invalid(_("Unknown notification kind."), details={"kind": kind})
+    dedup_key = dedup_key[:200]
     with transaction.atomic():
         if dedup_key:
             existing = Notification.objects.filter(user=user, dedup_key=dedup_key).first()
@@ -51,7 +52,7 @@ def notify(*, user, kind: str, title: str, body: str, url: str = "", data: dict 
             with transaction.atomic():
                 notification = Notification.objects.create(
                     user=user, kind=kind, title=title[:200], body=body, url=url[:500],
-                    data=data or {}, dedup_key=dedup_key[:200], urgent=urgent)
+                    data=data or {}, dedup_key=dedup_key, urgent=urgent)
         except IntegrityError:  # the same key, notified concurrently
             return Notification.objects.get(user=user, dedup_key=dedup_key)
         deliveries = _deliveries_create(notification)

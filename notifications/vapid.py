@@ -36,7 +36,12 @@ def dev_vapid_keys(path: Path) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(generate_pair()))
-        os.replace(tmp, path)  # two processes starting at once: one pair wins, both read it
+        try:
+            os.link(tmp, path)  # fails when another process created it first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return json.loads(path.read_text())
 
 

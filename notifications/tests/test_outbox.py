@@ -118,8 +118,10 @@ def test_quiet_hours_defer_to_their_end_and_never_drop(world, mailoutbox):
     assert deliveries_sweep_task.apply().get()["due"] == 0
     assert mailoutbox == []
 
-    # the quiet hours are over (the clock moved past not_before): the sweep sends it
-    Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now() - timedelta(minutes=2))
+    # the quiet hours are over (an hour passed: the clock moved past not_before); the sweep sends it
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(created_at=now - timedelta(hours=1),
+                                                   not_before=now - timedelta(seconds=1))
     assert deliveries_sweep_task.apply().get()["sent"] == 1
     assert len(mailoutbox) == 1
 
@@ -164,9 +166,22 @@ def test_the_sweep_is_scheduled_by_beat():
 def test_a_due_delivery_the_queue_lost_is_sent_by_the_sweep(world, mailoutbox):
     note = notify(user=world.a.member, kind="wallet_movement", title="Top-up credited", body="")
     delivery = Delivery.objects.get(notification=note)
-    # nobody consumed the queued task (broker lost it): past the sweep's grace it is sent
-    Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now() - timedelta(minutes=2))
     mail.outbox.clear()
+    assert deliveries_sweep_task.apply().get()["due"] == 0  # just created: the task's for a minute
+    # nobody consumed the queued task (broker lost it): past the sweep's grace it is sent
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(pk=delivery.pk).update(created_at=an_hour_ago, not_before=an_hour_ago)
     assert deliveries_sweep_task.apply().get() == {"sent": 1, "due": 1, "unknown": 0}
     assert deliveries_sweep_task.apply().get() == {"sent": 0, "due": 0, "unknown": 0}
+    assert len(mailoutbox) == 1
+
+
+def test_the_command_runs_the_same_sweep(world, mailoutbox, capsys):
+    from django.core.management import call_command
+
+    note = notify(user=world.a.member, kind="wallet_movement", title="Top-up credited", body="")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(notification=note).update(created_at=an_hour_ago, not_before=an_hour_ago)
+    call_command("notifications_sweep")
+    assert '"sent": 1' in capsys.readouterr().out
     assert len(mailoutbox) == 1
