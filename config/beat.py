@@ -37,6 +37,9 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.ledger_verify_task", "crontab": {"minute": "30", "hour": "2"}},
     {"name": "billing: send payouts left in the outbox",
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
+    {"name": "settlement: draft last month's run of every active community",
+     "task": "settlement.tasks.settlement_draft_month_task",
+     "crontab": {"minute": "10", "hour": "4", "day_of_month": "2"}},
 ]
 
 
