@@ -2,8 +2,8 @@
 injected or withdrawn, energy is conserved per interval (allocated + surplus =
 production), shares respect participation factors.
 
-Profiles: `rules-ci` (default, 4,000 examples per property; with the regime properties of
-allocations/tests/test_regime_properties.py, 10,000 cases in ~40 s of CPU here) and
+Profiles: `rules-ci` (default, 3,000 examples per property; with the regime properties of
+allocations/tests/test_regime_properties.py, 8,000 cases in ~32 s of CPU here) and
 `rules-dev` (300) when HYPOTHESIS_PROFILE=dev."""
 
 import os
@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 from energy_rules import at_eeg, fr_acc
 
 # per-test settings, never a global load_profile: other apps' property tests keep theirs
-settings.register_profile("rules-ci", max_examples=4000, deadline=None,
+settings.register_profile("rules-ci", max_examples=3000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("rules-dev", max_examples=300, deadline=None)
 PROFILE = settings.get_profile("rules-dev" if os.environ.get("HYPOTHESIS_PROFILE") == "dev" else "rules-ci")
