@@ -134,3 +134,22 @@ def test_the_commands_import_and_report(at, tmp_path, capsys):
     with pytest.raises(CommandError):
         call_command("eda_import", str(path), "--community", at.community.slug)
     assert "Missing columns: g01" in capsys.readouterr().err
+
+
+def test_the_admin_imports_eda_values(at, world, client):
+    from allocations.tests.test_allocation_keys_import import admin_login
+
+    admin_login(client, world.a.vendor)
+    page = "/admin/allocations/edavalue/import/"
+    assert "Import EDA allocations" in client.get("/admin/allocations/edavalue/").content.decode()
+    first = client.post(page, {"community": at.community.pk, "file": SimpleUploadedFile("eda.csv", EDA)})
+    assert first.status_code == 200 and "6 created" in first.content.decode()
+    again = client.post(page, {"community": at.community.pk, "file": SimpleUploadedFile("eda.csv", EDA)})
+    assert "6 unchanged" in again.content.decode()
+    bad = client.post(page, {"community": at.community.pk,
+                             "file": SimpleUploadedFile("eda.csv", EDA.replace(b";10;;;5,5", b";-10;;;5,5"))})
+    assert bad.status_code == 400 and "line 7, G.01" in bad.content.decode()
+    assert EdaValue.objects.count() == 6
+    admin_login(client, world.b.vendor)
+    other = client.post(page, {"community": at.community.pk, "file": SimpleUploadedFile("eda.csv", EDA)})
+    assert other.status_code == 400  # not a community this vendor manages

@@ -134,3 +134,31 @@ def test_an_austrian_eeg_month_with_factors_and_grid_fee_savings(at, world, as_u
     assert saving[at.m2.pk]["detail"]["network_level"] == 5
     again = draft(as_user(world.a.referent), at)
     assert again.json()["result_hash"] == body["result_hash"] and again.json()["id"] == body["id"]
+
+
+def test_settle_command_drafts_approves_and_posts_a_french_month(fr, world, capsys):
+    """`manage.py settle --post`: the French lines are energy and valuations, not payments:
+    the run posts and moves no money through the ledger."""
+    import json
+
+    from django.core.management import call_command
+
+    from billing.models import Posting
+    from communities.models import Configuration
+    from settlement.models import SettlementLine
+
+    Configuration.objects.create(community=fr.community, name="ACC", valid_from=date(2025, 1, 1),
+                                 allocation_key="static",
+                                 static_shares={str(fr.m1.pk): 0.25, str(fr.m2.pk): 0.75})
+    official(fr)
+    postings = Posting.objects.count()
+    call_command("settle", "--community", fr.community.slug, "--month", "2025-03", "--post",
+                 "--as", world.a.referent.email)
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "posted"
+    # static 25/75 of 1 kWh: C1 0.25 (of its 0.5), C2 0.75 (of its 1.0) each quarter
+    allocated = SettlementLine.objects.filter(kind="fr_acc_allocated")
+    got = {line.membership_id: line.energy_kwh for line in allocated}
+    assert got[fr.m1.pk] == pytest.approx(Decimal(QUARTERS) / 4, abs=Decimal("0.001"))
+    assert got[fr.m2.pk] == pytest.approx(Decimal(QUARTERS) * 3 / 4, abs=Decimal("0.001"))
+    assert Posting.objects.count() == postings

@@ -2,8 +2,9 @@
 injected or withdrawn, energy is conserved per interval (allocated + surplus =
 production), shares respect participation factors.
 
-Profiles: `ci` (default, 5,000 examples per property, 10,000 in all, ~30 s here) and `dev`
-(300); choose with HYPOTHESIS_PROFILE."""
+Profiles: `rules-ci` (default, 3,000 examples per property; with the regime properties of
+allocations/tests/test_regime_properties.py, 8,000 cases in ~32 s of CPU here) and
+`rules-dev` (300) when HYPOTHESIS_PROFILE=dev."""
 
 import os
 
@@ -14,10 +15,11 @@ from hypothesis.extra.numpy import arrays
 
 from energy_rules import at_eeg, fr_acc
 
-settings.register_profile("ci", max_examples=5000, deadline=None,
+# per-test settings, never a global load_profile: other apps' property tests keep theirs
+settings.register_profile("rules-ci", max_examples=3000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=300, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.register_profile("rules-dev", max_examples=300, deadline=None)
+PROFILE = settings.get_profile("rules-dev" if os.environ.get("HYPOTHESIS_PROFILE") == "dev" else "rules-ci")
 
 TOL = 1e-9
 energy = st.floats(min_value=0, max_value=1e4, allow_nan=False, allow_infinity=False)
@@ -49,6 +51,7 @@ def check(res, prod, cons_cap):
         assert np.allclose(res.surplus_by_producer_kwh.sum(axis=1), res.surplus_kwh, rtol=1e-9, atol=1e-6)
 
 
+@PROFILE
 @given(data=st.data(), key=st.sampled_from(fr_acc.KEYS))
 def test_french_keys(data, key):
     prod, cons = data.draw(flows())
@@ -68,6 +71,7 @@ def test_french_keys(data, key):
         assert np.allclose(pairs.sum(axis=1), res.allocated_kwh, atol=1e-6)
 
 
+@PROFILE
 @given(data=st.data(), key=st.sampled_from(at_eeg.KEYS))
 def test_austrian_keys_respect_participation_factors(data, key):
     prod, cons = data.draw(flows())

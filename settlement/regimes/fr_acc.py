@@ -39,7 +39,10 @@ def allocate(inputs: SettlementInputs):
     n_t, n = cons.shape
     if key == "full_dynamic":
         producers = list(inputs.extra.get("fr_producer_points", []))
-        coef = np.asarray(inputs.extra.get("fr_coefficients", np.zeros((n_t, len(producers), n))))
+        coef = inputs.extra.get("fr_coefficients")
+        # JSON-friendly nested lists lose the shape of an empty axis: restore it
+        coef = (np.zeros((n_t, len(producers), n)) if coef is None
+                else np.asarray(coef, dtype=float).reshape(n_t, len(producers), n))
         res = rules.allocate(key, inj[:, producers], cons, shares=coef)
         surplus_by_point = np.zeros_like(inj)
         surplus_by_point[:, producers] = res.surplus_by_producer_kwh
@@ -48,9 +51,10 @@ def allocate(inputs: SettlementInputs):
         surplus_by_point[:, others] = inj[:, others]
         surplus = surplus_by_point.sum(axis=1)
     else:
+        simple = inputs.extra.get("fr_simple_shares")
         shares = {"static": lambda: static_shares_per_point(inputs),
-                  "simple_dynamic": lambda: np.asarray(inputs.extra.get("fr_simple_shares",
-                                                                        np.zeros((n, n_t)))).T,
+                  "simple_dynamic": lambda: (np.zeros((n_t, n)) if simple is None
+                                             else np.asarray(simple, dtype=float).reshape(n, n_t).T),
                   "default_dynamic": lambda: None}[key]()
         res = rules.allocate(key, inj, cons, shares=shares)
         surplus_by_point, surplus = res.surplus_by_producer_kwh, res.surplus_kwh
