@@ -43,7 +43,11 @@ def test_a_posted_run_gives_one_statement_per_member_equal_to_its_lines(posted):
     # one kWh an hour withdrawn, all of it covered by the producer's 2 kWh: allocated = 743 h
     assert Decimal(consumer.data["energy"]["allocated_kwh"]) == Decimal("743.000")
     producer = next(s for s in statements if s.user_id == posted.world.a.member.pk)
-    assert Decimal(producer.data["energy"]["injected_kwh"]) > 0
+    # the run's own inputs: producer 2 kWh out and 0.5 kWh in an hour, consumer 1 kWh in
+    assert producer.data["energy"]["injected_kwh"] == "1486.000"
+    assert producer.data["energy"]["withdrawn_kwh"] == "371.500"
+    assert consumer.data["energy"]["withdrawn_kwh"] == "743.000"
+    assert consumer.data["energy"]["injected_kwh"] == "0.000"
 
 
 def test_issuing_again_creates_nothing_and_keeps_the_hash(posted):
