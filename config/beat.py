@@ -39,6 +39,9 @@ BEAT_TASKS: list[dict] = [
      "task": "billing.tasks.payouts_sweep_task", "every": 1, "period": "minutes"},
     {"name": "statements: send statement emails the task did not send",
      "task": "statements.tasks.statement_emails_sweep_task", "every": 2, "period": "minutes"},
+    {"name": "settlement: draft last month's run of every active community",
+     "task": "settlement.tasks.settlement_draft_month_task",
+     "crontab": {"minute": "10", "hour": "4", "day_of_month": "2"}},
 ]
 
 

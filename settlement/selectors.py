@@ -208,7 +208,9 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
                 wd[i] = _estimate(wd[i], decision.method) if expect_wd else wd[i]
                 inj[i] = _estimate(inj[i], decision.method) if expect_inj else inj[i]
             elif decision and decision.decision == GapDecisionKind.EXCLUDE:
-                pass  # the missing intervals count as nothing exchanged (NaN -> 0 in the rules)
+                # the missing intervals count as nothing exchanged
+                wd[i] = _estimate(wd[i], "zero") if expect_wd else wd[i]
+                inj[i] = _estimate(inj[i], "zero") if expect_inj else inj[i]
             else:
                 blocking.append(f"{point.code}: {miss_wd + miss_inj} missing intervals without a decision")
         if miss_wd or miss_inj or entry["differing_withdrawal"] or entry["differing_injection"]:

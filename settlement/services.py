@@ -68,6 +68,21 @@ def _canon(obj):
     return obj
 
 
+def _jsonable(obj):
+    """For the JSON columns: Decimal as text, numpy scalars as Python numbers, floats kept."""
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
 def inputs_hash(inputs: SettlementInputs) -> str:
     """SHA-256 of the inputs: arrays by their float64 bytes (NaN included), the rest as
     canonical JSON. Same meter data, prices, plants, statute and parameters -> same hash."""
@@ -184,7 +199,7 @@ def _lines_of(run: SettlementRun, specs: list[LineSpec]) -> list[SettlementLine]
             rule=s.rule,
             energy_kwh=_energy(s.energy_kwh),
             amount=s.amount,
-            detail=_canon(s.detail),
+            detail=_jsonable(s.detail),
             position=i,
         )
         for i, s in enumerate(specs)
@@ -239,7 +254,7 @@ def settlement_draft(*, actor, community: Community, month: date) -> SettlementR
             inputs_hash=ihash,
             result_hash=result_hash(specs),
             data_quality=gathered.data_quality,
-            totals=_canon(totals),
+            totals=_jsonable(totals),
             error=error,
             created_by=actor if getattr(actor, "pk", None) else None,
         )
@@ -379,7 +394,7 @@ def settlement_draft_all(*, month: date) -> dict:
     """Draft `month`'s run of every active community (the beat task): failures are
     reported per community, never stop the others."""
     out = {}
-    for community in Community.objects.filter(status="active").exclude(regime__in=[]).order_by("id"):
+    for community in Community.objects.filter(status="active").order_by("id"):
         if community.regime not in REGIMES:
             out[community.slug] = "no rules"
             continue

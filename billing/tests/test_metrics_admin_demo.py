@@ -104,7 +104,7 @@ def test_the_demo_wallets_have_a_history_and_seeding_is_idempotent():
     counts = (Posting.objects.count(), Leg.objects.count())
     call_command("seed_demo", stdout=io.StringIO())
     assert (Posting.objects.count(), Leg.objects.count()) == counts
-    assert set(Posting.objects.values_list("kind", flat=True)) == {"topup", "withdrawal", "p2p"}
+    assert set(Posting.objects.values_list("kind", flat=True)) == {"topup", "withdrawal", "p2p", "settlement"}
     assert Payout.objects.filter(status="paid").count() == 3
     out = io.StringIO()
     call_command("billing_verify", stdout=out)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing", "pricing"]
+APPS = ["accounts", "communities", "plants", "iot", "simulation", "billing", "pricing", "settlement"]
 
 
 def demo_refuse_in_production() -> None:

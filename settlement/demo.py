@@ -1,0 +1,121 @@
+"""The demo community's last month, settled: each demo smart meter gets the month's hourly
+registers (a household or business load shape and, on PODs with plants, a PV bell scaled
+to the plant and the season) through the real ingest and rollups, the zonal prices are
+completed from the pricing demo's curve, then the demo referent drafts, approves and posts
+the run. Idempotent: a month already posted is left as it is."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from iot.ingest.service import ingest
+from iot.models import Device
+from iot.rollups.service import rollup_run
+from pricing.demo import demo_price
+from pricing.importing import PriceRow
+from pricing.models import MarketPrice, PriceSource
+from pricing.services import prices_upsert
+from settlement import services
+from settlement.models import SettlementRun
+from settlement.selectors import period_bounds
+from settlement.tasks import previous_month
+
+# relative PV yield per month (Bologna, kWh/kWp/day, PVGIS-like)
+PV_DAILY = [1.6, 2.4, 3.6, 4.4, 5.2, 5.6, 5.9, 5.1, 4.0, 2.8, 1.7, 1.3]
+
+
+def _load_kw(hour: int, annual_kwh: float, business: bool) -> float:
+    if business:
+        shape = 1.6 if 8 <= hour < 18 else 0.55
+    else:
+        shape = 0.6 + 0.9 * math.exp(-((hour - 20) ** 2) / 6) + 0.5 * math.exp(-((hour - 8) ** 2) / 3)
+    return annual_kwh / 8760 * shape
+
+
+def _pv_kw(hour: float, kwp: float, month: int, day: int) -> float:
+    bell = max(0.0, math.sin(math.pi * (hour - 6) / 12)) ** 1.5
+    cloud = 0.55 + 0.45 * ((day * 7919) % 13) / 12
+    return kwp * PV_DAILY[month - 1] / 7.6 * bell * cloud * 2.1
+
+
+def _meter_readings(device, start: datetime, end: datetime, tz) -> list[dict]:
+    cs = device.connection or {}
+    annual = float(cs.get("annual_kwh", 2500))
+    business = cs.get("profile") == "G0"
+    kwp = sum(float(p.capacity_kwp) for p in device.metering_point.plants.all())
+    imp, exp = 1000.0, 1000.0
+    t = start - timedelta(minutes=30)
+    items = [
+        {"device": device.serial, "metric": m, "ts": t, "value": 1000.0}
+        for m in ("energy_import_kwh", "energy_export_kwh")
+    ]
+    t = start
+    while t < end:
+        local = t.astimezone(tz)
+        net = _pv_kw(local.hour + 0.5, kwp, local.month, local.day) - _load_kw(local.hour, annual, business)
+        imp += round(max(-net, 0.0), 4)
+        exp += round(max(net, 0.0), 4)
+        ts = t + timedelta(minutes=30)
+        items += [
+            {"device": device.serial, "metric": "energy_import_kwh", "ts": ts, "value": imp},
+            {"device": device.serial, "metric": "energy_export_kwh", "ts": ts, "value": exp},
+        ]
+        t += timedelta(hours=1)
+    return items
+
+
+def _prices(community, start: datetime, end: datetime, tz) -> None:
+    have = set(
+        MarketPrice.objects.filter(
+            market_zone=community.market_zone,
+            resolution_minutes=60,
+            interval_start__gte=start,
+            interval_start__lt=end,
+        ).values_list("interval_start", flat=True)
+    )
+    rows, t = [], start
+    while t < end:
+        if t not in have:
+            rows.append(PriceRow(0, community.market_zone, t, 60, demo_price(t.astimezone(tz))))
+        t += timedelta(hours=1)
+    if rows:
+        prices_upsert(rows=rows, source=PriceSource.DEMO)
+
+
+def seed(ctx: dict, out) -> None:
+    community = ctx.get("community")
+    referents = (ctx.get("users") or {}).get("referent") or []
+    if community is None or not referents:
+        out.write("\nsettlement: no demo community, nothing settled")
+        return
+    tz = ZoneInfo(community.time_zone)
+    month = previous_month(timezone.now().astimezone(tz).date())
+    if SettlementRun.objects.filter(
+        period__community=community, period__month=month, status="posted"
+    ).exists():
+        out.write(f"\nsettlement: {month:%Y-%m} already posted")
+        return
+    start, end = period_bounds(community, month)
+    meters = (
+        Device.objects.filter(kind="meter", metering_point__membership__community=community, protocol="mqtt")
+        .select_related("metering_point")
+        .prefetch_related("metering_point__plants")
+    )
+    items = []
+    for device in meters:
+        items += _meter_readings(device, start, end, tz)
+    ingest(items, source="import")
+    rollup_run()
+    _prices(community, start.astimezone(UTC), end, tz)
+    referent = referents[0]
+    run = services.settlement_draft(actor=referent, community=community, month=month)
+    out.write(f"\nsettlement: {month:%Y-%m} drafted (run {run.pk}, {run.lines.count()} lines)")
+    if run.data_quality.get("blocking") or run.error:
+        out.write(f"; left in draft: {run.error or run.data_quality['blocking'][:3]}")
+        return
+    run = services.settlement_post(actor=referent, run=services.settlement_approve(actor=referent, run=run))
+    out.write(f", approved and posted by {referent.email}")
