@@ -174,3 +174,24 @@ def test_a_correcting_run_gives_correcting_statements_of_the_difference(posted, 
         assert s.total_eur == expected[s.user_id]
     # the member's list holds the original and its correction
     assert len(as_user(a.other_member).get(URL).json()["items"]) == 2
+
+
+def test_a_plant_investor_gets_a_statement_of_their_share(world, as_user):
+    from conftest import make_user
+    from plants.models import PlantShare
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    investor = make_user("investor@example.com", full_name="Investor")
+    PlantShare.objects.create(plant=world.a.plant, user=investor, pct=Decimal("25"))
+    run = post_month(world, as_user, make_settled(world))
+    statement = Statement.objects.get(run=run, user=investor)
+    assert statement.membership is None and statement.data["member"]["member_type"] == "investor"
+    assert [x["kind"] for x in statement.data["lines"]] == ["producer_share"]
+    assert statement.total_eur == _expected_totals(run)[investor.pk] > 0
+    body = as_user(investor).get(URL).json()
+    assert [s["id"] for s in body["items"]] == [statement.pk]
+    owner = Statement.objects.get(run=run, user=world.a.member)
+    owner_share = sum(Decimal(x["amount_eur"]) for x in owner.data["lines"] if x["kind"] == "producer_share")
+    # the investor takes a quarter of the plant's producer part (largest remainder: to the cent)
+    assert abs(statement.total_eur * 3 - owner_share) <= Decimal("0.03")
