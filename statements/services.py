@@ -177,6 +177,9 @@ def statements_issue(*, run) -> list[Statement]:
         return []
     metered = {} if (run.totals or {}).get("members") else _metered(run)
     by_user = {m.user_id: m for m in sorted(memberships.values(), key=lambda m: m.left_at is not None)}
+    previous = {}
+    if run.corrects_id:
+        previous = dict(Statement.objects.filter(run_id=run.corrects_id).values_list("user_id", "number"))
     created = []
     for user_id, own_lines in sorted(groups.items()):
         if user_id in existing:
@@ -184,24 +187,20 @@ def statements_issue(*, run) -> list[Statement]:
         membership = next((memberships[x.membership_id] for x in own_lines if x.membership_id), None)
         membership = membership or by_user.get(user_id)
         user = membership.user if membership and membership.user_id == user_id else _user(user_id)
-        corrects = None
-        if run.corrects_id:
-            corrects = (Statement.objects.filter(run_id=run.corrects_id, user_id=user_id)
-                        .values_list("number", flat=True).first())
         energy = _member_energy(run, membership, user_id, plants_of_user, plant_energy, metered)
         data = statement_data(run=run, user=user, membership=membership, lines=own_lines,
-                              energy=energy, plant_names=plant_names, corrects=corrects)
-        statement = Statement.objects.create(
+                              energy=energy, plant_names=plant_names, corrects=previous.get(user_id))
+        created.append(Statement(
             run=run, community=community, month=period.month, membership=membership, user=user,
             kind=data["kind"], number=data["number"], total_eur=Decimal(data["totals"]["amount_eur"]),
             data=data, content_hash=content_hash(data),
-        )
-        if user.email:
-            StatementEmail.objects.create(
-                statement=statement, email=user.email,
-                message_id=f"<statement-{statement.number.lower()}-{statement.content_hash[:16]}@commonwatt>",
-            )
-        created.append(statement)
+        ))
+    Statement.objects.bulk_create(created, batch_size=500)
+    StatementEmail.objects.bulk_create([
+        StatementEmail(statement=s, email=s.user.email,
+                       message_id=f"<statement-{s.number.lower()}-{s.content_hash[:16]}@commonwatt>")
+        for s in created if s.user.email
+    ], batch_size=500)
     if created:
         ids = [s.pk for s in created]
         transaction.on_commit(lambda: _dispatch(ids))
