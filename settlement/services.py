@@ -158,31 +158,27 @@ def _difference(lines: list[LineSpec], posted: list[SettlementLine], corrected_r
         acc = before.setdefault(_key(line), [Decimal(0), Decimal(0), line.rule])
         acc[0] += line.amount
         acc[1] += line.energy_kwh
-    now: dict[tuple, LineSpec] = {}
+    # several lines may share a key (the excess premium's two sets): compare sums
+    now: dict[tuple, list] = {}
     for line in lines:
-        now[_key(line)] = line
+        acc = now.setdefault(_key(line), [Decimal(0), Decimal(0), line.rule])
+        acc[0] += line.amount
+        acc[1] += _energy(line.energy_kwh)
     out = []
     for key in list(now) + [k for k in before if k not in now]:
-        new = now.get(key)
+        new_amount, new_energy, new_rule = now.get(key, (Decimal(0), Decimal(0), ""))
         old_amount, old_energy, old_rule = before.get(key, (Decimal(0), Decimal(0), ""))
-        amount = (new.amount if new else Decimal("0.00")) - old_amount
-        energy = (_energy(new.energy_kwh) if new else Decimal(0)) - old_energy
+        amount, energy = new_amount - old_amount, new_energy - old_energy
         if amount == 0 and energy == 0:
             continue
+        detail = {
+            "corrects_run": corrected_run_id,
+            "previous_eur": str(old_amount),
+            "recomputed_eur": str(new_amount),
+        }
         out.append(
             LineSpec(
-                key[1],
-                key[2],
-                key[0],
-                new.rule if new else old_rule,
-                float(energy),
-                amount,
-                {
-                    "corrects_run": corrected_run_id,
-                    "previous_eur": str(old_amount),
-                    "recomputed_eur": str(new.amount if new else Decimal("0.00")),
-                },
-                user_id=key[3],
+                key[1], key[2], key[0], new_rule or old_rule, float(energy), amount, detail, user_id=key[3]
             )
         )
     return out
@@ -303,7 +299,7 @@ def settlement_approve(*, actor, run: SettlementRun) -> SettlementRun:
 
 
 def _account_for(line: SettlementLine, community: Community, users: dict, people: dict):
-    if line.kind == "fund":
+    if line.kind == "fund" or (line.membership_id is None and line.user_id is None):
         return account_community_fund(community=community)
     user_id = line.user_id or users.get(line.membership_id)
     if user_id is None:

@@ -337,6 +337,20 @@ def _excess_shares(inputs, total: Decimal, consumer_kwh: dict, rule_id: str) -> 
     ids = sorted(set(consumer_kwh) | {int(k) for k in ytd})
     ids = [m for m in ids if m not in business]
     weights = [consumer_kwh.get(m, 0.0) + float(ytd.get(str(m), 0.0)) for m in ids]
+    if total and not any(w > 0 for w in weights):
+        # nobody eligible consumed: the excess goes to social purposes, kept in the fund
+        # as its own line (the referent accounts for it separately, Appendix B section 4)
+        return [
+            LineSpec(
+                None,
+                None,
+                "excess_share",
+                rule_id,
+                0.0,
+                total,
+                {"to": "fund", "reason": "no eligible consumer"},
+            )
+        ]
     amounts = largest_remainder(total, weights)
     return [
         LineSpec(m, None, "excess_share", rule_id, w, a, {"weight_kwh": w})
