@@ -195,3 +195,16 @@ def test_a_plant_investor_gets_a_statement_of_their_share(world, as_user):
     owner_share = sum(Decimal(x["amount_eur"]) for x in owner.data["lines"] if x["kind"] == "producer_share")
     # the investor takes a quarter of the plant's producer part (largest remainder: to the cent)
     assert abs(statement.total_eur * 3 - owner_share) <= Decimal("0.03")
+
+
+def test_the_pdf_prints_names_beyond_latin_1(world, as_user):
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    world.a.other_member.full_name = "Łukasz Ștefănescu Ζωή"
+    world.a.other_member.save(update_fields=["full_name"])
+    post_month(world, as_user, make_settled(world))
+    statement = Statement.objects.get(user=world.a.other_member)
+    res = as_user(world.a.other_member).get(f"{URL}/{statement.pk}/pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(res.content)).pages)
+    assert "Łukasz Ștefănescu Ζωή" in text
