@@ -17,7 +17,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT_DIR = Path(getattr(settings, "STATEMENT_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
+FONT_DIR = Path(settings.STATEMENT_PDF_FONT_DIR)
 
 
 def _fonts() -> tuple[str, str]:
