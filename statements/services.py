@@ -165,6 +165,11 @@ def statements_issue(*, run) -> list[Statement]:
             groups[line.user_id].append(line)
         elif line.membership_id:
             groups[memberships[line.membership_id].user_id].append(line)
+    # every member of the month gets a statement, lines or not; a correction only the changed
+    if not run.corrects_id:
+        for m in memberships.values():
+            if m.joined_at < _next_month(period.month) and (m.left_at is None or m.left_at >= period.month):
+                groups.setdefault(m.user_id, [])
     existing = set(Statement.objects.filter(run=run).values_list("user_id", flat=True))
     plant_ids = {line.plant_id for line in lines if line.plant_id}
     plants = list(Plant.objects.filter(pk__in=plant_ids).values_list("pk", "name", "owner_id"))
@@ -176,7 +181,8 @@ def statements_issue(*, run) -> list[Statement]:
     if set(groups) <= existing:
         return []
     metered = {} if (run.totals or {}).get("members") else _metered(run)
-    by_user = {m.user_id: m for m in sorted(memberships.values(), key=lambda m: m.left_at is not None)}
+    # a user's current membership wins over a past one (sorted last, so it overrides)
+    by_user = {m.user_id: m for m in sorted(memberships.values(), key=lambda m: m.left_at is None)}
     previous = {}
     if run.corrects_id:
         previous = dict(Statement.objects.filter(run_id=run.corrects_id).values_list("user_id", "number"))
@@ -205,6 +211,12 @@ def statements_issue(*, run) -> list[Statement]:
         ids = [s.pk for s in created]
         transaction.on_commit(lambda: _dispatch(ids))
     return created
+
+
+def _next_month(month):
+    if month.month == 12:
+        return month.replace(year=month.year + 1, month=1)
+    return month.replace(month=month.month + 1)
 
 
 def _user(user_id: int):

@@ -208,3 +208,23 @@ def test_the_pdf_prints_names_beyond_latin_1(world, as_user):
     res = as_user(world.a.other_member).get(f"{URL}/{statement.pk}/pdf")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(res.content)).pages)
     assert "Łukasz Ștefănescu Ζωή" in text
+
+
+def test_a_member_without_lines_gets_a_statement_of_zero(world, as_user):
+    from datetime import date
+
+    from communities.models import Membership
+    from conftest import make_user
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    settled = make_settled(world)
+    newcomer = make_user("newcomer@example.com", full_name="Newcomer")
+    Membership.objects.create(user=newcomer, community=world.a.community, joined_at=date(2025, 3, 20))
+    later = make_user("later@example.com", full_name="Later")
+    Membership.objects.create(user=later, community=world.a.community, joined_at=date(2025, 4, 1))
+    run = post_month(world, as_user, settled)
+    statement = Statement.objects.get(run=run, user=newcomer)
+    assert statement.total_eur == 0 and statement.data["lines"] == []
+    assert not Statement.objects.filter(run=run, user=later).exists()  # joined after the month
+    assert statement.email.email == "newcomer@example.com"
