@@ -584,3 +584,5 @@ SETTLEMENT_CURVE_TOLERANCE_KWH = env.float("SETTLEMENT_CURVE_TOLERANCE_KWH", def
 SETTLEMENT_CURVE_TOLERANCE_PCT = env.float("SETTLEMENT_CURVE_TOLERANCE_PCT", default=2.0)
 # Largest official-curve CSV the admin form or `curves_import` accepts.
 SETTLEMENT_IMPORT_MAX_MB = env.int("SETTLEMENT_IMPORT_MAX_MB", default=50)
+# PostgreSQL work_mem of the settlement's meter-data query (its transaction only)
+SETTLEMENT_WORK_MEM = env.str("SETTLEMENT_WORK_MEM", default="128MB")

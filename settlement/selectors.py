@@ -14,9 +14,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from communities.models import Community, Configuration, MeteringPoint
 from communities.selectors import regime_parameters_at
@@ -67,38 +70,63 @@ def _points(community: Community, start: date, end: date) -> list[MeteringPoint]
     )
 
 
+class _RawBinary(Loader):
+    """Leaves a binary array value as bytes: numpy reads it (no Python float per value)."""
+
+    format = Format.BINARY
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
+def _array_values(raw: bytes, dtype: str) -> np.ndarray:
+    """The elements of a one-dimensional binary PostgreSQL array without NULLs: a 20-byte
+    header (ndim, flags, element type, length, lower bound), then (int4 size, value) pairs."""
+    size = np.dtype(dtype).itemsize
+    pairs = np.frombuffer(raw, dtype=np.dtype([("len", ">i4"), ("v", dtype)]), offset=20)
+    if pairs.size and (pairs["len"] != size).any():
+        raise ValueError("unexpected NULL or width in a binary array")
+    return pairs["v"]
+
+
 def _meter_arrays(
     point_ids: list[int], start: datetime, n: int, minutes: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(withdrawal, injection) from the rollups of the points' meters: import and export
-    registers differenced per bucket; NaN where no bucket exists. One query, arrays fetched
-    with `array_agg` (shared/PITFALLS.md: no ORM rows on the hot path)."""
+    registers differenced per bucket; NaN where no bucket exists. One query with one row
+    per meter and register, its arrays read in binary by numpy (shared/PITFALLS.md: no ORM
+    rows, no Python object per value on the hot path)."""
     table = "iot_rollup_1h" if minutes == 60 else "iot_rollup_15m"
-    wd = np.full((len(point_ids), n), np.nan)
-    inj = np.full((len(point_ids), n), np.nan)
+    shape = (len(point_ids), n)
+    out = np.full((2, *shape), np.nan)
     if not point_ids:
-        return wd, inj
-    end = start.timestamp() + n * minutes * 60
+        return out[0], out[1]
     sql = (
-        "SELECT d.metering_point_id, m.code,"
-        f" array_agg(((extract(epoch FROM x.bucket) - %s) / {minutes * 60})::int), array_agg(x.delta)"
-        f" FROM {table} x JOIN iot_device d ON d.id = x.device_id JOIN iot_metric m ON m.id = x.metric_id"
-        " WHERE d.metering_point_id = ANY(%s) AND d.kind = 'meter'"
-        " AND m.code IN ('energy_import_kwh', 'energy_export_kwh') AND x.delta IS NOT NULL"
-        " AND x.bucket >= to_timestamp(%s) AND x.bucket < to_timestamp(%s)"
-        " GROUP BY 1, 2, d.id"
+        "SELECT (p.ord - 1)::int4, (m.code = 'energy_export_kwh')::int4,"
+        f" array_agg(((extract(epoch FROM x.bucket) - %s) / {minutes * 60})::int4),"
+        " array_agg(x.delta::float8)"
+        " FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)"
+        " JOIN iot_device d ON d.metering_point_id = p.id AND d.kind = 'meter'"
+        f" JOIN {table} x ON x.device_id = d.id"
+        " JOIN iot_metric m ON m.id = x.metric_id"
+        " WHERE m.code IN ('energy_import_kwh', 'energy_export_kwh') AND x.delta IS NOT NULL"
+        " AND x.bucket >= %s AND x.bucket < %s GROUP BY p.ord, d.id, m.code"
     )
-    row_of = {pid: i for i, pid in enumerate(point_ids)}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [start.timestamp(), point_ids, start.timestamp(), end])
-        for point_id, code, idx, values in cursor.fetchall():
-            target = wd if code == "energy_import_kwh" else inj
-            row = target[row_of[point_id]]
-            idx = np.asarray(idx, dtype=int)
-            vals = np.asarray(values, dtype=float)
+    end = datetime.fromtimestamp(start.timestamp() + n * minutes * 60, tz=UTC)
+    connection.ensure_connection()
+    # a server-side-binding psycopg cursor (Django's client-side cursors return text only)
+    with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
+        # the month's rows sort in memory, not on disk (this transaction only)
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.SETTLEMENT_WORK_MEM])
+        for name in ("int4", "float8"):
+            cursor.adapters.register_loader(cursor.adapters.types[name].array_oid, _RawBinary)
+        cursor.execute(sql, [start.timestamp(), point_ids, start, end], binary=True)
+        for row, kind, cols, kwh in cursor.fetchall():
+            cols, kwh = _array_values(cols, ">i4"), _array_values(kwh, ">f8")
+            target = out[kind, row]
             # several meters on one point add up
-            row[idx] = np.where(np.isnan(row[idx]), 0.0, row[idx]) + vals
-    return wd, inj
+            target[cols] = np.where(np.isnan(target[cols]), 0.0, target[cols]) + kwh
+    return out[0], out[1]
 
 
 def _official_arrays(point_ids, start: datetime, n: int, minutes: int):
