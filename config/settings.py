@@ -481,6 +481,8 @@ ACCOUNT_EMAIL_MAX_ATTEMPTS = env.int("ACCOUNT_EMAIL_MAX_ATTEMPTS", default=5)
 STATEMENT_EMAIL_SWEEP_AFTER_S = env.int("STATEMENT_EMAIL_SWEEP_AFTER_S", default=120)
 STATEMENT_EMAIL_CLAIM_TIMEOUT_S = env.int("STATEMENT_EMAIL_CLAIM_TIMEOUT_S", default=900)
 STATEMENT_EMAIL_MAX_ATTEMPTS = env.int("STATEMENT_EMAIL_MAX_ATTEMPTS", default=5)
+# the PDFs' font (DejaVu Sans, fonts-dejavu-core); Helvetica when absent (statements/pdf.py)
+STATEMENT_PDF_FONT_DIR = env.str("STATEMENT_PDF_FONT_DIR", default="/usr/share/fonts/truetype/dejavu")
 # One-time login links (they let a locked-out owner in): valid this long.
 LOGIN_LINK_MAX_AGE_S = env.int("LOGIN_LINK_MAX_AGE_S", default=15 * 60)
 # Retention (beat task `auth_retention`): expired refresh tokens and sessions are deleted

@@ -27,6 +27,7 @@ apt_install() {
 pkgs=(python3-venv python3-dev build-essential gdal-bin libgdal-dev postgresql postgresql-contrib
       redis-server mosquitto mosquitto-clients curl ca-certificates gettext)
 (( want_test )) && pkgs+=(chromium)
+pkgs+=(fonts-dejavu-core)  # statements' PDFs: every Latin/Greek/Cyrillic name (statements/pdf.py)
 # node/npm may come from elsewhere (nvm, NodeSource): only ask apt when the command is absent.
 command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()

@@ -44,7 +44,8 @@ def _download(content, *, filename: str, content_type: str) -> HttpResponse:
 
 PDF = OpenApiResponse(OpenApiTypes.BINARY, description="application/pdf")
 CSV = OpenApiResponse(OpenApiTypes.STR, description="text/csv")
-XLSX = OpenApiResponse(OpenApiTypes.BINARY, description="an XLSX workbook")
+XLSX = OpenApiResponse(OpenApiTypes.BINARY, description="an XLSX workbook or a PDF, as `fmt` asks")
+FMT = OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["xlsx", "pdf"], description="The format.")
 
 
 @extend_schema(tags=TAGS)
@@ -115,7 +116,7 @@ class CommunityReportApi(APIView):
     """A posted run's community report (all members, totals, fund), for its referents:
     `xlsx` or `pdf`. A member of the community gets 403, anyone else 404."""
 
-    @extend_schema(responses={200: XLSX})
+    @extend_schema(responses={200: XLSX}, parameters=[FMT])
     def get(self, request, run_id: int, fmt: str):
         fmt = _fmt(fmt)
         run = selectors.run_for_report(user=request.user, run_id=run_id)
@@ -131,7 +132,7 @@ class YearlyReportApi(APIView):
     """The yearly report of how the incentive was shared (received; producers, consumers,
     fund, excess; per member), as GSE asks referents for: `xlsx` or `pdf`."""
 
-    @extend_schema(responses={200: XLSX})
+    @extend_schema(responses={200: XLSX}, parameters=[FMT])
     def get(self, request, community_id: int, year: int, fmt: str):
         fmt = _fmt(fmt)
         if not 2000 <= year <= 2100:

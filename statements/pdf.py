@@ -5,15 +5,40 @@ document id), so a statement rendered twice in one language is the same file."""
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.conf import settings
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+FONT_DIR = Path(settings.STATEMENT_PDF_FONT_DIR)
+
+
+def _fonts() -> tuple[str, str]:
+    """DejaVu Sans (embedded, subset) when installed (`fonts-dejavu-core`, bootstrap.sh):
+    names in any Latin, Greek or Cyrillic script; else the PDF core font Helvetica, whose
+    encoding misses letters such as `Ł` or `ș` (printed as a box)."""
+    regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
+    if not (regular.exists() and bold.exists()):
+        return "Helvetica", "Helvetica-Bold"
+    if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
+        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
+        pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold",
+                                      italic="DejaVuSans", boldItalic="DejaVuSans-Bold")
+    return "DejaVuSans", "DejaVuSans-Bold"
+
+
+FONT, FONT_BOLD = _fonts()
 _STYLES = getSampleStyleSheet()
+for _name in ("BodyText", "Title", "Heading3", "Heading4", "Heading6"):
+    _STYLES[_name].fontName = FONT_BOLD if _name != "BodyText" else FONT
 
 
 def _p(text, style="BodyText") -> Paragraph:
@@ -29,11 +54,12 @@ def table(header: list[str], rows: list[list], *, numeric_from: int = 1, bold_la
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
         ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONTNAME", (0, 1), (-1, -1), FONT),
         ("FONTSIZE", (0, 1), (-1, -1), 8),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f2f2")]),
     ]
     if bold_last and rows:
-        style += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+        style += [("FONTNAME", (0, -1), (-1, -1), FONT_BOLD),
                   ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black)]
     t.setStyle(TableStyle(style))
     return t

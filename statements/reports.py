@@ -104,6 +104,10 @@ def _xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
         ws.append(header)
         for row in rows:
             ws.append([_cell(c) for c in row])
+        for cells in ws.iter_rows(min_row=2):
+            for c in cells:
+                if isinstance(c.value, Decimal):
+                    c.number_format = "#,##0.00"  # shown in the reader's locale by the spreadsheet
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

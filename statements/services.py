@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from django.utils.translation import gettext
 from core.exceptions import Conflict
 from statements.models import Statement, StatementEmail, StatementKind
 
+logger = logging.getLogger("commonwatt.statements")
 ENERGY_KEYS = ("withdrawn_kwh", "injected_kwh", "shared_kwh", "allocated_kwh")
 KWH = Decimal("0.001")
 # the engine's per-member sums, when it reports them (run.totals["members"][<membership id>])
@@ -51,10 +53,40 @@ def _plant_energy(lines) -> dict[int, dict]:
     return out
 
 
-def _member_energy(run, membership, user_id, plants_of_user, plant_energy) -> dict:
+def _metered(run) -> dict[int, dict]:
+    """Withdrawn and injected kWh per membership over the run's period, from the run's own
+    inputs: gathered again and used only if their hash is the run's `inputs_hash` (so the
+    figures are the ones the run settled); {} otherwise (the statement then prints `-`)."""
+    import numpy as np
+
+    from settlement.selectors import settlement_inputs
+    from settlement.services import inputs_hash
+
+    if not run.inputs_hash:
+        return {}
+    try:
+        gathered = settlement_inputs(community=run.period.community, month=run.period.month)
+    except Exception:  # inputs no longer gatherable: print what the lines say
+        logger.warning("statement energy: inputs not gathered", extra={"run": run.pk})
+        return {}
+    inputs = gathered.inputs
+    if inputs_hash(inputs) != run.inputs_hash:
+        return {}
+    out: dict[int, dict] = {}
+    withdrawn = np.nansum(inputs.withdrawal_kwh, axis=1) if inputs.n_intervals else []
+    injected = np.nansum(inputs.injection_kwh, axis=1) if inputs.n_intervals else []
+    for i, point in enumerate(inputs.points):
+        row = out.setdefault(point.membership_id, {"withdrawn_kwh": 0.0, "injected_kwh": 0.0})
+        row["withdrawn_kwh"] += float(withdrawn[i])
+        row["injected_kwh"] += float(injected[i])
+    return out
+
+
+def _member_energy(run, membership, user_id, plants_of_user, plant_energy, metered_by_membership) -> dict:
     """The member's energy of the run. The engine's own per-member sums win
-    (`run.totals["members"]`); otherwise: allocated = the shared energy the consumer split
-    weighted them by (`totals["consumers"]`), injected and shared = their plants' figures."""
+    (`run.totals["members"]`); otherwise: withdrawn and injected = their metering points'
+    sums in the run's inputs (`_metered`), allocated = the shared energy the consumer split
+    weighted them by (`totals["consumers"]`), shared = their plants' shared energy."""
     totals = run.totals or {}
     reported = (totals.get("members") or {}).get(str(membership.pk)) if membership else None
     if reported:
@@ -64,9 +96,11 @@ def _member_energy(run, membership, user_id, plants_of_user, plant_energy) -> di
         }
     own = [plant_energy[p] for p in plants_of_user.get(user_id, ()) if p in plant_energy]
     allocated = (totals.get("consumers") or {}).get(str(membership.pk)) if membership else None
+    metered = metered_by_membership.get(membership.pk) if membership else None
+    injected = sum(float(d.get("injected_kwh", 0)) for d in own) if own else None
     return {
-        "withdrawn_kwh": None,  # not reported by this run's engine
-        "injected_kwh": _kwh(sum(float(d.get("injected_kwh", 0)) for d in own)) if own else None,
+        "withdrawn_kwh": _kwh(metered["withdrawn_kwh"]) if metered else None,
+        "injected_kwh": _kwh(metered["injected_kwh"] if metered else injected) if metered or own else None,
         "shared_kwh": _kwh(sum(float(d.get("shared_kwh", 0)) for d in own)) if own else None,
         "allocated_kwh": _kwh(allocated) if allocated is not None else None,
     }
@@ -131,6 +165,11 @@ def statements_issue(*, run) -> list[Statement]:
             groups[line.user_id].append(line)
         elif line.membership_id:
             groups[memberships[line.membership_id].user_id].append(line)
+    # every member of the month gets a statement, lines or not; a correction only the changed
+    if not run.corrects_id:
+        for m in memberships.values():
+            if m.joined_at < _next_month(period.month) and (m.left_at is None or m.left_at >= period.month):
+                groups.setdefault(m.user_id, [])
     existing = set(Statement.objects.filter(run=run).values_list("user_id", flat=True))
     plant_ids = {line.plant_id for line in lines if line.plant_id}
     plants = list(Plant.objects.filter(pk__in=plant_ids).values_list("pk", "name", "owner_id"))
@@ -139,7 +178,14 @@ def statements_issue(*, run) -> list[Statement]:
     for pk, _, owner in plants:
         plants_of_user[owner].append(pk)
     plant_energy = _plant_energy(lines)
-    by_user = {m.user_id: m for m in sorted(memberships.values(), key=lambda m: m.left_at is not None)}
+    if set(groups) <= existing:
+        return []
+    metered = {} if (run.totals or {}).get("members") else _metered(run)
+    # a user's current membership wins over a past one (sorted last, so it overrides)
+    by_user = {m.user_id: m for m in sorted(memberships.values(), key=lambda m: m.left_at is None)}
+    previous = {}
+    if run.corrects_id:
+        previous = dict(Statement.objects.filter(run_id=run.corrects_id).values_list("user_id", "number"))
     created = []
     for user_id, own_lines in sorted(groups.items()):
         if user_id in existing:
@@ -147,28 +193,30 @@ def statements_issue(*, run) -> list[Statement]:
         membership = next((memberships[x.membership_id] for x in own_lines if x.membership_id), None)
         membership = membership or by_user.get(user_id)
         user = membership.user if membership and membership.user_id == user_id else _user(user_id)
-        corrects = None
-        if run.corrects_id:
-            corrects = (Statement.objects.filter(run_id=run.corrects_id, user_id=user_id)
-                        .values_list("number", flat=True).first())
-        energy = _member_energy(run, membership, user_id, plants_of_user, plant_energy)
+        energy = _member_energy(run, membership, user_id, plants_of_user, plant_energy, metered)
         data = statement_data(run=run, user=user, membership=membership, lines=own_lines,
-                              energy=energy, plant_names=plant_names, corrects=corrects)
-        statement = Statement.objects.create(
+                              energy=energy, plant_names=plant_names, corrects=previous.get(user_id))
+        created.append(Statement(
             run=run, community=community, month=period.month, membership=membership, user=user,
             kind=data["kind"], number=data["number"], total_eur=Decimal(data["totals"]["amount_eur"]),
             data=data, content_hash=content_hash(data),
-        )
-        if user.email:
-            StatementEmail.objects.create(
-                statement=statement, email=user.email,
-                message_id=f"<statement-{statement.number.lower()}-{statement.content_hash[:16]}@commonwatt>",
-            )
-        created.append(statement)
+        ))
+    Statement.objects.bulk_create(created, batch_size=500)
+    StatementEmail.objects.bulk_create([
+        StatementEmail(statement=s, email=s.user.email,
+                       message_id=f"<statement-{s.number.lower()}-{s.content_hash[:16]}@commonwatt>")
+        for s in created if s.user.email
+    ], batch_size=500)
     if created:
         ids = [s.pk for s in created]
         transaction.on_commit(lambda: _dispatch(ids))
     return created
+
+
+def _next_month(month):
+    if month.month == 12:
+        return month.replace(year=month.year + 1, month=1)
+    return month.replace(month=month.month + 1)
 
 
 def _user(user_id: int):

@@ -173,3 +173,16 @@ def test_numbers_follow_the_language_with_thousands(posted):
         assert formats.money("1234.56") == "1.234,56" and formats.money("-1234.5") == "-1.234,50"
     with translation.override("en"):
         assert formats.money("1234.56") == "1,234.56"
+
+
+def test_the_email_is_in_the_recipients_language(posted):
+    a = posted.world.a
+    a.other_member.preferences = {**(a.other_member.preferences or {}), "language": "it"}
+    a.other_member.save(update_fields=["preferences"])
+    row = StatementEmail.objects.get(statement__user=a.other_member)
+    assert email_send(row_id=row.pk) is True
+    message = mail.outbox[0]
+    assert message.subject.lower().startswith("il tuo rendiconto di marzo 2025")
+    total = f"{row.statement.total_eur:.2f}".replace(".", ",")
+    assert f"Il tuo totale del mese è {total} EUR" in message.body
+    assert f"/statements/{row.statement.pk}/" in message.body

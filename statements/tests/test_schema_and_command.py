@@ -26,6 +26,9 @@ def test_the_schema_documents_the_statement_endpoints():
         assert url in doc["paths"], url
     params = {p["name"] for p in doc["paths"]["/api/v1/billing/statements"]["get"]["parameters"]}
     assert {"member", "community", "month"} <= params
+    report = doc["paths"]["/api/v1/billing/reports/community/{run_id}/{fmt}"]["get"]
+    fmt = next(p for p in report["parameters"] if p["name"] == "fmt")
+    assert sorted(fmt["schema"]["enum"]) == ["pdf", "xlsx"]
 
 
 def test_the_command_issues_a_posted_runs_missing_statements_once(posted, capsys):
@@ -49,6 +52,7 @@ def test_beat_sweeps_the_statement_emails():
     from config.beat import BEAT_TASKS
     from config.celery import app
 
+    app.loader.import_default_modules()  # what a worker does at start (autodiscovery)
     names = {t["task"] for t in BEAT_TASKS}
     assert "statements.tasks.statement_emails_sweep_task" in names
     assert "statements.tasks.statement_emails_sweep_task" in app.tasks

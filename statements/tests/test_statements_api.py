@@ -43,7 +43,11 @@ def test_a_posted_run_gives_one_statement_per_member_equal_to_its_lines(posted):
     # one kWh an hour withdrawn, all of it covered by the producer's 2 kWh: allocated = 743 h
     assert Decimal(consumer.data["energy"]["allocated_kwh"]) == Decimal("743.000")
     producer = next(s for s in statements if s.user_id == posted.world.a.member.pk)
-    assert Decimal(producer.data["energy"]["injected_kwh"]) > 0
+    # the run's own inputs: producer 2 kWh out and 0.5 kWh in an hour, consumer 1 kWh in
+    assert producer.data["energy"]["injected_kwh"] == "1486.000"
+    assert producer.data["energy"]["withdrawn_kwh"] == "371.500"
+    assert consumer.data["energy"]["withdrawn_kwh"] == "743.000"
+    assert consumer.data["energy"]["injected_kwh"] == "0.000"
 
 
 def test_issuing_again_creates_nothing_and_keeps_the_hash(posted):
@@ -170,3 +174,57 @@ def test_a_correcting_run_gives_correcting_statements_of_the_difference(posted, 
         assert s.total_eur == expected[s.user_id]
     # the member's list holds the original and its correction
     assert len(as_user(a.other_member).get(URL).json()["items"]) == 2
+
+
+def test_a_plant_investor_gets_a_statement_of_their_share(world, as_user):
+    from conftest import make_user
+    from plants.models import PlantShare
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    investor = make_user("investor@example.com", full_name="Investor")
+    PlantShare.objects.create(plant=world.a.plant, user=investor, pct=Decimal("25"))
+    run = post_month(world, as_user, make_settled(world))
+    statement = Statement.objects.get(run=run, user=investor)
+    assert statement.membership is None and statement.data["member"]["member_type"] == "investor"
+    assert [x["kind"] for x in statement.data["lines"]] == ["producer_share"]
+    assert statement.total_eur == _expected_totals(run)[investor.pk] > 0
+    body = as_user(investor).get(URL).json()
+    assert [s["id"] for s in body["items"]] == [statement.pk]
+    owner = Statement.objects.get(run=run, user=world.a.member)
+    owner_share = sum(Decimal(x["amount_eur"]) for x in owner.data["lines"] if x["kind"] == "producer_share")
+    # the investor takes a quarter of the plant's producer part (largest remainder: to the cent)
+    assert abs(statement.total_eur * 3 - owner_share) <= Decimal("0.03")
+
+
+def test_the_pdf_prints_names_beyond_latin_1(world, as_user):
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    world.a.other_member.full_name = "Łukasz Ștefănescu Ζωή"
+    world.a.other_member.save(update_fields=["full_name"])
+    post_month(world, as_user, make_settled(world))
+    statement = Statement.objects.get(user=world.a.other_member)
+    res = as_user(world.a.other_member).get(f"{URL}/{statement.pk}/pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(res.content)).pages)
+    assert "Łukasz Ștefănescu Ζωή" in text
+
+
+def test_a_member_without_lines_gets_a_statement_of_zero(world, as_user):
+    from datetime import date
+
+    from communities.models import Membership
+    from conftest import make_user
+    from settlement.tests.conftest import make_settled
+    from statements.tests.conftest import post_month
+
+    settled = make_settled(world)
+    newcomer = make_user("newcomer@example.com", full_name="Newcomer")
+    Membership.objects.create(user=newcomer, community=world.a.community, joined_at=date(2025, 3, 20))
+    later = make_user("later@example.com", full_name="Later")
+    Membership.objects.create(user=later, community=world.a.community, joined_at=date(2025, 4, 1))
+    run = post_month(world, as_user, settled)
+    statement = Statement.objects.get(run=run, user=newcomer)
+    assert statement.total_eur == 0 and statement.data["lines"] == []
+    assert not Statement.objects.filter(run=run, user=later).exists()  # joined after the month
+    assert statement.email.email == "newcomer@example.com"
