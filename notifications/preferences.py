@@ -14,7 +14,8 @@ K = NotificationKind
 DEFAULTS: dict[str, set[str]] = {
     K.DEVICE_OFFLINE: {Channel.EMAIL, Channel.PUSH},
     K.GREEN_WINDOW: {Channel.PUSH},
-    K.STATEMENT_READY: {Channel.EMAIL},
+    # the statement itself is emailed with its PDF (statements' outbox): not a second email
+    K.STATEMENT_READY: {Channel.PUSH},
     K.WALLET_MOVEMENT: {Channel.EMAIL},
     K.SETTLEMENT_APPROVAL: {Channel.EMAIL},
     K.BATTERY_SCHEDULE: {Channel.PUSH},

@@ -210,7 +210,29 @@ def statements_issue(*, run) -> list[Statement]:
     if created:
         ids = [s.pk for s in created]
         transaction.on_commit(lambda: _dispatch(ids))
+        _notify_ready(created)
     return created
+
+
+def _notify_ready(statements: list[Statement]) -> None:
+    """Each recipient's notification centre: "your statement of <month> is ready" (in their
+    language, once per statement), committed with the statements."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from core.i18n import language_of
+    from notifications.services import notify
+
+    for s in statements:
+        with translation.override(language_of(s.user)):
+            notify(
+                user=s.user, kind="statement_ready",
+                title=gettext("Your statement of %(month)s is ready") % {"month": f"{s.month:%m/%Y}"},
+                body=gettext("%(community)s: total %(total)s %(currency)s.") % {
+                    "community": s.community.name, "total": s.total_eur, "currency": s.community.currency},
+                url=reverse("statements:detail", args=[s.pk]), data={"statement": s.pk},
+                dedup_key=f"statement:{s.pk}",
+            )
 
 
 def _next_month(month):

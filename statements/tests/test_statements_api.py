@@ -228,3 +228,20 @@ def test_a_member_without_lines_gets_a_statement_of_zero(world, as_user):
     assert statement.total_eur == 0 and statement.data["lines"] == []
     assert not Statement.objects.filter(run=run, user=later).exists()  # joined after the month
     assert statement.email.email == "newcomer@example.com"
+
+
+def test_each_member_is_told_in_their_notification_centre_once(posted, as_user):
+    """statement_ready (issue 12): one in-app notification per statement, linking to it; the
+    email is the statement's own (with its PDF), so the notification sends no second one."""
+    a = posted.world.a
+    mine = Statement.objects.get(user=a.member)
+    items = as_user(a.member).get("/api/v1/notifications").json()["items"]
+    ready = [n for n in items if n["kind"] == "statement_ready"]
+    assert len(ready) == 1 and ready[0]["url"] == f"/statements/{mine.pk}/"
+    assert str(mine.total_eur) in ready[0]["body"]
+    statements_issue(run=posted.run)  # issuing again tells nobody again
+    items = as_user(a.member).get("/api/v1/notifications").json()["items"]
+    assert len([n for n in items if n["kind"] == "statement_ready"]) == 1
+    from notifications.models import Delivery
+
+    assert not Delivery.objects.filter(notification__kind="statement_ready", channel="email").exists()
