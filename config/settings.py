@@ -586,6 +586,10 @@ SETTLEMENT_CURVE_TOLERANCE_KWH = env.float("SETTLEMENT_CURVE_TOLERANCE_KWH", def
 SETTLEMENT_CURVE_TOLERANCE_PCT = env.float("SETTLEMENT_CURVE_TOLERANCE_PCT", default=2.0)
 # Largest official-curve CSV the admin form or `curves_import` accepts.
 SETTLEMENT_IMPORT_MAX_MB = env.int("SETTLEMENT_IMPORT_MAX_MB", default=50)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
+    "SettlementRunKindEnum": "settlement.models.RunKind",
+    "SettlementRunStatusEnum": "settlement.models.RunStatus",
+})
 # --- market (peer-to-peer, regime p2p) ---
 INSTALLED_APPS.append("market")
 # Highest offer price a host may publish (EUR/kWh) and longest offer validity (days).

@@ -36,6 +36,10 @@ def server_env(db_name: str, port: int, **extra) -> dict:
                         f"{db['PORT'] or 5432}/{db_name}",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
         "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", "commonwatt"),
+        # the test's own channel prefix and queue as resolved (with the xdist worker's
+        # suffix, which a TESTING=0 process would not add): frames and tasks meet
+        "CHANNELS_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
     }
     for name in MANDATORY:  # every other secret production requires
         env.setdefault(name, str(getattr(settings, name, "")) or "x" * 40)

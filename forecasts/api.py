@@ -46,7 +46,7 @@ def _local_today(community) -> date:
     return timezone.localtime(timezone.now(), calendar.zone(community.time_zone)).date()
 
 
-@extend_schema(tags=TAGS, responses=OpenApiTypes.OBJECT)
+@extend_schema(tags=TAGS, request=None, responses=OpenApiTypes.OBJECT)
 class CommunityForecastApi(APIView):
     """GET: the latest forecast of the community (production, consumption, shared energy per
     interval, each with its 10-90 % band) and the caller's own meters' and plants' series.

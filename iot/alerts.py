@@ -20,8 +20,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from core.i18n import language_of
 from core.mail import header_safe
 from iot.models import Alert, AlertKind, Device
 
@@ -72,10 +74,9 @@ def alert_notify(*, alert_id: int) -> bool:
                 "device__community", "device__plant__owner", "device__metering_point__membership__user",
             ).get(pk=alert_id)
             device = alert.device
-            title = header_safe(f"{device}: {alert.get_kind_display().lower()}")
-            body = (f"{alert.message}\n\nDevice: {device} (serial {device.serial})\n"
-                    f"Community: {device.community}\nLast data: {device.last_seen or 'never'}")
             for user in _recipients(device):
+                with translation.override(language_of(user)):  # each in their own language
+                    title, body = alert_text(alert)
                 notify(user=user, kind=NotificationKind.DEVICE_OFFLINE, title=title, body=body,
                        url=f"/iot/devices/{device.pk}/", dedup_key=f"iot-alert:{alert.pk}",
                        data={"device": device.pk, "alert": alert.pk, "alert_kind": alert.kind})
@@ -83,6 +84,28 @@ def alert_notify(*, alert_id: int) -> bool:
         logger.exception("alert %s not notified; will retry", alert_id)
         raise
     return True
+
+
+def alert_text(alert: Alert) -> tuple[str, str]:
+    """The notification's title and body in the active language (the stored `message` stays
+    the English record of the back office)."""
+    device = alert.device
+    if alert.kind == AlertKind.OFFLINE:
+        title = gettext("%(device)s: offline") % {"device": device}
+        what = gettext("%(device)s has sent no data since %(since)s UTC (expected every %(interval)s s).") % {
+            "device": device, "since": f"{alert.last_seen:%Y-%m-%d %H:%M}" if alert.last_seen else "-",
+            "interval": device.expected_interval_s}
+    else:
+        title = gettext("%(device)s: back online") % {"device": device}
+        what = gettext("%(device)s is sending data again.") % {"device": device}
+    body = "\n".join([
+        what, "",
+        gettext("Device: %(device)s (serial %(serial)s)") % {"device": device, "serial": device.serial},
+        gettext("Community: %(community)s") % {"community": device.community},
+        gettext("Last data: %(when)s") % {
+            "when": f"{device.last_seen:%Y-%m-%d %H:%M} UTC" if device.last_seen else gettext("never")},
+    ])
+    return header_safe(title), body
 
 
 def alerts_notify_pending(*, max_age_hours: int | None = None) -> dict:

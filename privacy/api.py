@@ -99,7 +99,8 @@ class ExportView(_Rights):
 
 
 class ExportStatusView(_Rights):
-    @extend_schema(tags=["privacy"], responses={200: ExportJobSerializer}, summary="An export's status")
+    @extend_schema(tags=["privacy"], responses={200: ExportJobSerializer}, summary="An export's status",
+                   operation_id="users_profile_export_status")
     def get(self, request, job_id):
         return Response(ExportJobSerializer(export.export_get(actor=request.user, job_id=job_id)).data)
 

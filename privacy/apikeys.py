@@ -23,6 +23,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -170,3 +171,15 @@ def key_for(user):
     """The API key a request authenticated with, or None."""
     return getattr(user, "api_key", None)
 
+
+
+class ApiKeySchemeExtension(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme: `Authorization: Api-Key <prefix>.<secret>`."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Api-Key <prefix>.<secret>`, created in the back office "
+                               "(read-only keys get 403 on unsafe methods)."}

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+import audit
 from billing.ledger import (
     LegSpec,
     account_community_fund,
@@ -255,8 +256,37 @@ def settlement_draft(*, actor, community: Community, month: date) -> SettlementR
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         SettlementLine.objects.bulk_create(_lines_of(run, specs), batch_size=2000)
+        _tell_referents(run, community)
     run.created = True
     return run
+
+
+def _tell_referents(run: SettlementRun, community: Community) -> None:
+    """Each referent is told once per run that it awaits their decision (or failed), in
+    their own language, in the draft's transaction (nothing leaves before the commit)."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from core.i18n import language_of
+    from notifications.services import notify
+
+    month = f"{run.period.month:%m/%Y}"
+    for referent in community.referents.filter(is_active=True):
+        with translation.override(language_of(referent)):
+            if run.error:
+                title = gettext("%(community)s: the settlement of %(month)s failed") % {
+                    "community": community.name, "month": month}
+                body = gettext("Run %(number)s could not be computed: %(error)s") % {
+                    "number": run.number, "error": run.error}
+            else:
+                title = gettext("%(community)s: the settlement of %(month)s awaits your approval") % {
+                    "community": community.name, "month": month}
+                blocking = len(run.data_quality.get("blocking") or [])
+                body = gettext("Run %(number)s is drafted; %(gaps)s data-quality issue(s) to decide "
+                               "before approving.") % {"number": run.number, "gaps": blocking}
+            notify(user=referent, kind="settlement_approval", title=title, body=body,
+                   url=reverse("admin:settlement_settlementrun_change", args=[run.pk]),
+                   data={"run": run.pk, "community": community.pk}, dedup_key=f"settlement-run:{run.pk}")
 
 
 # --- approval and posting ---------------------------------------------------------------
@@ -295,6 +325,9 @@ def settlement_approve(*, actor, run: SettlementRun) -> SettlementRun:
             )
         run.status, run.approved_by, run.approved_at = RunStatus.APPROVED, actor, timezone.now()
         run.save(update_fields=["status", "approved_by", "approved_at"])
+        audit.record(actor=actor, action="settlement.approve", obj=run,
+                     detail={"community": run.period.community_id, "month": f"{run.period.month:%Y-%m}",
+                             "result_hash": run.result_hash})
     return run
 
 
@@ -347,6 +380,9 @@ def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
             )
         run.status, run.posted_by, run.posted_at = RunStatus.POSTED, actor, timezone.now()
         run.save(update_fields=["status", "posted_by", "posted_at"])
+        audit.record(actor=actor, action="settlement.post", obj=run,
+                     detail={"community": community.pk, "month": month, "postings": len(paid),
+                             "amount": str(source), "result_hash": run.result_hash})
         from statements.services import statements_issue  # members' statements, emailed after commit
 
         statements_issue(run=run)

@@ -45,8 +45,13 @@ def test_email_url_is_a_mandatory_setting():
 @pytest.mark.parametrize("name", MANDATORY)
 def test_without_debug_set_each_missing_secret_refuses_and_is_named(name):
     env = _env()  # no DEBUG at all: the default must be production
-    if name.startswith("RAZORPAY_"):  # required only for the provider in use (default stripe)
+    # some secrets are required only for the provider in use
+    if name.startswith("RAZORPAY_"):  # payments: default stripe
         env["BILLING_PROVIDER"] = "razorpay"
+    if name.startswith("TWILIO_"):  # SMS: default none
+        env["SMS_PROVIDER"] = "twilio"
+    if name.startswith("WEATHER_"):  # weather: default none (forecasts from history only)
+        env["WEATHER_PROVIDER"] = "openweathermap"
     env.pop(name)
     result = _manage("check", "--deploy", env=env)
     assert result.returncode != 0

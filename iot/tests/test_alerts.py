@@ -72,7 +72,7 @@ def test_it_closes_the_outage_when_data_comes_back(world, meter, mailoutbox,
     assert outage.closed_at is not None
     back, = Alert.objects.filter(device=meter, kind="back_online")
     assert "sending data again" in back.message
-    assert [m.subject for m in mailoutbox][-1].endswith("device back online")
+    assert [m.subject for m in mailoutbox][-1].endswith(": back online")
 
 
 def test_a_new_outage_after_recovery_opens_a_new_alert(world, meter):
@@ -138,3 +138,19 @@ def test_the_alerts_api_hides_other_communities(as_user, api, world, meter):
     assert as_user(world.a.other_member).get("/api/v1/iot/alerts").json()["total"] == 0
     assert as_user(world.b.member).get(f"/api/v1/iot/alerts?device={meter.pk}").json()["total"] == 0
     assert api.get("/api/v1/iot/alerts").status_code == 401
+
+
+def test_each_recipient_reads_the_alert_in_their_language(
+        world, meter, django_capture_on_commit_callbacks):
+    """The owner chose Italian, the referent did not: one alert, two languages (issue 11)."""
+    owner = world.a.member
+    owner.preferences = {**(owner.preferences or {}), "language": "it"}
+    owner.save(update_fields=["preferences"])
+    go_silent(meter, 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        device_offline_check()
+    italian = Notification.objects.get(kind="device_offline", user=owner)
+    english = Notification.objects.get(kind="device_offline", user=world.a.referent)
+    assert italian.title.endswith(": non in linea") and "non invia dati dal" in italian.body
+    assert "Comunità:" in italian.body
+    assert english.title.endswith(": offline") and "has sent no data since" in english.body

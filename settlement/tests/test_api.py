@@ -63,6 +63,13 @@ def test_approve_and_post_move_the_money_once(settled, as_user):
     assert Posting.objects.count() == n  # nothing posted twice
     for posting in Posting.objects.all():
         assert sum(leg.amount for leg in Leg.objects.filter(posting=posting)) == 0
+    from audit.models import AuditEvent
+
+    events = [(e.action, e.actor_id, e.object_id, e.detail.get("amount"))
+              for e in AuditEvent.objects.filter(action__startswith="settlement.").order_by("pk")]
+    who = settled.world.a.referent.pk
+    assert events == [("settlement.approve", who, str(run_id), None),
+                      ("settlement.post", who, str(run_id), "156.67")]  # posting twice: audited once
 
 
 def test_a_posted_run_is_immutable_and_a_correction_posts_only_the_difference(settled, as_user):
@@ -149,3 +156,21 @@ def test_it_refuses_bad_input_and_changes_nothing(settled, as_user):
         format="json",
     )
     assert res.status_code == 400
+
+
+def test_each_referent_is_told_once_that_a_run_awaits_approval(settled, as_user):
+    from notifications.models import Notification
+
+    referent = settled.world.a.referent
+    referent.preferences = {**(referent.preferences or {}), "language": "it"}
+    referent.save(update_fields=["preferences"])
+    client = as_user(referent)
+    run = draft(client, settled.community).json()
+    draft(client, settled.community)  # the same inputs: the same run, no second notification
+    told = Notification.objects.filter(kind="settlement_approval")
+    assert [(n.user_id, n.data["run"]) for n in told] == [(referent.pk, run["id"])]
+    assert told[0].title == (f"{settled.community.name}: "
+                             "la liquidazione di 03/2025 attende la tua approvazione")
+    assert told[0].url == f"/admin/settlement/settlementrun/{run['id']}/change/"
+    # nobody outside the community's referents hears of it
+    assert not Notification.objects.filter(kind="settlement_approval").exclude(user=referent).exists()
