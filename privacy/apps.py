@@ -8,6 +8,6 @@ class PrivacyConfig(AppConfig):
 
     def ready(self):
         from accounts.services import signup_steps_register
-        from privacy import consent, exporters  # noqa: F401  (registers the built-in exporters)
+        from privacy import consent, exporters, integrations  # noqa: F401  (register exporters, erasers)
 
         signup_steps_register(check=consent.signup_check, created=consent.signup_created)

@@ -16,6 +16,8 @@ IDENTIFIERS = {
     "address": "Via Ximenes 42, Bologna",
     "free_text": "xyzzy-balcony-note",
     "iban": "IT60X0542811101000000123456",
+    "phone": "+393331234567",
+    "push_endpoint": "zq-push-endpoint-4f2a",
 }
 
 
@@ -41,6 +43,36 @@ def _posting_money(person, other, community):
                     actor=person, reason=f"{IDENTIFIERS['free_text']} from {IDENTIFIERS['name']}",
                     community=community)
     wallet_withdraw(actor=person, amount=Decimal("5.00"), iban=IDENTIFIERS["iban"])
+
+
+def _later_apps(world, user, device):
+    """Statements, notifications and the market hold the person too."""
+    from datetime import date
+
+    from communities.models import MeteringPoint
+    from market.models import Offer
+    from notifications.models import PushSubscription, UserSettings
+    from notifications.services import notify
+    from settlement.models import SettlementPeriod, SettlementRun
+    from statements.models import Statement, StatementEmail
+
+    community = world.a.community
+    run = SettlementRun.objects.create(period=SettlementPeriod.objects.create(community=community,
+                                                                              month=date(2025, 3, 1)),
+                                       number=1, regime=community.regime)
+    statement = Statement.objects.create(
+        run=run, community=community, month=date(2025, 3, 1), membership=world.a.membership, user=user,
+        number=f"C{community.pk}-2025-03-R1-U{user.pk}", total_eur=Decimal("12.34"), content_hash="0" * 64,
+        data={"member": {"user_id": user.pk, "name": IDENTIFIERS["name"]}, "total": "12.34"})
+    StatementEmail.objects.create(statement=statement, email=IDENTIFIERS["email"], message_id="<zq-1@test>")
+    notify(user=user, kind="system", title="Hello", body=f"Dear {IDENTIFIERS['name']}, welcome.")
+    UserSettings.objects.create(user=user, phone_e164=IDENTIFIERS["phone"])
+    PushSubscription.objects.create(user=user, endpoint=f"https://fcm.googleapis.com/{IDENTIFIERS['push_endpoint']}",
+                                    p256dh="k" * 87, auth="a" * 22)
+    now = timezone.now()
+    Offer.objects.create(community=community, host=user, price_eur_per_kwh=Decimal("0.2"),
+                         metering_point=MeteringPoint.objects.get(code="IT001E99999999"),
+                         valid_from=now, valid_to=now + timedelta(days=30), note=IDENTIFIERS["free_text"])
 
 
 @pytest.fixture
@@ -90,4 +122,5 @@ def person(world) -> Person:
                             object_id=str(user.pk), object_repr=str(user), action_flag=CHANGE,
                             change_message=f"Changed address of {IDENTIFIERS['name']}.")
     _posting_money(user, world.a.other_member, world.a.community)
+    _later_apps(world, user, device)
     return Person(user=user, device=device, readings=12, ids=dict(IDENTIFIERS))

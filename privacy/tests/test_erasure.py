@@ -67,7 +67,10 @@ def test_an_erased_person_is_nowhere_in_the_database(world, as_user, person):
     # The search finds them where they are (the test can fail): profile, ledger, logs...
     assert {"accounts_user.email", "billing_posting.reason", "django_admin_log.object_repr",
             "simulation_simulationrun.summary", "iot_deadletter.raw", "billing_payout.iban",
-            "communities_membershipinvitation.email", "accounts_accountemail.email"} <= {
+            "communities_membershipinvitation.email", "accounts_accountemail.email",
+            "statements_statement.data", "statements_statementemail.email", "notifications_notification.body",
+            "notifications_usersettings.phone_e164", "notifications_pushsubscription.endpoint",
+            "market_offer.note"} <= {
         col for cols in before.values() for col in cols}
     assert DeadLetter.objects.filter(device=person.device).exists()
     totals = _totals(world, person)

@@ -46,8 +46,13 @@ def _wait_done(client, job_id, timeout=60.0):
     raise AssertionError("export not built in time")
 
 
-def _link(to: str) -> str:
-    [message] = [m for m in mail.outbox if m.to == [to]]
+def _link(to: str, timeout=10.0) -> str:
+    # the job is marked done, then the link is mailed: the mail may follow the status
+    deadline = time.monotonic() + timeout
+    while not [m for m in mail.outbox if m.to == [to] and "/download?token=" in m.body]:
+        assert time.monotonic() < deadline, "no export link mailed"
+        time.sleep(0.05)
+    [message] = [m for m in mail.outbox if m.to == [to] and "/download?token=" in m.body]
     return re.search(r"http\S+/download\?token=\S+", message.body).group(0)
 
 
@@ -67,7 +72,9 @@ def test_a_member_downloads_everything_held_about_them(world, as_user, person, w
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = set(archive.namelist())
     for kind in ("profile", "memberships", "metering_points", "plants", "devices", "simulations",
-                 "wallet_accounts", "wallet_entries", "payouts", "consents"):
+                 "wallet_accounts", "wallet_entries", "payouts", "consents", "statements", "settlement_lines",
+                 "notifications", "notification_settings", "push_subscriptions", "market_offers",
+                 "market_allocations", "market_deliveries"):
         assert {f"{kind}.json", f"{kind}.csv"} <= names, kind
     assert "readings.csv" in names and "readings.json" not in names
     [profile] = json.loads(archive.read("profile.json"))
@@ -81,6 +88,11 @@ def test_a_member_downloads_everything_held_about_them(world, as_user, person, w
     [run] = json.loads(archive.read("simulations.json"))
     assert run["summary"]["members"][0]["name"] == person.ids["name"]
     assert "secret" not in archive.read("devices.csv").decode()
+    [statement] = json.loads(archive.read("statements.json"))
+    assert (statement["total_eur"], statement["data"]["member"]["name"]) == ("12.34", person.ids["name"])
+    assert person.ids["phone"] in archive.read("notification_settings.csv").decode()
+    assert person.ids["free_text"] in archive.read("market_offers.json").decode()
+    assert "k" * 87 not in archive.read("push_subscriptions.csv").decode()  # the browser's keys stay out
     assert not AuditEvent.objects.filter(action="gdpr.export").exists()  # one's own: no staff action
 
 
