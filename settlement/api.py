@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -16,7 +17,7 @@ from core.exceptions import Invalid
 from core.pagination import ItemsPagination
 from core.scoping import get_visible
 from settlement import selectors, services
-from settlement.models import GapDecisionKind, SettlementLine, SettlementRun
+from settlement.models import GapDecisionKind, RunStatus, SettlementLine, SettlementRun
 
 TAGS = ["settlement"]
 
@@ -123,7 +124,7 @@ class SettlementListApi(APIView):
         responses=RunSerializer(many=True),
         parameters=[
             OpenApiParameter("community", int),
-            OpenApiParameter("status", str),
+            OpenApiParameter("status", str, enum=RunStatus.values),
             OpenApiParameter("month", str, description="YYYY-MM"),
         ],
     )
@@ -133,12 +134,14 @@ class SettlementListApi(APIView):
         if params.get("community", "").isdigit():
             qs = qs.filter(period__community_id=int(params["community"]))
         if params.get("status"):
+            if params["status"] not in RunStatus.values:
+                raise Invalid(gettext("Unknown run status."), details={"status": ["invalid_choice"]})
             qs = qs.filter(status=params["status"])
         if params.get("month"):
             try:
                 qs = qs.filter(period__month=parse_month(params["month"]))
             except ValueError:
-                raise Invalid("month is YYYY-MM.", details={"month": ["YYYY-MM"]}) from None
+                raise Invalid(gettext("month is YYYY-MM."), details={"month": ["YYYY-MM"]}) from None
         paginator = ItemsPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(RunSerializer(page, many=True).data)

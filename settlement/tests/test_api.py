@@ -148,6 +148,9 @@ def test_it_refuses_bad_input_and_changes_nothing(settled, as_user):
         res = referent.post(URL, payload, format="json")
         assert res.status_code == 400 and res.json()["error"] == "ValidationError"
     assert SettlementRun.objects.count() == 0
+    for query in ("status=nonsense", "month=2025-3x"):
+        res = referent.get(f"{URL}?{query}")
+        assert res.status_code == 400 and res.json()["error"] == "ValidationError", query
     run_id = draft(referent, settled.community).json()["id"]
     assert referent.post(f"{URL}/{run_id}/post").status_code == 409  # not approved yet
     res = referent.post(
