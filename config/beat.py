@@ -58,8 +58,6 @@ BEAT_TASKS: list[dict] = [
      "task": "privacy.tasks.exports_sweep_task", "every": 5, "period": "minutes"},
     {"name": "privacy: delete old exports, dead API keys, audit rows past retention",
      "task": "privacy.tasks.privacy_retention_task", "crontab": {"minute": "37", "hour": "3"}},
-    {"name": "market: settle the p2p deliveries of closed intervals",
-     "task": "market.tasks.market_settle_task", "crontab": {"minute": "5,20,35,50"}},
     {"name": "notifications: send deliveries the task did not send, close those a worker left",
      "task": "notifications.tasks.deliveries_sweep_task", "every": 1, "period": "minutes"},
 ]

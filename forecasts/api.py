@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -25,12 +26,13 @@ def _int_param(request, name: str, *, required: bool = False) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         if required:
-            raise Invalid(f"{name} is required.", details={name: ["This parameter is required."]})
+            raise Invalid(gettext("%(name)s is required.") % {"name": name}, details={name: ["required"]})
         return None
     try:
         return int(raw)
     except ValueError:
-        raise Invalid(f"{name} must be an integer.", details={name: ["Not an integer."]}) from None
+        raise Invalid(gettext("%(name)s must be an integer.") % {"name": name},
+                      details={name: ["invalid"]}) from None
 
 
 def _day(raw, default: date | None) -> date | None:
@@ -39,7 +41,7 @@ def _day(raw, default: date | None) -> date | None:
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        raise Invalid("day must be a date (YYYY-MM-DD).", details={"day": ["Not a date."]}) from None
+        raise Invalid(gettext("day must be a date (YYYY-MM-DD)."), details={"day": ["invalid"]}) from None
 
 
 def _local_today(community) -> date:
@@ -62,7 +64,8 @@ class CommunityForecastApi(APIView):
 
     def post(self, request, community_id: int):
         community = selectors.community_visible(user=request.user, community_id=community_id)
-        require_manageable(request.user, community, message="Only the community's managers issue forecasts.")
+        require_manageable(request.user, community,
+                           message=gettext("Only the community's managers issue forecasts."))
         return Response(forecast_issue(community=community), status=201)
 
 
@@ -114,7 +117,7 @@ class SkillApi(APIView):
     def get(self, request):
         days = _int_param(request, "days") or 7
         if not 1 <= days <= 90:
-            raise Invalid("days must be between 1 and 90.", details={"days": ["Out of range."]})
+            raise Invalid(gettext("days must be between 1 and 90."), details={"days": ["out_of_range"]})
         community_id = _int_param(request, "community")
         items = selectors.skill_summary(user=request.user, community_id=community_id, days=days,
                                         today=timezone.now().date() + timedelta(days=1))
@@ -165,10 +168,11 @@ class SchedulesApi(APIView):
     def post(self, request):
         body = PlanIn(data=request.data)
         if not body.is_valid():
-            raise Invalid("Invalid schedule request.", details=body.errors)
+            raise Invalid(gettext("Invalid schedule request."), details=body.errors)
         community_id = body.validated_data["community"]
         community = selectors.community_visible(user=request.user, community_id=community_id)
-        require_manageable(request.user, community, message="Only the community's managers plan batteries.")
+        require_manageable(request.user, community,
+                           message=gettext("Only the community's managers plan batteries."))
         day = body.validated_data.get("day") or _local_today(community) + timedelta(days=1)
         saved = steering.battery_schedules_plan(community=community, day=day, actor=request.user)
         return Response({"items": ScheduleOut(saved, many=True).data}, status=201)
@@ -189,10 +193,11 @@ class SettingsApi(APIView):
 
     def patch(self, request, community_id: int):
         community = selectors.community_visible(user=request.user, community_id=community_id)
-        require_manageable(request.user, community, message="Only the community's managers change this.")
+        require_manageable(request.user, community,
+                           message=gettext("Only the community's managers change this."))
         body = SettingsIn(data=request.data, partial=True)
         if not body.is_valid():
-            raise Invalid("Invalid settings.", details=body.errors)
+            raise Invalid(gettext("Invalid settings."), details=body.errors)
         obj, _ = ForecastSettings.objects.update_or_create(community=community, defaults=body.validated_data)
         return Response(_settings_out(obj))
 
