@@ -102,7 +102,7 @@ def parse_month(raw: str) -> date:
 def _valid(serializer_class, data):
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
-        raise Invalid("Invalid input.", details=serializer.errors)
+        raise Invalid(gettext("Invalid input."), details=serializer.errors)
     return serializer.validated_data
 
 
