@@ -80,6 +80,52 @@ def last_statement(request):
     }}
 
 
+@card("referent", "settlement")
+def settlement(request):
+    """Slot: the community's latest settlement run (settlement app): what the last settled
+    month brought (the GSE advance, or the paid lines for other regimes) and, while a run
+    awaits the referent, a link to decide it. Hidden before the first run."""
+    if not feature_exists(module="settlement"):
+        return None
+    from decimal import Decimal
+
+    from django.db.models import Sum
+    from django.utils.translation import gettext as _
+
+    from core.home import managed_communities
+    from settlement.models import RunStatus, SettlementLine, SettlementRun
+    from settlement.services import PAYABLE, SOURCE
+    from statements import formats
+
+    communities = list(managed_communities(request.user))
+    raw = request.GET.get("community", "")
+    community = next((c for c in communities if str(c.pk) == raw), communities[0] if communities else None)
+    if community is None:
+        return None
+    runs = SettlementRun.objects.filter(period__community=community).exclude(status=RunStatus.SUPERSEDED)
+    run = runs.select_related("period").order_by("-period__month", "-number").first()
+    if run is None:
+        return None
+    lines = SettlementLine.objects.filter(run=run)
+    total = lines.filter(kind=SOURCE).aggregate(s=Sum("amount"))["s"]
+    if total is None:
+        total = lines.filter(kind__in=PAYABLE, amount__gt=0).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    waiting = runs.filter(status__in=(RunStatus.DRAFT, RunStatus.APPROVED)).count()
+    status = {RunStatus.POSTED: _("posted"), RunStatus.APPROVED: _("approved, not yet posted"),
+              RunStatus.DRAFT: _("draft, awaiting your approval"), RunStatus.FAILED: _("failed")}
+    note = _("%(month)s, run %(number)s: %(status)s") % {
+        "month": formats.month(run.period.month), "number": run.number,
+        "status": status.get(run.status, run.status)}
+    if waiting:
+        note += " · " + _("%(count)s run(s) awaiting a decision") % {"count": waiting}
+    return {"template": "portal/_card.html", "context": {
+        "title": _("Settlement"), "value": formats.money(total), "unit": community.currency, "note": note,
+        "link": reverse("admin:settlement_settlementrun_change", args=[run.pk]),
+        "link_text": _("Decide the run") if run.status in (RunStatus.DRAFT, RunStatus.APPROVED)
+        else _("Open the run"),
+    }}
+
+
 @card("member", "green_windows")
 def green_windows(request):
     """Slot: tomorrow's green windows (forecast issue): the largest window of the member's
