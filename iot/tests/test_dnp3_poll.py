@@ -126,10 +126,19 @@ def test_a_changed_outstation_address_gets_a_new_channel(world):
 
         async def scenario(stop):
             run = asyncio.create_task(loop.run(stop=stop))
-            await asyncio.sleep(0.5)
+            # move once the first poll is stored (on a busy machine it can take seconds):
+            # the next poll is due a second later and must already go to the new address
+            for _ in range(200):
+                if (await sync_to_async(readings_of)(device)).get("power_w"):
+                    break
+                await asyncio.sleep(0.05)
             moved = connection(second, points=POINTS[:1])
             await sync_to_async(Device.objects.filter(pk=device.pk).update)(connection=moved)
-            await asyncio.sleep(1.8)
+            for _ in range(100):  # until a poll after the move is stored
+                await asyncio.sleep(0.1)
+                if 2.0 in (await sync_to_async(readings_of)(device)).get("power_w", []):
+                    break
+            await asyncio.sleep(0.3)
             stop.set()
             await run
 

@@ -153,8 +153,10 @@ def test_posting_a_run_emails_every_member_through_celery(world, as_user, defaul
     while StatementEmail.objects.filter(sent_at__isnull=True).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert StatementEmail.objects.filter(sent_at__isnull=True).count() == 0
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(
-        [world.a.member.email, world.a.other_member.email])
+    statements = [m for m in mail.outbox if any(a[0].endswith(".pdf") for a in m.attachments)]
+    assert sorted(m.to[0] for m in statements) == sorted([world.a.member.email, world.a.other_member.email])
+    # besides, only the referent heard of the draft (settlement_approval, by email)
+    assert [m.to[0] for m in mail.outbox if m not in statements] == [world.a.referent.email]
 
 
 def test_numbers_follow_the_language_with_thousands(posted):
