@@ -1,3 +1,4 @@
+# ruff: noqa: S608  - SQL is assembled from module constants (table names, levels); values are bound.
 """Dashboard reads (seed 002: dashboard, activity, energy, battery) over a set of devices.
 
 The devices come from `iot.selectors.devices_of` (scoped with `visible_to`). Energy is the
@@ -13,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from iot.models import Alert, DeviceCommand
-from iot.selectors import ENERGY_METRICS, device_series, latest_values, metric_by_code, time_zone_of
+from iot.selectors import ENERGY_METRICS, latest_values, metric_by_code, time_zone_of
 
 CURRENT_WITHIN = timedelta(minutes=15)  # an older power reading is not "current"
 IDLE_BELOW_W = 50.0
@@ -55,7 +56,7 @@ def _grouped_energy(device_ids, table: str, bucket_sql: str, start, end, tz: str
     if not device_ids:
         return {}
     codes = {code: key for key, code in ENERGY_METRICS.items()}
-    sql = (f"SELECT {bucket_sql} AS b, m.code, sum(x.delta) FROM {table} x"  # noqa: S608
+    sql = (f"SELECT {bucket_sql} AS b, m.code, sum(x.delta) FROM {table} x"
            " JOIN iot_metric m ON m.id = x.metric_id WHERE x.device_id = ANY(%(ids)s)"
            " AND m.code = ANY(%(codes)s) AND x.bucket >= %(s)s AND x.bucket < %(e)s GROUP BY 1, 2")
     out: dict = {}
@@ -241,20 +242,77 @@ def battery_status(*, devices) -> dict:
     }
 
 
+def _resolutions(*, device_ids: list[int], metric_ids: list[int], start, end) -> dict[tuple[int, int], str]:
+    """`resolution_auto` for many (device, metric) pairs in one query: per pair, the finest
+    level with at most MAX_AUTO_POINTS stored rows (each count stops at MAX_AUTO_POINTS + 1)."""
+    from iot.selectors import MAX_AUTO_POINTS, ROLLUP_TABLES
+
+    if not device_ids:
+        return {}
+    limit = MAX_AUTO_POINTS + 1
+    counts = [f"(SELECT count(*) FROM (SELECT 1 FROM iot_reading r WHERE r.device_id = p.d"
+              f" AND r.metric_id = p.m AND r.ts >= %(s)s AND r.ts < %(e)s LIMIT {limit}) t)"]
+    for level in ("15m", "1h", "1d"):
+        counts.append(f"(SELECT count(*) FROM (SELECT 1 FROM {ROLLUP_TABLES[level]} x WHERE x.device_id = p.d"
+                      f" AND x.metric_id = p.m AND x.bucket >= %(s)s AND x.bucket < %(e)s LIMIT {limit}) t)")
+    sql = (f"SELECT p.d, p.m, {', '.join(counts)} FROM unnest(%(d)s::bigint[]) AS dd(d)"
+           " CROSS JOIN LATERAL (SELECT dd.d AS d, mm.m AS m FROM unnest(%(m)s::bigint[]) AS mm(m)) p")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"d": device_ids, "m": metric_ids, "s": start, "e": end})
+        rows = cursor.fetchall()
+    out = {}
+    for device_id, metric_id, *level_counts in rows:
+        out[(device_id, metric_id)] = next(
+            (level for level, n in zip(("raw", "15m", "1h", "1d"), level_counts, strict=True)
+             if n <= MAX_AUTO_POINTS), "1mo")
+    return out
+
+
+def _series_many(*, pairs: list[tuple[int, int]], resolution: str, start, end) -> dict[tuple[int, int], dict]:
+    """{(device, metric): {"t", "value"}} at one resolution, for many pairs, in one query."""
+    from iot.selectors import ROLLUP_TABLES, _too_many, max_points
+
+    if not pairs:
+        return {}
+    cap = max_points()
+    if resolution == "raw":
+        source, t, value = "iot_reading", "ts", "value"
+    else:
+        source, t, value = ROLLUP_TABLES[resolution], "bucket", "sum_value / n"
+    sql = (f"SELECT p.d, p.m, s.n, s.t, s.v FROM unnest(%(d)s::bigint[], %(m)s::bigint[]) AS p(d, m)"
+           f" CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(t) AS t, array_agg(v) AS v FROM ("
+           f"SELECT {t} AS t, {value} AS v FROM {source} WHERE device_id = p.d AND metric_id = p.m"
+           f" AND {t} >= %(s)s AND {t} < %(e)s ORDER BY {t} LIMIT %(cap)s) q) s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"d": [d for d, _ in pairs], "m": [m for _, m in pairs], "s": start, "e": end,
+                             "cap": cap + 1})
+        rows = cursor.fetchall()
+    out = {}
+    for device_id, metric_id, n, ts, values in rows:
+        if n > cap:
+            raise _too_many(resolution, cap)
+        out[(device_id, metric_id)] = {"t": ts or [], "value": values or []}
+    return out
+
+
 def battery_history(*, devices, hours: int) -> dict:
+    """State of charge and power of each battery over the last `hours`, each series at its
+    own automatic resolution; one query chooses every resolution, one query per resolution
+    in use reads the series (not one per device and metric)."""
     end = timezone.now()
     start = end - timedelta(hours=hours)
-    from iot.selectors import resolution_auto
-
     soc, power = metric_by_code("soc_pct"), metric_by_code("power_w")
+    metrics = (soc, power)
+    chosen = _resolutions(device_ids=[d.id for d in devices], metric_ids=[m.id for m in metrics],
+                          start=start, end=end)
+    series: dict[tuple[int, int], dict] = {}
+    for resolution in sorted(set(chosen.values())):
+        pairs = [pair for pair, res in chosen.items() if res == resolution]
+        series.update(_series_many(pairs=pairs, resolution=resolution, start=start, end=end))
     items = []
     for d in devices:
-        series = {}
-        for metric in (soc, power):
-            res = resolution_auto(device_id=d.id, metric_id=metric.id, start=start, end=end)
-            cols = device_series(device_id=d.id, metric=metric, start=start, end=end, resolution=res)
-            series[metric.code] = {"resolution": res, "t": cols["t"], "value": cols["value"]}
-        items.append({"device": _device_ref(d), "soc_pct": series["soc_pct"], "power_w": series["power_w"]})
+        one = {m.code: {"resolution": chosen[(d.id, m.id)], **series[(d.id, m.id)]} for m in metrics}
+        items.append({"device": _device_ref(d), "soc_pct": one["soc_pct"], "power_w": one["power_w"]})
     return {"start": start, "end": end, "hours": hours, "batteries": items}
 
 
@@ -264,16 +322,21 @@ def battery_health(*, devices, days: int = 30) -> dict:
                            metric_codes=["battery_health_pct", "battery_cycles"])
     assets = _battery_assets(devices)
     since = now - timedelta(days=days)
-    sql = ("SELECT m.code, min(x.min_value), max(x.max_value), sum(x.sum_value) / sum(x.n),"
+    # one grouped query for every battery (not one per device)
+    sql = ("SELECT x.device_id, m.code, min(x.min_value), max(x.max_value), sum(x.sum_value) / sum(x.n),"
            " (array_agg(x.first_value ORDER BY x.bucket))[1] FROM iot_rollup_1h x"
-           " JOIN iot_metric m ON m.id = x.metric_id WHERE x.device_id = %s"
+           " JOIN iot_metric m ON m.id = x.metric_id WHERE x.device_id = ANY(%s)"
            " AND m.code IN ('battery_temp_c', 'battery_health_pct', 'battery_cycles')"
-           " AND x.bucket >= %s GROUP BY 1")
+           " AND x.bucket >= %s GROUP BY 1, 2")
+    by_device: dict[int, dict] = {}
+    if devices:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[d.id for d in devices], since])
+            for device_id, code, lo, hi, mean, first in cursor.fetchall():
+                by_device.setdefault(device_id, {})[code] = (lo, hi, mean, first)
     items = []
     for d in devices:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [d.id, since])
-            stats = {code: (lo, hi, mean, first) for code, lo, hi, mean, first in cursor.fetchall()}
+        stats = by_device.get(d.id, {})
         temp = stats.get("battery_temp_c")
         health_now = latest[d.id].get("battery_health_pct", {}).get("value")
         health_then = stats.get("battery_health_pct", (None,) * 4)[3]

@@ -72,3 +72,40 @@ def test_the_series_of_a_device_costs_a_few_queries(crowded, client, django_asse
     device = Device.objects.get(serial="A-MTR")
     with django_assert_max_num_queries(5):
         _get(client, crowded.a.member, f"/api/v1/iot/devices/{device.pk}/timeseries?metric=power_w")
+
+
+def test_the_battery_history_and_health_cost_the_same_for_1_or_12_batteries(world, client):
+    """One grouped query for every battery, not one per device (and metric)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from iot.ingest.service import ingest
+    from privacy.consent import policy_current
+
+    policy_current()  # warm, as above
+    community = world.a.community.pk
+
+    def add(n):
+        for i in range(n):
+            serial = f"BAT-{i}-{n}"
+            make_device(serial, kind="battery", plant=world.a.plant)
+            ingest([{"device": serial, "metric": "soc_pct", "ts": timezone.now(), "value": 50.0 + i},
+                    {"device": serial, "metric": "power_w", "ts": timezone.now(), "value": -100.0}],
+                   source="http")
+
+    def cost(path):
+        with CaptureQueriesContext(connection) as queries:
+            body = _get(client, world.a.referent, f"{path}&community={community}")
+        return len(queries), len(body["batteries"])
+
+    add(1)
+    one = {p: cost(p) for p in ("/api/v1/battery/history?hours=3", "/api/v1/battery/health?days=7")}
+    add(11)
+    many = {p: cost(p) for p in one}
+    assert {p: n for p, (_, n) in one.items()} == dict.fromkeys(one, 1)
+    assert {p: n for p, (_, n) in many.items()} == dict.fromkeys(one, 12)
+    assert {p: q for p, (q, _) in many.items()} == {p: q for p, (q, _) in one.items()}
+    history = _get(client, world.a.referent, f"/api/v1/battery/history?hours=3&community={community}")
+    socs = sorted(b["soc_pct"]["value"][0] for b in history["batteries"])
+    assert socs == [50.0] + [50.0 + i for i in range(11)]
