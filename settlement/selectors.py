@@ -167,13 +167,13 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
     """Everything the run of `community`'s `month` depends on (see the module docstring)."""
     start_local, end_local = month, next_month(month)
     start, end = period_bounds(community, month)
-    config = (
+    in_force = list(
         Configuration.objects.filter(community=community, status="active", valid_from__lt=end_local)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start_local))
         .select_related("regime_parameters")
         .order_by("-valid_from")
-        .first()
     )
+    config = in_force[0] if in_force else None
     rp = (
         config.regime_parameters if config and config.regime_parameters_id else None
     ) or regime_parameters_at(regime=community.regime, on=start_local)
@@ -280,6 +280,14 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
     )
     if config is None:
         blocking.append("no active configuration (statute) in force in this month")
+    elif len(in_force) > 1:
+        # One statute splits one month: a statute (or its regime parameters) changing within
+        # the month would be applied to the whole month, so the run waits for the referent
+        # to move the change to a month boundary.
+        changes = sorted(c.valid_from for c in in_force if c.valid_from > start_local)
+        blocking.append("the configuration (statute) changes within this month on "
+                        + ", ".join(f"{d:%Y-%m-%d}" for d in changes)
+                        + ": make it take effect on the first day of a month")
     closes = (month.month == 12) if closes_year is None else closes_year
     inputs = SettlementInputs(
         regime=community.regime,
