@@ -113,6 +113,48 @@ def bridged(port: int, serials: list[str], count: int, rate: float = 0) -> dict:
     }
 
 
+def bridged_processes(port: int, serials: list[str], count: int, processes: int) -> dict:
+    """`processes` x `manage.py mqtt_bridge` in one share group (MQTT shared subscriptions),
+    each its own process (no shared GIL): throughput from the first message sent to the last
+    reading committed, read from the database (the bridges are other processes)."""
+    import os
+
+    from iot.models import Reading
+
+    group = f"bench-{time.time_ns()}"
+    env = {**os.environ, "MQTT_PORT": str(port), "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
+    bridges = [subprocess.Popen(
+        [sys.executable, "manage.py", "mqtt_bridge", "--group", group, "--client-id", f"{group}-{i}"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True) for i in range(processes)]
+    connected = [threading.Event() for _ in bridges]
+
+    def drain(process, event):  # read every line: a full pipe would block the bridge
+        for line in process.stdout:
+            if "bridge connected" in line:
+                event.set()
+
+    for bridge, event in zip(bridges, connected, strict=True):
+        threading.Thread(target=drain, args=(bridge, event), daemon=True).start()
+    try:
+        for event in connected:  # each is connected and subscribed before anything is sent
+            event.wait(120)
+        time.sleep(0.5)
+        readings = Reading.objects.filter(device__serial__in=serials)
+        result = _publisher_result(_publish(port, count, serials))
+        target, deadline = count * READINGS, time.monotonic() + 600
+        while (stored := readings.count()) < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        elapsed = time.time() - result["sent_at"][0]
+    finally:
+        for bridge in bridges:
+            bridge.terminate()
+        for bridge in bridges:
+            bridge.wait(30)
+    return {"processes": processes, "readings_committed": stored,
+            "messages_per_s": round(stored / READINGS / elapsed)}
+
+
 def _fresh_devices(serials: list[str]) -> list:
     """The bench devices, without readings (each run writes the same timestamps)."""
     from iot.devices.services import device_create, device_delete
@@ -145,10 +187,22 @@ def run() -> dict:
                 e2e_runs.append(bridged(broker.port, serials, MESSAGES))
             _fresh_devices(serials)
             paced = bridged(broker.port, serials, PACED_MESSAGES, rate=PACED_RATE)
+            # Past one process: one bridge process, then two in a share group, same broker
+            # and publisher, alternating with a bare pair again (the baseline of this part).
+            group_runs = []
+            for _ in range(ROUNDS):
+                group_bare = bare_pubsub(broker.port, serials)
+                runs = {}
+                for processes in (1, 2):
+                    _fresh_devices(serials)
+                    runs[processes] = bridged_processes(broker.port, serials, MESSAGES, processes)
+                group_runs.append((group_bare, runs))
         finally:
             broker.stop()
             for device in Device.objects.filter(serial__startswith="BENCH-MQTT-"):
                 device_delete(device=device)
+    best_group_bare = max(r[0]["messages_per_s"] for r in group_runs)
+    best = {n: max(r[1][n]["messages_per_s"] for r in group_runs) for n in (1, 2)}
     bare = max(bare_runs, key=lambda r: r["messages_per_s"])
     e2e = max(e2e_runs, key=lambda r: r["messages_per_s"])
     return {
@@ -167,4 +221,14 @@ def run() -> dict:
         f"paced_{PACED_RATE}_msg_per_s_latency_p50_ms": paced["latency_p50_ms"],
         f"paced_{PACED_RATE}_msg_per_s_latency_p95_ms": paced["latency_p95_ms"],
         "goal_latency_p95_ms": 1000,
+        "share_group": {
+            "bare_pubsub_messages_per_s": best_group_bare,
+            "one_bridge_process_messages_per_s": best[1],
+            "two_bridge_processes_messages_per_s": best[2],
+            "ratio_one_to_bare": round(best[1] / best_group_bare, 2),
+            "ratio_two_to_bare": round(best[2] / best_group_bare, 2),
+            "two_beat_one": best[2] > best[1],
+            "runs": [{"bare": b["messages_per_s"], "one": r[1]["messages_per_s"],
+                      "two": r[2]["messages_per_s"]} for b, r in group_runs],
+        },
     }

@@ -386,6 +386,10 @@ IOT_COMMAND_ACK_TIMEOUT_S = env.int("IOT_COMMAND_ACK_TIMEOUT_S", default=300)
 MQTT_AUTH_DIR = Path(env.str("MQTT_AUTH_DIR", default=str(BASE_DIR / "var" / "mosquitto")))
 MQTT_KEEPALIVE_S = env.int("MQTT_KEEPALIVE_S", default=30)
 MQTT_BRIDGE_CLIENT_ID = env.str("MQTT_BRIDGE_CLIENT_ID", default="commonwatt-bridge")
+# Several bridges share the load as one consumer group (MQTT shared subscriptions,
+# `$share/<group>/devices/+/telemetry`): give each its own MQTT_BRIDGE_CLIENT_ID. Empty:
+# a plain subscription (one bridge).
+MQTT_BRIDGE_SHARE_GROUP = env.str("MQTT_BRIDGE_SHARE_GROUP", default="")
 # Bridge batching: ingest once per this many messages or this many milliseconds.
 MQTT_BRIDGE_BATCH_MESSAGES = env.int("MQTT_BRIDGE_BATCH_MESSAGES", default=500)
 MQTT_BRIDGE_BATCH_MS = env.int("MQTT_BRIDGE_BATCH_MS", default=50)

@@ -1,12 +1,16 @@
 """MQTT -> the one write path. Run by `manage.py mqtt_bridge`.
 
 Subscribes (QoS 1, persistent session: fixed client id, clean_session False) to
-`devices/+/telemetry` and `devices/+/commands/ack`. paho's network thread only queues the
-messages; the main thread takes them in batches (up to MQTT_BRIDGE_BATCH_MESSAGES messages
-or MQTT_BRIDGE_BATCH_MS milliseconds), stores the batch with one `ingest` call, and only
-after that commit acknowledges every message of the batch (`manual_ack_set(True)`,
-`ack(mid, qos)`): a message is never acknowledged before its readings are stored, and a
-redelivered message is a duplicate that changes nothing, so the effect is exactly once.
+`devices/+/telemetry` and `devices/+/commands/ack`, or, with a share group
+(`MQTT_BRIDGE_SHARE_GROUP`), to `$share/<group>/...` of both: N bridges with distinct client
+ids then form a consumer group and the broker gives each message to one of them.
+
+paho's network thread only queues the messages; the main thread takes them in batches (up
+to MQTT_BRIDGE_BATCH_MESSAGES messages or MQTT_BRIDGE_BATCH_MS milliseconds), stores the
+batch with one `ingest` call, and only after that commit acknowledges every message of the
+batch (`manual_ack_set(True)`, `ack(mid, qos)`): a message is never acknowledged before
+its readings are stored, and a redelivered message is a duplicate that changes nothing, so
+the effect is exactly once.
 
 Any payload of any shape that cannot be applied (not JSON, over IOT_MAX_BODY_BYTES or
 IOT_MAX_BATCH readings, nested deeper than IOT_PAYLOAD_MAX_DEPTH, no usable shape, readings
@@ -52,6 +56,13 @@ from iot.ingest.service import dead_letters_record, ingest
 logger = logging.getLogger("commonwatt.iot.mqtt_bridge")
 
 SUBSCRIPTIONS = [("devices/+/telemetry", 1), ("devices/+/commands/ack", 1)]
+
+
+def subscriptions(group: str = "") -> list[tuple[str, int]]:
+    """The bridge's topic filters; with a group, MQTT shared subscriptions
+    (`$share/<group>/...`): the broker hands each message to one bridge of the group, so N
+    bridges (each with its own client id and persistent session) split the load."""
+    return [(f"$share/{group}/{topic}" if group else topic, qos) for topic, qos in SUBSCRIPTIONS]
 
 
 class BridgeWorkerDied(RuntimeError):
@@ -101,8 +112,10 @@ class MqttBridge:
     def __init__(self, *, host: str | None = None, port: int | None = None,
                  client_id: str | None = None, batch_messages: int | None = None,
                  batch_ms: int | None = None, backoff_max_s: float = 30.0, workers: int | None = None,
-                 on_batch: Callable[[list[Received]], None] | None = None, inbox_max: int | None = None):
+                 on_batch: Callable[[list[Received]], None] | None = None, inbox_max: int | None = None,
+                 share_group: str | None = None):
         self.host = host or settings.MQTT_HOST
+        self.share_group = settings.MQTT_BRIDGE_SHARE_GROUP if share_group is None else share_group
         self.port = port or settings.MQTT_PORT
         self.batch_messages = batch_messages or settings.MQTT_BRIDGE_BATCH_MESSAGES
         self.batch_s = (batch_ms or settings.MQTT_BRIDGE_BATCH_MS) / 1000
@@ -129,9 +142,13 @@ class MqttBridge:
             return
         self.generation += 1
         self.stats.connects += 1
-        client.subscribe(SUBSCRIPTIONS)
-        logger.info("bridge connected to %s:%s (session present: %s)", self.host, self.port,
-                    flags.session_present)
+        if self.share_group:
+            # a session that subscribed before joining the group would get every message
+            # twice (its own filter and the group's share): it leaves the plain filters
+            client.unsubscribe([topic for topic, _ in SUBSCRIPTIONS])
+        client.subscribe(subscriptions(self.share_group))
+        logger.info("bridge connected to %s:%s (session present: %s%s)", self.host, self.port,
+                    flags.session_present, f", group {self.share_group}" if self.share_group else "")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if not self.stopping.is_set():

@@ -2,6 +2,7 @@
 run as `manage.py mqtt_bridge` in a subprocess."""
 
 import json
+import re
 import signal
 import threading
 import time
@@ -170,3 +171,40 @@ def test_a_message_is_not_acknowledged_before_its_readings_are_committed(devices
     finally:
         client.loop_stop()
         again.stop()
+
+
+def test_two_bridges_of_a_group_split_the_load_and_lose_nothing_when_one_is_killed(devices, broker):  # noqa: F811
+    """A consumer group (MQTT shared subscription): two bridges share the stream; one is
+    killed mid-stream (SIGKILL) and restarted with its session: every reading is stored
+    exactly once, and each bridge stored part of the stream."""
+    device, secret = devices["MQ-A"]
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    one = BridgeProcess(broker.port, "group-bridge-1", "--group", "bridges")
+    two = BridgeProcess(broker.port, "group-bridge-2", "--group", "bridges")
+    client = device_client(broker, "MQ-A", secret, client_id="mq-a-group", clean_session=False)
+    messages, published = 600, []
+
+    def stream():
+        for m in range(messages):
+            payload = [reading(start + timedelta(seconds=m * 5 + i), float(m)) for i in range(5)]
+            published.append(client.publish("devices/MQ-A/telemetry", json.dumps(payload), qos=1))
+            time.sleep(0.003)
+
+    thread = threading.Thread(target=stream)
+    try:
+        thread.start()
+        assert wait_until(lambda: len(published) > messages // 3, timeout=30, interval=0.01)
+        two.kill()  # mid-stream: what it held unacknowledged stays with its session
+        thread.join(60)
+        two = BridgeProcess(broker.port, "group-bridge-2", "--group", "bridges")
+        assert wait_until(lambda: len(stored_readings(device)) >= messages * 5, timeout=90)
+        time.sleep(1)
+        rows = stored_readings(device)
+        assert len(rows) == messages * 5
+        assert [r[2] for r in rows] == [start + timedelta(seconds=s) for s in range(messages * 5)]
+    finally:
+        client.loop_stop()
+        first, second = one.stop(), two.stop()
+    handled = [int(re.search(r"stopped: (\d+) messages", out).group(1)) for out in (first, second)]
+    # the survivor got part of the stream, not all of it; the restarted one got its share
+    assert 0 < handled[0] < messages and handled[1] > 0, handled

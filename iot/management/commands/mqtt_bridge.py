@@ -21,15 +21,20 @@ class Command(BaseCommand):
         parser.add_argument("--batch-ms", type=int, default=settings.MQTT_BRIDGE_BATCH_MS)
         parser.add_argument("--workers", type=int, default=settings.MQTT_BRIDGE_WORKERS,
                             help="Threads storing batches (each with its own database connection).")
+        parser.add_argument("--group", default=settings.MQTT_BRIDGE_SHARE_GROUP,
+                            help="Share group: bridges of one group split the messages "
+                                 "(MQTT shared subscriptions; each needs its own --client-id).")
         parser.add_argument("--max-seconds", type=float, default=None, help="Exit after this long.")
 
     def handle(self, *args, **options):
         bridge = MqttBridge(host=options["host"], port=options["port"], client_id=options["client_id"],
                             batch_messages=options["batch_messages"], batch_ms=options["batch_ms"],
-                            workers=options["workers"])
+                            workers=options["workers"], share_group=options["group"])
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: bridge.stop())
-        self.stdout.write(f"mqtt bridge: {options['host']}:{options['port']} as {options['client_id']}")
+        group = f" in group {options['group']}" if options["group"] else ""
+        self.stdout.write(f"mqtt bridge: {options['host']}:{options['port']} "
+                          f"as {options['client_id']}{group}")
         self.stdout.flush()
         bridge.start()
         try:
