@@ -16,7 +16,8 @@ Per tick (every `interval` seconds, ts = the tick time) each device sends one me
 - weather: ghi_wm2, irradiance_wm2, ambient_temp_c, wind_speed_ms.
 Counters and the state of charge continue from the last stored values, so restarts and
 backfills never rewrite history. Commands on `devices/+/commands` are acknowledged
-(`set_power_limit {"kw": x}` caps an inverter).
+(`set_power_limit {"kw": x}` caps an inverter; `set_schedule` makes a battery follow the
+platform's charge/discharge schedule instead of its self-consumption rule).
 """
 
 import json
@@ -79,6 +80,8 @@ class Fleet:
         self.counters: dict[tuple[str, str], float] = {}
         self.soc_kwh: dict[str, float] = {}
         self.caps_kw: dict[str, float] = {}
+        # battery serial -> (start, step, [kW per interval, + charge / - discharge])
+        self.schedules: dict[str, tuple[datetime, timedelta, list[float]]] = {}
         self.last_t: datetime | None = None
         self.wind = 2.0
         self.meters = [d for d in devices if d.kind == DeviceKind.METER and d.metering_point_id]
@@ -86,6 +89,29 @@ class Fleet:
         self.batteries = [d for d in devices if d.kind == DeviceKind.BATTERY and d.plant_id]
         self.weather = [d for d in devices if d.kind == DeviceKind.WEATHER]
         self.specs = {b.serial: self._battery_spec(b) for b in self.batteries}
+
+    def schedule_set(self, serial: str, payload: dict) -> int:
+        """A battery's schedule (the platform's `set_schedule` command: `start`,
+        `step_minutes`, `power_kw` per interval, + charge / - discharge): while it covers the
+        time, the battery follows it (within its limits) instead of its self-consumption
+        rule. Returns the number of intervals; ValueError for anything else."""
+        if serial not in self.specs:
+            raise ValueError("not a battery")
+        start = datetime.fromisoformat(str(payload["start"]))
+        step = timedelta(minutes=int(payload["step_minutes"]))
+        power = [float(p) for p in payload["power_kw"]]
+        if start.tzinfo is None or step <= timedelta(0) or not power or len(power) > 10_000:
+            raise ValueError("bad schedule")
+        self.schedules[serial] = (start, step, power)
+        return len(power)
+
+    def _scheduled_kw(self, serial: str, t: datetime) -> float | None:
+        schedule = self.schedules.get(serial)
+        if schedule is None:
+            return None
+        start, step, power = schedule
+        i = math.floor((t - start) / step)
+        return power[i] if 0 <= i < len(power) else None
 
     # state --------------------------------------------------------------------------
     @staticmethod
@@ -197,7 +223,9 @@ class Fleet:
             mp_id = bat.plant.metering_point_id
             pv_here = self._pv_at(pv_by_plant, mp_id) if mp_id else pv_by_plant.get(bat.plant_id, 0.0)
             surplus = pv_here - load_by_mp.get(mp_id, 0.0)
-            out[bat.serial], battery_kw[mp_id] = self._battery(bat, surplus, ambient, dt_h)
+            planned = self._scheduled_kw(bat.serial, t)
+            out[bat.serial], battery_kw[mp_id] = self._battery(
+                bat, surplus if planned is None else planned, ambient, dt_h)
         for meter in self.meters:
             mp_id = meter.metering_point_id
             net = load_by_mp[mp_id] - self._pv_at(pv_by_plant, mp_id) + battery_kw.get(mp_id, 0.0)

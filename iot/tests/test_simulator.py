@@ -82,3 +82,35 @@ def test_a_restart_continues_counters_without_rewriting_history(demo, broker, br
 def test_it_refuses_to_run_without_devices(db):
     with pytest.raises(CommandError, match="No active MQTT devices"):
         call_command("simulate_devices", "--once")
+
+
+def test_a_battery_follows_the_schedule_it_was_sent(demo):
+    """`set_schedule` (the forecasts' battery steering): at a sunny noon the battery's own rule
+    charges on the surplus; with a schedule saying "discharge 2 kW" it discharges, within its
+    limits; outside the schedule it is back on its own rule; a bad schedule is refused."""
+    from iot.bridges.mqtt_simulator import Fleet
+    from iot.models import Device
+
+    devices = list(Device.objects.filter(community=demo["battery"].community).select_related(
+        "plant", "metering_point"))
+    serial = demo["battery"].serial
+
+    own = Fleet(devices, seed=7)
+    own.tick(NOON - timedelta(minutes=15))
+    assert own.tick(NOON)[serial]["power_w"] < 0  # charging on PV surplus
+
+    planned = Fleet(devices, seed=7)
+    planned.soc_kwh[serial] = 8.0
+    assert planned.schedule_set(serial, {"start": (NOON - timedelta(hours=1)).isoformat(), "step_minutes": 60,
+                                         "power_kw": [-2.0, -2.0]}) == 2
+    planned.tick(NOON - timedelta(minutes=15))
+    assert planned.tick(NOON)[serial]["power_w"] == pytest.approx(2000, rel=0.01)  # discharging as told
+    assert planned.tick(NOON + timedelta(hours=1, minutes=15))[serial]["power_w"] < 0  # after it: own rule
+    for bad in ({"start": "2026-06-21T10:00", "step_minutes": 60, "power_kw": [1]},  # no offset
+                {"start": NOON.isoformat(), "step_minutes": 0, "power_kw": [1]},
+                {"start": NOON.isoformat(), "step_minutes": 60, "power_kw": []}):
+        with pytest.raises(ValueError):
+            planned.schedule_set(serial, bad)
+    with pytest.raises(ValueError):
+        planned.schedule_set(demo["meter"].serial, {"start": NOON.isoformat(), "step_minutes": 60,
+                                                    "power_kw": [1]})

@@ -109,20 +109,26 @@ class Command(BaseCommand):
 
     @staticmethod
     def _answer(client, fleet: Fleet, message) -> None:
-        """Play the device: apply `set_power_limit` to an inverter, acknowledge every command."""
+        """Play the device: apply `set_power_limit` to an inverter and `set_schedule` to a
+        battery, acknowledge every command."""
         serial = message.topic.split("/")[1]
         try:
             body = json.loads(message.payload)
             command_id = body["id"]
         except (ValueError, KeyError, TypeError):
             return
-        result = {}
+        result, status, error = {}, "ok", ""
         if body.get("command") == "set_power_limit":
             kw = (body.get("payload") or {}).get("kw")
             if isinstance(kw, int | float) and kw >= 0:
                 fleet.caps_kw[serial] = float(kw)
                 result = {"power_limit_kw": float(kw)}
-        ack = {"id": command_id, "status": "ok", "result": result}
+        elif body.get("command") == "set_schedule":
+            try:
+                result = {"intervals": fleet.schedule_set(serial, body.get("payload") or {})}
+            except (ValueError, KeyError, TypeError) as exc:
+                status, error = "error", f"schedule refused: {exc}"[:200]
+        ack = {"id": command_id, "status": status, "result": result, **({"error": error} if error else {})}
         client.publish(ACK_TOPIC.format(serial=serial), json.dumps(ack), qos=1)
 
     def _backfill(self, client, fleet: Fleet, fixed_now, hours: float) -> int:
