@@ -8,6 +8,8 @@ from importlib.util import find_spec
 
 from django.utils import translation
 
+from core.i18n import language_of
+
 
 def notify_available() -> bool:
     return find_spec("notifications") is not None and find_spec("notifications.services") is not None
@@ -39,8 +41,7 @@ def green_windows_notify(*, community) -> int:
     members = community.memberships.filter(left_at__isnull=True).select_related("user")
     for membership in members:
         user = membership.user
-        language = (getattr(user, "preferences", None) or {}).get("language") or "it"
-        with translation.override(language):
+        with translation.override(language_of(user)):
             body = window_message(found, community.time_zone)
             title = translation.gettext("Green windows tomorrow")
         notify(user=user, kind="green_window", title=title, body=body, url="/",
@@ -66,8 +67,7 @@ def battery_schedule_notify(*, community, day, schedules) -> int:
         users.setdefault(owner.pk, owner)
     with_kwh, rule_kwh = schedules[0].expected_shared_kwh, schedules[0].expected_shared_without_kwh
     for user in users.values():
-        language = (getattr(user, "preferences", None) or {}).get("language") or "it"
-        with translation.override(language):
+        with translation.override(language_of(user)):
             title = translation.gettext("Battery schedule for %(day)s") % {"day": day.isoformat()}
             body = translation.gettext(
                 "%(n)d battery schedule(s): about %(with)s kWh of shared energy expected, "

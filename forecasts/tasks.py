@@ -54,3 +54,11 @@ def green_windows_notify_task() -> int:
     from forecasts.notify import green_windows_notify_all
 
     return green_windows_notify_all()
+
+
+@shared_task(name="forecasts.tasks.battery_schedules_send_task")
+def battery_schedules_send_task(schedule_ids: list[int]) -> int:
+    """Send planned schedules as device commands (only for communities that opted in)."""
+    from forecasts.steering import battery_schedules_send
+
+    return battery_schedules_send(schedule_ids=schedule_ids)

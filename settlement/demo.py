@@ -1,12 +1,13 @@
 """The demo community's last month, settled: each demo smart meter gets the month's hourly
-registers (a household or business load shape and, on PODs with plants, a PV bell scaled
-to the plant and the season) through the real ingest and rollups, the zonal prices are
+registers (the member's BDEW load profile and, on PODs with plants, a PV bell scaled
+to the plant, the season and the day's clouds) through the real ingest and rollups, the zonal prices are
 completed from the pricing demo's curve, then the demo referent drafts, approves and posts
 the run. Idempotent: a month already posted is left as it is."""
 
 from __future__ import annotations
 
 import math
+import zlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,24 +29,33 @@ from settlement.tasks import previous_month
 PV_DAILY = [1.6, 2.4, 3.6, 4.4, 5.2, 5.6, 5.9, 5.1, 4.0, 2.8, 1.7, 1.3]
 
 
-def _load_kw(hour: int, annual_kwh: float, business: bool) -> float:
-    if business:
-        shape = 1.6 if 8 <= hour < 18 else 0.55
-    else:
-        shape = 0.6 + 0.9 * math.exp(-((hour - 20) ** 2) / 6) + 0.5 * math.exp(-((hour - 8) ** 2) / 3)
-    return annual_kwh / 8760 * shape
-
-
 def _pv_kw(hour: float, kwp: float, month: int, day: int) -> float:
     bell = max(0.0, math.sin(math.pi * (hour - 6) / 12)) ** 1.5
     cloud = 0.55 + 0.45 * ((day * 7919) % 13) / 12
     return kwp * PV_DAILY[month - 1] / 7.6 * bell * cloud * 2.1
 
 
-def _meter_readings(device, start: datetime, end: datetime, tz) -> list[dict]:
+def meter_net_kwh(device, start: datetime, hours: int, tz, kwp: float) -> list[float]:
+    """Hourly PV minus load (kWh) behind a demo smart meter from `start`: the member's BDEW
+    profile (weekdays, holidays, seasons) with its own reproducible variability, against the
+    POD's PV on that day's clouds. A pure function of the meter and the hour, so the
+    settlement's month and the forecasts' recent days (`forecasts.demo`) agree."""
+    import pandas as pd
+
+    from simulation.physics import load_kw
+
     cs = device.connection or {}
-    annual = float(cs.get("annual_kwh", 2500))
-    business = cs.get("profile") == "G0"
+    index = pd.date_range(start, periods=hours, freq="1h")
+    load = load_kw(profile=str(cs.get("profile", "H0")), annual_kwh=float(cs.get("annual_kwh", 2500)),
+                   index=index, seed=zlib.crc32(device.serial.encode()), time_zone=str(tz)).to_numpy()
+    out = []
+    for h, kw in enumerate(load):
+        local = (start + timedelta(hours=h)).astimezone(tz)
+        out.append(_pv_kw(local.hour + 0.5, kwp, local.month, local.day) - float(kw))
+    return out
+
+
+def _meter_readings(device, start: datetime, end: datetime, tz) -> list[dict]:
     kwp = sum(float(p.capacity_kwp) for p in device.metering_point.plants.all())
     imp, exp = 1000.0, 1000.0
     t = start - timedelta(minutes=30)
@@ -53,18 +63,15 @@ def _meter_readings(device, start: datetime, end: datetime, tz) -> list[dict]:
         {"device": device.serial, "metric": m, "ts": t, "value": 1000.0}
         for m in ("energy_import_kwh", "energy_export_kwh")
     ]
-    t = start
-    while t < end:
-        local = t.astimezone(tz)
-        net = _pv_kw(local.hour + 0.5, kwp, local.month, local.day) - _load_kw(local.hour, annual, business)
+    hours = int((end - start).total_seconds() // 3600)
+    for h, net in enumerate(meter_net_kwh(device, start, hours, tz, kwp)):
         imp += round(max(-net, 0.0), 4)
         exp += round(max(net, 0.0), 4)
-        ts = t + timedelta(minutes=30)
+        ts = start + timedelta(hours=h, minutes=30)
         items += [
             {"device": device.serial, "metric": "energy_import_kwh", "ts": ts, "value": imp},
             {"device": device.serial, "metric": "energy_export_kwh", "ts": ts, "value": exp},
         ]
-        t += timedelta(hours=1)
     return items
 
 

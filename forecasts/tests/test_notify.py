@@ -26,6 +26,8 @@ def test_members_get_tomorrows_green_windows_once(issued_now, as_user):
     world = issued_now
     world.a.other_member.preferences = {"language": "en"}
     world.a.other_member.save()
+    world.a.member.preferences = {"language": "it"}  # each in their own language
+    world.a.member.save()
     assert green_windows_notify_task() == 2  # the two members of A; B has no forecast
     mine = Notification.objects.get(user=world.a.other_member, kind="green_window")
     assert "tomorrow: about" in mine.body and "dishwasher" in mine.body
@@ -44,6 +46,8 @@ def test_the_referent_and_the_owner_hear_of_the_battery_schedule(issued_now):
     from plants.models import Asset
 
     world = issued_now
+    world.a.referent.preferences = {"language": "it"}
+    world.a.referent.save()
     Asset.objects.create(plant=world.a.plant, kind="battery", capacity_kwh=Decimal("10"),
                          power_kw=Decimal("3"), round_trip_efficiency=Decimal("0.9"))
     make_device("BAT-N", kind="battery", plant=world.a.plant)
@@ -52,4 +56,4 @@ def test_the_referent_and_the_owner_hear_of_the_battery_schedule(issued_now):
     users = set(Notification.objects.filter(kind="battery_schedule").values_list("user", flat=True))
     assert users == {world.a.referent.pk, world.a.member.pk}  # referent + plant owner, once each
     note = Notification.objects.get(user=world.a.referent, kind="battery_schedule")
-    assert note.url == "/forecast/batteries/" and "disattivato" in note.body  # Italian by default
+    assert note.url == "/forecast/batteries/" and "disattivato" in note.body  # in the referent's language
