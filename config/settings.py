@@ -615,9 +615,6 @@ WEATHER_TIMEOUT_S = env.float("WEATHER_TIMEOUT_S", default=10.0)
 # History the learned models train on (days) and the forecast horizon (hours).
 FORECAST_HISTORY_DAYS = env.int("FORECAST_HISTORY_DAYS", default=28)
 FORECAST_HORIZON_HOURS = env.int("FORECAST_HORIZON_HOURS", default=48)
-# OpenMP threads of one forecast's model fits (scikit-learn): parallelism comes from the
-# processes (Celery workers); more threads only help on an otherwise idle host.
-FORECAST_THREADS = env.int("FORECAST_THREADS", default=1)
 
 # --- notifications (issue 12) ---
 INSTALLED_APPS.append("notifications")

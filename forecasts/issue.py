@@ -17,7 +17,6 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from threadpoolctl import threadpool_limits
 
 from forecasts import calendar, learn, measured, physics
 from forecasts.models import Forecast, Quantity, SubjectKind
@@ -246,15 +245,7 @@ def consumption_forecast(meter_ids: list[int], h: Horizon) -> tuple[np.ndarray, 
 # --- the service ------------------------------------------------------------------------
 
 def forecast_compute(*, community, issued_at: datetime | None = None, hours: int | None = None) -> Issued:
-    """Compute without storing (the benchmark and `forecast_issue` call it). The models fit
-    with at most `FORECAST_THREADS` OpenMP threads: scikit-learn's threads spin while they
-    wait, so on a host whose cores are busy (web and Celery processes) two threads per fit
-    measured 11x slower than one (183 s against 16 s for the demo seed's eight issues)."""
-    with threadpool_limits(limits=settings.FORECAST_THREADS, user_api="openmp"):
-        return _forecast_compute(community=community, issued_at=issued_at, hours=hours)
-
-
-def _forecast_compute(*, community, issued_at: datetime | None, hours: int | None) -> Issued:
+    """Compute without storing (the benchmark and `forecast_issue` call it)."""
     h = horizon_for(community, issued_at, hours)
     issued = Issued(horizon=h)
     began = time.perf_counter()
