@@ -405,6 +405,26 @@ MQTT_SIMULATOR_PASSWORD = _mandatory("MQTT_SIMULATOR_PASSWORD", "commonwatt-simu
 # rotated or (de)activated, so a revoked secret stops working within seconds; on by default
 # (production too), off in tests (which sync their own broker).
 MQTT_AUTO_SYNC_AUTH = env.bool("MQTT_AUTO_SYNC_AUTH", default=not TESTING)
+# Devices' TLS listeners of the same broker, on MQTT_DEVICE_HOST (iot/bridges/mqtt_tls.py):
+# username/password over TLS, and client certificates (CN = serial); 0 turns one off.
+MQTT_TLS_PORT = env.int("MQTT_TLS_PORT", default=8883)
+MQTT_TLS_CERT_PORT = env.int("MQTT_TLS_CERT_PORT", default=8884)
+# Server certificate and key (the certificate followed by its intermediates), the CA whose
+# client certificates the certificate listener accepts, and its revocation list. Empty in
+# development: certificates generated once into MQTT_TLS_DIR; required with DEBUG=0 while a
+# TLS listener is on (the development ones name only localhost and nobody trusts their CA).
+MQTT_TLS_DIR = Path(env.str("MQTT_TLS_DIR", default=str(BASE_DIR / "var" / "mqtt-tls")))
+_MQTT_TLS = bool(MQTT_TLS_PORT or MQTT_TLS_CERT_PORT)
+MQTT_TLS_CERT_FILE = (_mandatory("MQTT_TLS_CERT_FILE", "") if _MQTT_TLS
+                      else env.str("MQTT_TLS_CERT_FILE", default=""))
+MQTT_TLS_KEY_FILE = (_mandatory("MQTT_TLS_KEY_FILE", "") if _MQTT_TLS
+                     else env.str("MQTT_TLS_KEY_FILE", default=""))
+MQTT_TLS_CA_FILE = (_mandatory("MQTT_TLS_CA_FILE", "") if MQTT_TLS_CERT_PORT
+                    else env.str("MQTT_TLS_CA_FILE", default=""))
+MQTT_TLS_CRL_FILE = env.str("MQTT_TLS_CRL_FILE", default="")
+if bool(MQTT_TLS_CERT_FILE) != bool(MQTT_TLS_KEY_FILE):
+    raise ImproperlyConfigured("MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE go together (see README, "
+                               "Configuration, IoT ingestion).")
 
 # --- communities and plants: schema enum names (several models have a `status`/`role`) ---
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({

@@ -95,3 +95,6 @@ fi
 # --- translations: the .mo catalogues are build output (gitignored), compiled here --------
 log "compiling translations"
 .venv/bin/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+# --- development TLS certificates of the project's Mosquitto (var/mqtt-tls, only when missing)
+.venv/bin/python manage.py mqtt_tls_dev -v 0

@@ -65,3 +65,11 @@ def test_email_goes_to_the_console_in_development():
     code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
     result = _manage("shell", "--no-imports", "-c", code, env=env)
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_the_brokers_tls_files_are_not_needed_when_its_tls_listeners_are_off():
+    env = _production_env(MQTT_TLS_PORT="0", MQTT_TLS_CERT_PORT="0")
+    for name in ("MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE", "MQTT_TLS_CA_FILE"):
+        env.pop(name)
+    result = _manage("check", env=env)
+    assert result.returncode == 0, result.stderr

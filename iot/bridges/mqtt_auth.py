@@ -20,8 +20,12 @@ import secrets
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from iot.bridges.mqtt_tls import TlsFiles
 
 MOSQUITTO_ITERATIONS = 101
 SERIAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -126,21 +130,51 @@ def broker_reload(pid_file: Path) -> bool:
     return True
 
 
-CONFIG_TEMPLATE = Path(settings.BASE_DIR) / "deploy" / "mosquitto" / "mosquitto.conf.template"
+DEPLOY_DIR = Path(settings.BASE_DIR) / "deploy" / "mosquitto"
+CONFIG_TEMPLATE = DEPLOY_DIR / "mosquitto.conf.template"
 
 
 def config_write(*, port: int, directory: Path | None = None, host: str = "127.0.0.1",
-                 device_port: int | None = None, device_host: str | None = None) -> Path:
+                 device_port: int | None = None, device_host: str | None = None,
+                 tls_port: int | None = None, tls_cert_port: int | None = None,
+                 tls_files: "TlsFiles | None" = None) -> Path:
     """Render deploy/mosquitto/mosquitto.conf.template for a broker with the platform's
     listener on `host:port` and the devices' listener on `device_host:device_port` (default
     MQTT_DEVICE_HOST / MQTT_DEVICE_PORT; there the client id is the username), whose
-    password, ACL, persistence and pid files live in `directory` (default MQTT_AUTH_DIR)."""
+    password, ACL, persistence and pid files live in `directory` (default MQTT_AUTH_DIR).
+    The devices' TLS listeners go on `device_host` too: passwords on `tls_port`, client
+    certificates on `tls_cert_port` (default MQTT_TLS_PORT / MQTT_TLS_CERT_PORT, 0 = off),
+    with `tls_files` (an `iot.bridges.mqtt_tls.TlsFiles`; default `tls_files_get()`, which
+    generates the development certificates when the settings name none)."""
     directory = Path(directory or settings.MQTT_AUTH_DIR)
     (directory / "data").mkdir(parents=True, exist_ok=True)
+    device_host = device_host or settings.MQTT_DEVICE_HOST
+    tls_port = settings.MQTT_TLS_PORT if tls_port is None else tls_port
+    tls_cert_port = settings.MQTT_TLS_CERT_PORT if tls_cert_port is None else tls_cert_port
     text = CONFIG_TEMPLATE.read_text().format(
         host=host, port=port, dir=directory, user=getpass.getuser(),
-        device_host=device_host or settings.MQTT_DEVICE_HOST,
-        device_port=device_port or settings.MQTT_DEVICE_PORT)
+        device_host=device_host, device_port=device_port or settings.MQTT_DEVICE_PORT,
+        tls_listeners=_tls_listeners(host=device_host, port=tls_port, cert_port=tls_cert_port,
+                                     files=tls_files))
     path = directory / "mosquitto.conf"
     _atomic_write(path, text)
     return path
+
+
+def _tls_listeners(*, host: str, port: int, cert_port: int, files: "TlsFiles | None") -> str:
+    if not (port or cert_port):
+        return ""
+    from iot.bridges.mqtt_tls import tls_files_get  # it imports this module
+
+    files = files or tls_files_get()
+    blocks = []
+    if port:
+        blocks.append((DEPLOY_DIR / "tls-listener.conf.template").read_text().format(
+            host=host, port=port, certfile=files.cert_file, keyfile=files.key_file))
+    if cert_port:
+        if files.ca_file is None:
+            raise ValueError("the certificate listener needs a CA file (MQTT_TLS_CA_FILE)")
+        blocks.append((DEPLOY_DIR / "tls-cert-listener.conf.template").read_text().format(
+            host=host, port=cert_port, certfile=files.cert_file, keyfile=files.key_file,
+            cafile=files.ca_file, crlfile=f"crlfile {files.crl_file}\n" if files.crl_file else ""))
+    return "".join(blocks)

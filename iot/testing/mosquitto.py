@@ -1,6 +1,10 @@
 """A project Mosquitto for tests and benchmarks: our config template, auth from the registry.
 
     broker = Broker(port=18831, directory=tmp_path); broker.start(); ...; broker.stop()
+
+With `tls=True` it also has the devices' TLS listeners (`tls_port`: passwords,
+`tls_cert_port`: client certificates) on free ports, with development certificates
+generated into `<directory>/tls` (`tls_files.ca_file` is the CA to trust).
 """
 
 import os
@@ -11,6 +15,7 @@ import time
 from pathlib import Path
 
 from iot.bridges.mqtt_auth import auth_files_write, config_write
+from iot.bridges.mqtt_tls import dev_certificates_ensure
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -39,12 +44,18 @@ def free_port(first: int, last: int) -> int:
 
 
 class Broker:
-    def __init__(self, *, port: int, directory: Path, device_port: int | None = None):
+    def __init__(self, *, port: int, directory: Path, device_port: int | None = None, tls: bool = False):
         self.port = port  # the platform's listener (bridge, simulator, web)
         self.device_port = device_port or free_port(18860, 18879)  # devices' (client id = username)
         self.directory = Path(directory)
         self.process: subprocess.Popen | None = None
-        self.config = config_write(port=port, directory=self.directory, device_port=self.device_port)
+        # without tls, none of the settings' TLS ports (8883 may be `make run`'s broker)
+        self.tls_port = free_port(18880, 18899) if tls else 0
+        self.tls_cert_port = free_port(18900, 18919) if tls else 0
+        self.tls_files = dev_certificates_ensure(directory=self.directory / "tls") if tls else None
+        self.config = config_write(port=port, directory=self.directory, device_port=self.device_port,
+                                   tls_port=self.tls_port, tls_cert_port=self.tls_cert_port,
+                                   tls_files=self.tls_files)
         self.log = self.directory / "mosquitto.log"
 
     def sync_auth(self) -> None:
@@ -63,8 +74,11 @@ class Broker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-2000:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                # every listener: the platform's one listens before the others are opened
+                for port in filter(None, (self.port, self.device_port, self.tls_port, self.tls_cert_port)):
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        pass
+                return self
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not listen")

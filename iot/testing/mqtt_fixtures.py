@@ -114,6 +114,45 @@ def device_client(broker, username: str, password: str, *, client_id: str | None
     return client
 
 
+def mqtt_connect(port: int, *, ca_file: Path | None = None, username: str | None = None,
+                 password: str | None = None, certificate=None, timeout: float = 5.0) -> mqtt.Client:
+    """A paho client connected to 127.0.0.1:`port` (loop running): over TLS trusting `ca_file`
+    when given (verifying the server's name), with a password and/or a client `certificate`
+    (`iot.bridges.mqtt_tls.ClientCertificate`); plain MQTT without `ca_file`. Raises
+    ConnectionRefusedError when the TLS handshake fails or the broker refuses or hangs up."""
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                         client_id=f"tls-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311)
+    if ca_file is not None:
+        client.tls_set(ca_certs=str(ca_file),
+                       certfile=str(certificate.cert_file) if certificate else None,
+                       keyfile=str(certificate.key_file) if certificate else None)
+    if username is not None:
+        client.username_pw_set(username, password)
+    client.reconnect_delay_set(min_delay=1, max_delay=2)
+    result = {}
+    done = threading.Event()
+
+    def on_connect(client, userdata, flags, reason_code, properties):
+        result.setdefault("rc", reason_code)
+        done.set()
+
+    def on_disconnect(client, userdata, flags, reason_code, properties):
+        result.setdefault("rc", f"disconnected ({reason_code})")
+        done.set()
+
+    client.on_connect, client.on_disconnect = on_connect, on_disconnect
+    try:
+        client.connect("127.0.0.1", port)
+    except OSError as exc:  # ssl.SSLError included: a failed handshake
+        raise ConnectionRefusedError(f"connect failed: {exc}") from exc
+    client.loop_start()
+    rc = result.get("rc") if done.wait(timeout) else "no answer"
+    if not isinstance(rc, mqtt.ReasonCode) or rc.is_failure:
+        client.loop_stop()
+        raise ConnectionRefusedError(f"not connected: {rc}")
+    return client
+
+
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):
     ends = time.monotonic() + timeout
     while time.monotonic() < ends:

@@ -22,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--device-port", type=int, default=settings.MQTT_DEVICE_PORT,
                             help="Devices' listener port (--config).")
         parser.add_argument("--device-host", default=settings.MQTT_DEVICE_HOST,
-                            help="Devices' listener address (--config).")
+                            help="Devices' listener address (--config), also of the TLS listeners.")
+        parser.add_argument("--tls-port", type=int, default=settings.MQTT_TLS_PORT,
+                            help="Devices' TLS listener with passwords (--config); 0: none.")
+        parser.add_argument("--tls-cert-port", type=int, default=settings.MQTT_TLS_CERT_PORT,
+                            help="Devices' TLS listener with client certificates (--config); 0: none.")
         parser.add_argument("--pid-file", type=Path, default=None,
                             help="Send SIGHUP to the broker with this pid file (reload). "
                                  "Default: <dir>/mosquitto.pid when it exists.")
@@ -31,7 +35,8 @@ class Command(BaseCommand):
         directory = options["dir"]
         if options["config"]:
             path = config_write(port=options["port"], directory=directory, host=options["host"],
-                                device_port=options["device_port"], device_host=options["device_host"])
+                                device_port=options["device_port"], device_host=options["device_host"],
+                                tls_port=options["tls_port"], tls_cert_port=options["tls_cert_port"])
             self.stdout.write(f"config: {path}")
         pid_file = options["pid_file"] or directory / "mosquitto.pid"
         files = auth_files_write(directory=directory)
