@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 MAX_TRAIN_ROWS = 60_000
 MIN_TRAIN_ROWS = 200
@@ -29,6 +30,23 @@ DEFAULT_CLEAR_SKY_RATIO = 0.7  # mean all-sky / clear-sky yield in Italy, PVGIS 
 def _regressor(seed: int = 0) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(max_iter=120, learning_rate=0.08, min_samples_leaf=30,
                                          l2_regularization=1.0, random_state=seed)
+
+
+def _serial():
+    """One OpenMP thread for the trees' fit and predict. On a shared host (a Celery worker
+    beside the web tier) the parallel histogram loops wait on busy cores: 2 to 20 times
+    slower than one thread under load, same results (benchmarks/bench_forecast.py)."""
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _fit(x: np.ndarray, y: np.ndarray, seed: int) -> HistGradientBoostingRegressor:
+    with _serial():
+        return _regressor(seed).fit(x, y)
+
+
+def _predict(model: HistGradientBoostingRegressor, x: np.ndarray) -> np.ndarray:
+    with _serial():
+        return model.predict(x)
 
 
 def _subsample(mask: np.ndarray, seed: int) -> np.ndarray:
@@ -122,10 +140,10 @@ def fit_production(*, clear_per_kwp: np.ndarray, measured_per_kwp: np.ndarray, h
         i, j = np.unravel_index(flat, cs.shape)
         return production_features(cs[i, j], hour[j], doy[j], rec_steps[i, j], long_pr[i])
 
-    model = _regressor(seed).fit(x_of(rows), me.ravel()[rows])
+    model = _fit(x_of(rows), me.ravel()[rows], seed)
     residuals = np.array([])
     if len(hold):
-        pred = np.clip(model.predict(x_of(hold)), 0.0, None)
+        pred = np.clip(_predict(model, x_of(hold)), 0.0, None)
         residuals = _community_rel_residuals(hold, cs.shape, pred, me.ravel()[hold])
     return Fit(model, residuals), next_pr, long_pr
 
@@ -148,7 +166,7 @@ def predict_production(fit: Fit, *, clear_per_kwp: np.ndarray, hour: np.ndarray,
     i, j = np.meshgrid(np.arange(n), np.arange(h), indexing="ij")
     x = production_features(clear_per_kwp.ravel(), hour[j.ravel()], doy[j.ravel()],
                             next_pr[i.ravel()], long_pr[i.ravel()])
-    out = np.clip(fit.model.predict(x), 0.0, None).reshape(n, h)
+    out = np.clip(_predict(fit.model, x), 0.0, None).reshape(n, h)
     return np.where(clear_per_kwp > 0, np.minimum(out, clear_per_kwp * 1.1), 0.0)
 
 
@@ -201,11 +219,11 @@ def fit_consumption(*, history: np.ndarray, hour, dow, holiday, doy, steps_per_d
         i, j = np.unravel_index(flat, y.shape)
         return consumption_features(hour[j], dow[j], holiday[j], doy[j], short[i, j], weekly[i, j])
 
-    model = _regressor(seed).fit(x_of(rows), y.ravel()[rows])
+    model = _fit(x_of(rows), y.ravel()[rows], seed)
     hold = np.flatnonzero(usable & ~in_train)
     residuals = np.array([])
     if len(hold):
-        pred = np.clip(model.predict(x_of(hold)), 0.0, None) * level.ravel()[hold]
+        pred = np.clip(_predict(model, x_of(hold)), 0.0, None) * level.ravel()[hold]
         residuals = _community_rel_residuals(hold, y.shape, pred, history.ravel()[hold])
     return Fit(model, residuals)
 
@@ -229,7 +247,7 @@ def predict_consumption(fit: Fit, *, history: np.ndarray, hour, dow, holiday, do
     _, j_idx = np.meshgrid(np.arange(n), j, indexing="ij")
     x = consumption_features(hour[j_idx.ravel()], dow[j_idx.ravel()], holiday[j_idx.ravel()],
                              doy[j_idx.ravel()], short.ravel(), weekly.ravel())
-    pred = np.clip(fit.model.predict(x), 0.0, None).reshape(n, h) * level[:, None]
+    pred = np.clip(_predict(fit.model, x), 0.0, None).reshape(n, h) * level[:, None]
     # a missing lag (gap in the meter's data) is handled by the trees; a missing level is not
     return np.where(np.isnan(level)[:, None], np.nan, pred)
 

@@ -1,9 +1,12 @@
 # ruff: noqa: S608  - the table name comes from iot.selectors.ROLLUP_TABLES; values are bound.
 """Measured energy per subject and interval, read from the IoT rollups as dense arrays.
 
-One query per (metric, subjects): `array_agg` per device (PITFALLS.md: fetch arrays, not
+One query per (metric, subjects): one aggregate per device (PITFALLS.md: fetch arrays, not
 ORM rows), scattered into a (subjects, intervals) float array, NaN where nothing was
-measured. A subject with several devices sums them.
+measured. A subject with several devices sums them. The aggregates are bytea of big-endian
+int8 / float8 (`int8send`, `float8send`), which numpy reads as they are: `array_agg` made a
+Python int and float per value, 2.5x slower for 1,000 meters at 15 minutes
+(`benchmarks/bench_forecast.py`), same values to the bit.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: da
         return out
     table = ROLLUP_TABLES["15m" if step_minutes == 15 else "1h"]
     end = start + timedelta(minutes=step_minutes * steps)
-    sql = (f"SELECT x.device_id, array_agg(extract(epoch FROM x.bucket - %s)::bigint), array_agg(x.delta)"
+    # both aggregates of a group see its rows in the same order: offsets and deltas pair up
+    sql = (f"SELECT x.device_id, string_agg(int8send(date_part('epoch', x.bucket - %s)::int8), ''::bytea),"
+           " string_agg(float8send(x.delta), ''::bytea)"
            f" FROM {table} x JOIN iot_metric m ON m.id = x.metric_id"
            " WHERE m.code = %s AND x.device_id = ANY(%s) AND x.bucket >= %s AND x.bucket < %s"
            " AND x.delta IS NOT NULL GROUP BY x.device_id")
@@ -43,8 +48,8 @@ def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: da
         rows = cursor.fetchall()
     step_s = step_minutes * 60
     for device_id, offsets, deltas in rows:
-        cols = np.asarray(offsets, dtype=np.int64) // step_s
-        vals = np.asarray(deltas, dtype=float)
+        cols = np.frombuffer(offsets, dtype=">i8").astype(np.int64) // step_s
+        vals = np.frombuffer(deltas, dtype=">f8").astype(float)
         row = row_of[device_id]
         current = out[row, cols]
         out[row, cols] = np.where(np.isnan(current), vals, current + vals)

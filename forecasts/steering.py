@@ -19,8 +19,8 @@ the battery on its own rule, both in the forecast and when measured afterwards.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
@@ -92,14 +92,27 @@ def shared_under(dispatch, inj0_kwh: np.ndarray, wd0_kwh: np.ndarray) -> float:
                             wd0_kwh - dispatch.discharge_kwh.sum(axis=0)).sum())
 
 
-def battery_schedules_plan(*, community, day: date, actor=None) -> list[BatterySchedule]:
-    """Compute and store `day`'s schedules (replacing any not yet sent for that day); sends
-    them when the community opted in. Conflict when there is no forecast covering the day."""
+@dataclass
+class ScheduleInputs:
+    """What a day's schedules are computed from (kWh per interval of the day)."""
+
+    batteries: list  # [(asset, device)]
+    specs: list[BatterySpec]
+    surplus_kwh: np.ndarray  # (batteries, steps): forecast pv - load at each battery's plant meter
+    inj0_kwh: np.ndarray  # (steps,) the community's forecast production
+    wd0_kwh: np.ndarray  # (steps,) the community's forecast consumption
+    day_start: datetime
+    step_minutes: int
+
+
+def schedule_inputs(*, community, day: date) -> ScheduleInputs | None:
+    """The forecasts and battery specs of `day` (None without commandable batteries).
+    Conflict when there is no forecast covering the day."""
     from forecasts.windows import day_forecasts
 
     batteries = commandable_batteries(community)
     if not batteries:
-        return []
+        return None
     series, day_start, steps = day_forecasts(community=community, day=day)
     if Quantity.PRODUCTION not in series:
         raise Conflict("No forecast covers that day yet: issue one first.")
@@ -116,9 +129,21 @@ def battery_schedules_plan(*, community, day: date, actor=None) -> list[BatteryS
         load = subject.get((SubjectKind.METER, asset.plant.metering_point_id))
         surplus[b] = (np.nan_to_num(_slice(pv, day_start, steps)) if pv else 0.0) - (
             np.nan_to_num(_slice(load, day_start, steps)) if load else 0.0)
-    specs = [_spec(asset, device) for asset, device in batteries]
-    best, with_kwh, without_kwh = schedule_solve(specs=specs, surplus_kwh=surplus, inj0_kwh=inj0,
-                                                 wd0_kwh=wd0, dt_h=step / 60.0)
+    return ScheduleInputs(batteries=batteries, specs=[_spec(asset, device) for asset, device in batteries],
+                          surplus_kwh=surplus, inj0_kwh=inj0, wd0_kwh=wd0, day_start=day_start,
+                          step_minutes=step)
+
+
+def battery_schedules_plan(*, community, day: date, actor=None) -> list[BatterySchedule]:
+    """Compute and store `day`'s schedules (replacing any not yet sent for that day); sends
+    them when the community opted in. Conflict when there is no forecast covering the day."""
+    inputs = schedule_inputs(community=community, day=day)
+    if inputs is None:
+        return []
+    batteries, day_start, step = inputs.batteries, inputs.day_start, inputs.step_minutes
+    best, with_kwh, without_kwh = schedule_solve(specs=inputs.specs, surplus_kwh=inputs.surplus_kwh,
+                                                 inj0_kwh=inputs.inj0_kwh, wd0_kwh=inputs.wd0_kwh,
+                                                 dt_h=step / 60.0)
     now = timezone.now()
     saved = []
     with transaction.atomic():
