@@ -14,7 +14,8 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +25,7 @@ from billing.idempotency import idempotency_begin, idempotency_finish
 from billing.models import EntryKind, Payment
 from core.errors import envelope
 from core.exceptions import DomainError, Invalid
-from core.pagination import ItemsPagination
+from core.pagination import ItemsPagination, page_of
 
 TAGS = ["wallet"]
 MAX_CALLBACK_BYTES = 1024 * 1024
@@ -76,7 +77,11 @@ class WalletTransactionsApi(APIView):
     `to` (ISO dates or datetimes), `membership`; `?export=csv` downloads them all."""
 
     @extend_schema(
-        responses=EntrySerializer(many=True),
+        operation_id="wallet_transactions_list",
+        responses={
+            (200, "application/json"): page_of(EntrySerializer, "WalletEntryPage"),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `?export=csv`."),
+        },
         parameters=[
             OpenApiParameter("kind", str, enum=EntryKind.values),
             OpenApiParameter("from", str),

@@ -4,6 +4,7 @@ import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from accounts.models import Organization, Role
@@ -23,7 +24,7 @@ from core.drf import ScopedPrimaryKeyRelatedField as ScopedPK
 class CommunityPublicSerializer(ScopedModelSerializer):
     """What any member may know of their community: public facts and aggregates only."""
 
-    boundary = GeoJSONField("MultiPolygon", read_only=True)
+    boundary = GeoJSONField("MultiPolygon", read_only=True, allow_null=True)
     member_count = serializers.IntegerField(read_only=True)
     installed_kwp = serializers.DecimalField(max_digits=14, decimal_places=3, read_only=True)
 
@@ -56,6 +57,18 @@ class CommunitySerializer(CommunityPublicSerializer):
         return super().to_representation(instance)
 
 
+class CommunitySchema(OpenApiSerializerExtension):
+    """In the schema, only the public facts are always present: a member gets no more."""
+
+    target_class = CommunitySerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        public = set(CommunityPublicSerializer.Meta.fields)
+        schema["required"] = [name for name in schema.get("required", []) if name in public]
+        return schema
+
+
 class CommunityWriteSerializer(ScopedModelSerializer):
     boundary = GeoJSONField("MultiPolygon", required=False, allow_null=True,
                             help_text="GeoJSON MultiPolygon (a Polygon is accepted and promoted).")
@@ -81,6 +94,17 @@ class CommunityWriteSerializer(ScopedModelSerializer):
             self.fields["referents"].child_relation.queryset = (
                 get_user_model().objects.visible_to(request.user).filter(role=Role.REFERENT)
             )
+
+    def validate_referents(self, value):
+        # A referent manages the community only as one of its referents: dropping themselves
+        # would lock them out of what they just changed (and left the answer with nothing to show).
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if (self.instance is not None and user is not None and user.role == Role.REFERENT
+                and user not in value):
+            raise serializers.ValidationError(
+                "You cannot remove yourself from the referents: ask the vendor or an administrator.")
+        return value
 
     def validate_time_zone(self, value):
         try:

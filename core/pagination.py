@@ -4,6 +4,8 @@ Clients may page with `page`/`size` or with `skip`/`limit` (offset style); both 
 same shape, so an SPA can switch without caring.
 """
 
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -74,3 +76,12 @@ class ItemsPagination(BasePagination):
             param("skip", "Offset style: items to skip."),
             param("limit", "Offset style: items to return."),
         ]
+
+
+def page_of(serializer_class, name: str, **extra_fields):
+    """The OpenAPI answer of an APIView that pages `serializer_class` by hand with
+    ItemsPagination (`{"items", "total", "page", "size"}`, plus `extra_fields`)."""
+    return inline_serializer(name=name, fields={
+        "items": serializer_class(many=True), "total": serializers.IntegerField(),
+        "page": serializers.IntegerField(), "size": serializers.IntegerField(), **extra_fields,
+    })

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,6 +62,7 @@ class CommunityForecastApi(APIView):
         data["own"] = selectors.own_forecasts(user=request.user, community=community)
         return Response(data)
 
+    @extend_schema(responses={201: OpenApiTypes.OBJECT})
     def post(self, request, community_id: int):
         community = selectors.community_visible(user=request.user, community_id=community_id)
         require_manageable(request.user, community,
@@ -151,7 +152,10 @@ class PlanIn(serializers.Serializer):
     day = serializers.DateField(required=False)
 
 
-@extend_schema(tags=TAGS, responses=ScheduleOut(many=True), parameters=[
+SCHEDULES = inline_serializer("BatterySchedules", {"items": ScheduleOut(many=True)})
+
+
+@extend_schema(tags=TAGS, responses=SCHEDULES, parameters=[
     OpenApiParameter("community", int), OpenApiParameter("day", OpenApiTypes.DATE),
 ])
 class SchedulesApi(APIView):
@@ -159,12 +163,13 @@ class SchedulesApi(APIView):
     POST {"community", "day"?}: compute the day's schedules (default tomorrow); sent to the
     batteries as commands when the community opted in (settings `battery_steering`)."""
 
+    @extend_schema(operation_id="forecast_batteries_list")
     def get(self, request):
         qs = selectors.schedules(user=request.user, community_id=_int_param(request, "community"),
                                  day=_day(request.query_params.get("day"), None))
         return Response({"items": ScheduleOut(qs[:200], many=True).data})
 
-    @extend_schema(request=PlanIn, responses=ScheduleOut(many=True))
+    @extend_schema(request=PlanIn, responses={201: SCHEDULES})
     def post(self, request):
         body = PlanIn(data=request.data)
         if not body.is_valid():

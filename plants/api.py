@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, renderers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import generics, renderers, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -26,6 +26,17 @@ class GeoJSONRenderer(renderers.JSONRenderer):
 
     media_type = "application/geo+json"
     format = "geojson"
+
+
+@extend_schema_serializer(many=False)  # the whole page, not a list of them
+class PlantFeatureCollection(serializers.Serializer):
+    """`?format=geojson`: the page as a FeatureCollection, pagination as foreign members."""
+
+    type = serializers.CharField(default="FeatureCollection")
+    features = serializers.ListField(child=serializers.DictField())
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    size = serializers.IntegerField()
 
 
 def _feature(item: dict) -> dict:
@@ -61,6 +72,13 @@ class PlantListCreateApi(generics.ListCreateAPIView):
             request.accepted_renderer = renderers.JSONRenderer()
             request.accepted_media_type = "application/json"
         return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(responses={
+        (200, "application/json"): PlantSerializer(many=True),
+        (200, "application/geo+json"): PlantFeatureCollection,
+    })
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)

@@ -20,8 +20,9 @@ class AssetSerializer(ScopedModelSerializer):
 
 class PlantSerializer(ScopedModelSerializer):
     location = LonLatField(read_only=True)
-    site = GeoJSONField("Polygon", read_only=True)
-    metering_point_code = serializers.CharField(source="metering_point.code", read_only=True, default=None)
+    site = GeoJSONField("Polygon", read_only=True, allow_null=True)
+    metering_point_code = serializers.CharField(source="metering_point.code", read_only=True, default=None,
+                                                allow_null=True)
     assets = AssetSerializer(many=True, read_only=True)
     distance_km = serializers.SerializerMethodField(
         help_text="Only with ?near=: great-circle distance from that point.")

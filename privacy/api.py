@@ -92,7 +92,9 @@ class ExportView(_Rights):
     def get(self, request):
         return self._start(request, request.query_params)
 
-    @extend_schema(tags=["privacy"], request=ExportStartSerializer, responses={202: ExportJobSerializer},
+    @extend_schema(tags=["privacy"], request=ExportStartSerializer,
+                   responses={202: ExportJobSerializer, 404: OpenApiResponse(description="Outside scope"),
+                              409: OpenApiResponse(description="An export is already running")},
                    summary="Start an export (same as GET)")
     def post(self, request):
         return self._start(request, request.data)

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from communities.models import Community
 from core.exceptions import Invalid
-from core.pagination import ItemsPagination
+from core.pagination import ItemsPagination, page_of
 from core.scoping import get_visible
 from settlement import selectors, services
 from settlement.models import GapDecisionKind, RunStatus, SettlementLine, SettlementRun
@@ -121,7 +121,8 @@ class SettlementListApi(APIView):
     the existing one when nothing changed since it."""
 
     @extend_schema(
-        responses=RunSerializer(many=True),
+        operation_id="billing_settlements_list",
+        responses=page_of(RunSerializer, "SettlementRunPage"),
         parameters=[
             OpenApiParameter("community", int),
             OpenApiParameter("status", str, enum=RunStatus.values),

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import Invalid
-from core.pagination import ItemsPagination
+from core.pagination import ItemsPagination, page_of
 from statements import render, reports, selectors
 
 TAGS = ["statements"]
@@ -45,6 +45,8 @@ def _download(content, *, filename: str, content_type: str) -> HttpResponse:
 PDF = OpenApiResponse(OpenApiTypes.BINARY, description="application/pdf")
 CSV = OpenApiResponse(OpenApiTypes.STR, description="text/csv")
 XLSX = OpenApiResponse(OpenApiTypes.BINARY, description="an XLSX workbook or a PDF, as `fmt` asks")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT = {(200, XLSX_TYPE): XLSX, (200, "application/pdf"): XLSX}
 FMT = OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["xlsx", "pdf"], description="The format.")
 
 
@@ -54,7 +56,8 @@ class StatementsApi(APIView):
     (filter with `member`, a membership id, and `community`). Newest first."""
 
     @extend_schema(
-        responses=StatementSerializer(many=True),
+        operation_id="billing_statements_list",
+        responses=page_of(StatementSerializer, "StatementPage"),
         parameters=[
             OpenApiParameter("member", int, description="A membership you may see."),
             OpenApiParameter("community", int, description="A community you may see."),
@@ -84,7 +87,7 @@ class StatementApi(APIView):
 class StatementPdfApi(APIView):
     """The statement as a PDF, in the request's language."""
 
-    @extend_schema(responses={200: PDF})
+    @extend_schema(responses={(200, "application/pdf"): PDF})
     def get(self, request, pk: int):
         statement = selectors.statement_get(user=request.user, statement_id=pk)
         return _download(render.statement_pdf(statement.data), filename=f"{statement.number}.pdf",
@@ -95,14 +98,11 @@ class StatementPdfApi(APIView):
 class StatementCsvApi(APIView):
     """The statement as CSV (`.` decimals, text cells formula-safe)."""
 
-    @extend_schema(responses={200: CSV})
+    @extend_schema(responses={(200, "text/csv"): CSV})
     def get(self, request, pk: int):
         statement = selectors.statement_get(user=request.user, statement_id=pk)
         return _download(render.statement_csv(statement.data), filename=f"{statement.number}.csv",
                          content_type="text/csv; charset=utf-8")
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _fmt(fmt: str) -> str:
@@ -116,7 +116,7 @@ class CommunityReportApi(APIView):
     """A posted run's community report (all members, totals, fund), for its referents:
     `xlsx` or `pdf`. A member of the community gets 403, anyone else 404."""
 
-    @extend_schema(responses={200: XLSX}, parameters=[FMT])
+    @extend_schema(responses=REPORT, parameters=[FMT])
     def get(self, request, run_id: int, fmt: str):
         fmt = _fmt(fmt)
         run = selectors.run_for_report(user=request.user, run_id=run_id)
@@ -132,7 +132,7 @@ class YearlyReportApi(APIView):
     """The yearly report of how the incentive was shared (received; producers, consumers,
     fund, excess; per member), as GSE asks referents for: `xlsx` or `pdf`."""
 
-    @extend_schema(responses={200: XLSX}, parameters=[FMT])
+    @extend_schema(responses=REPORT, parameters=[FMT])
     def get(self, request, community_id: int, year: int, fmt: str):
         fmt = _fmt(fmt)
         if not 2000 <= year <= 2100:

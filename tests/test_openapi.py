@@ -40,3 +40,17 @@ def test_the_swagger_ui_is_served_offline(client):
     assert any("swagger-ui" in a for a in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_every_operation_documents_the_error_envelope(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"error", "message", "status_code",
+                                                                         "details"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "429" in responses, (method, path)
+            if any(operation.get("security", [{}])):
+                assert {"401", "403"} <= set(responses), (method, path)
+            if "{" in path:
+                assert {"400", "404"} <= set(responses), (method, path)

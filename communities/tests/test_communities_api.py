@@ -151,6 +151,18 @@ def test_it_replaces_with_put_and_validates_required_fields(world, as_user):
     assert resp.json()["name"] == "Bologna Sole"
 
 
+def test_it_refuses_a_referent_removing_themselves_from_the_referents(world, as_user):
+    client = as_user(world.a.referent)
+    url = f"{URL}/{world.a.community.pk}"
+    resp = client.patch(url, {"referents": []}, format="json")
+    assert resp.status_code == 400
+    assert "referents" in resp.json()["details"]
+    # a form PUT without the field means "no referents" too
+    assert client.put(url, {"name": "Renamed"}).status_code == 400
+    assert list(Community.objects.get(pk=world.a.community.pk).referents.all()) == [world.a.referent]
+    assert client.patch(url, {"referents": [world.a.referent.pk]}, format="json").status_code == 200
+
+
 def test_it_rejects_an_unknown_time_zone(world, as_user):
     resp = as_user(world.a.vendor).patch(
         f"{URL}/{world.a.community.pk}", {"time_zone": "Mars/Olympus"}, format="json"

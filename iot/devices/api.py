@@ -5,7 +5,7 @@ staff rights over the device's community (403 otherwise)."""
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -66,7 +66,9 @@ class DeviceListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.device_list(user=self.request.user)
 
-    @extend_schema(request=DeviceWriteSerializer, responses={201: DeviceSecretSerializer})
+    @extend_schema(request=DeviceWriteSerializer, responses={
+        201: DeviceSecretSerializer,
+        409: OpenApiResponse(description="A device with this serial already exists (error envelope)")})
     def post(self, request):
         serializer = DeviceWriteSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
