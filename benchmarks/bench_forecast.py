@@ -116,7 +116,7 @@ def _history(plants, meters, inverters, new: set, h, rng: np.random.Generator) -
     reads: produced by every inverter, imported by every meter but the new ones."""
     from forecasts import calendar, testing
     from iot.models import Metric
-    from iot.selectors import ROLLUP_TABLES
+    from iot.read.selectors import ROLLUP_TABLES
     from simulation.physics import load_kw
 
     steps, step_min = h.history_steps, h.step_minutes

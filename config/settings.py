@@ -478,7 +478,7 @@ SIMULATION_WS_MAX_S = env.int("SIMULATION_WS_MAX_S", default=3600)
 SIMULATION_STREAM_RECHECK_S = env.float("SIMULATION_STREAM_RECHECK_S", default=30.0)
 
 # --- iot queries ---
-# Telemetry reads (iot/selectors.py): the most points one series request may return (raw or a
+# Telemetry reads (iot/read/selectors.py): the most points one series request may return (raw or a
 # rollup; "auto" stays under 2,000), and the SSE heartbeat (`: heartbeat` comment) interval.
 IOT_QUERY_MAX_POINTS = env.int("IOT_QUERY_MAX_POINTS", default=100_000)
 IOT_SSE_HEARTBEAT_S = env.float("IOT_SSE_HEARTBEAT_S", default=15.0)

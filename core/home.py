@@ -1,7 +1,7 @@
 """The portal's two homes (issue 11): a member's day and month, a referent's community.
 
 Selectors only (STYLE.md): every number comes from the telemetry selectors the dashboard API
-uses (iot/dashboards.py, iot/selectors.py), so the home shows the API's numbers for the same
+uses (iot/read/dashboards.py, iot/read/selectors.py), so the home shows the API's numbers for the same
 period. Energy is in kWh from the rollups' counter differences; days and hours are those of
 the community's time zone. Shared energy is min(injected, withdrawn) per hour over the
 community's meters (DOMAIN.md); a member's share of it is pro rata to their withdrawal in
@@ -16,8 +16,9 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from iot import dashboards
-from iot.selectors import community_series, devices_of, energy_buckets, latest_values
+from iot.read import dashboards
+from iot.read.selectors import community_series, devices_of, energy_buckets, latest_values
+from iot.rollups.tables import ROLLUP_TABLES
 
 SUNNY_HOURS = range(10, 16)  # local 10:00-16:00: "consumption in sunny hours"
 QUARTER = timedelta(minutes=15)
@@ -68,7 +69,8 @@ def _community_hourly(community, start, end) -> dict:
 
 
 def _community_production(community, start, end) -> float | None:
-    sql = ("SELECT sum(x.delta) FROM iot_rollup_15m x JOIN iot_metric m ON m.id = x.metric_id"
+    sql = (f"SELECT sum(x.delta) FROM {ROLLUP_TABLES['15m']} x"  # noqa: S608 - a module constant
+           " JOIN iot_metric m ON m.id = x.metric_id"
            " JOIN iot_device d ON d.id = x.device_id WHERE d.community_id = %s"
            " AND m.code = 'energy_produced_kwh' AND x.bucket >= %s AND x.bucket < %s")
     with connection.cursor() as cursor:
@@ -265,9 +267,10 @@ def meter_coverage(meters: list, start: datetime, end: datetime) -> float | None
     end = _floor_quarter(end)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT x.device_id, x.bucket FROM iot_rollup_15m x JOIN iot_metric mt ON mt.id = x.metric_id"
-            " WHERE x.device_id = ANY(%s) AND mt.code = 'energy_import_kwh' AND x.bucket >= %s"
-            " AND x.bucket < %s", [[d.id for d in meters], start, end])
+            f"SELECT x.device_id, x.bucket FROM {ROLLUP_TABLES['15m']} x"  # noqa: S608 - a module constant
+            " JOIN iot_metric mt ON mt.id = x.metric_id WHERE x.device_id = ANY(%s)"
+            " AND mt.code = 'energy_import_kwh' AND x.bucket >= %s AND x.bucket < %s",
+            [[d.id for d in meters], start, end])
         buckets: dict[int, list] = {}
         for device_id, bucket in cursor.fetchall():
             buckets.setdefault(device_id, []).append(bucket)
@@ -312,7 +315,7 @@ def member_table(community, first: date, last: date, hourly: dict) -> list[dict]
 
 
 def dashboards_own_q(user):
-    from iot.selectors import own_devices_q
+    from iot.read.selectors import own_devices_q
 
     return own_devices_q(user)
 

@@ -1,4 +1,4 @@
-# ruff: noqa: S608  - the table name comes from iot.selectors.ROLLUP_TABLES; values are bound.
+# ruff: noqa: S608  - the table name comes from iot.read.selectors.ROLLUP_TABLES; values are bound.
 """Measured energy per subject and interval, read from the IoT rollups as dense arrays.
 
 One query per (metric, subjects): one aggregate per device (PITFALLS.md: fetch arrays, not
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.db import connection
 
-from iot.selectors import ROLLUP_TABLES
+from iot.read.selectors import ROLLUP_TABLES
 
 PRODUCED = "energy_produced_kwh"
 IMPORTED = "energy_import_kwh"

@@ -56,7 +56,7 @@ def commandable_batteries(community):
 
 
 def _initial_soc_pct(device, spec_min: float, spec_max: float) -> float:
-    from iot.selectors import latest_values
+    from iot.read.selectors import latest_values
 
     value = latest_values(device_ids=[device.pk], metric_codes=["soc_pct"]).get(device.pk, {}).get("soc_pct")
     pct = float(value["value"]) if value else 50.0

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, render
 from communities.models import Community
 from core.errors import ApiError
 from core.exceptions import Forbidden, NotFound
-from iot.dashboards import dashboard_overview
 from iot.models import Device, Metric
-from iot.selectors import RESOLUTIONS, devices_of, latest_values
+from iot.read.dashboards import dashboard_overview
+from iot.read.selectors import RESOLUTIONS, devices_of, latest_values
 
 
 @login_required

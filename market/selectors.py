@@ -9,10 +9,11 @@ from django.db import connection
 from django.db.models import F, Q
 
 from communities.models import Configuration, ConfigurationStatus, RegimeParameters
+from iot.rollups.tables import rollup_table
 from market.models import Allocation, AllocationStatus, Delivery, Offer, OfferStatus, Suspension
 
 DEFAULT_INTERVAL_MINUTES = 60
-ROLLUP_TABLE = {15: "iot_rollup_15m", 60: "iot_rollup_1h"}
+ROLLUP_TABLE = {15: rollup_table(minutes=15), 60: rollup_table(minutes=60)}
 
 
 def offers_list(

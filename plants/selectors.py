@@ -46,7 +46,7 @@ def plant_performance(*, plant: Plant, start: date, end: date) -> dict | None:
     None when no device of the plant reported energy in the period.
     """
     from iot.models import Device
-    from iot.selectors import plant_energy_kwh, plant_irradiation_kwh_m2
+    from iot.read.selectors import plant_energy_kwh, plant_irradiation_kwh_m2
 
     tz = ZoneInfo(plant.community.time_zone if plant.community else "UTC")
     start_at = datetime.combine(start, time.min, tzinfo=tz)

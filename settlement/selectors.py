@@ -24,6 +24,7 @@ from psycopg.pq import Format
 from communities.models import Community, Configuration, MeteringPoint
 from communities.selectors import regime_parameters_at
 from energy_rules.figures import default_params
+from iot.rollups.tables import rollup_table
 from plants.models import Plant, PlantShare
 from pricing.selectors import zonal_prices
 from settlement.models import GapDecision, GapDecisionKind, OfficialReading, SettlementPeriod, SettlementRun
@@ -96,7 +97,7 @@ def _meter_arrays(
     registers differenced per bucket; NaN where no bucket exists. One query with one row
     per meter and register, its arrays read in binary by numpy (shared/PITFALLS.md: no ORM
     rows, no Python object per value on the hot path)."""
-    table = "iot_rollup_1h" if minutes == 60 else "iot_rollup_15m"
+    table = rollup_table(minutes=minutes)
     shape = (len(point_ids), n)
     out = np.full((2, *shape), np.nan)
     if not point_ids:

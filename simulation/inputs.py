@@ -61,7 +61,7 @@ def measured_consumption_kwh(
     if member.membership_id is None or member.plants.exists():
         return None
     from iot.models import Device
-    from iot.selectors import energy_buckets
+    from iot.read.selectors import energy_buckets
 
     devices = list(
         Device.objects.filter(metering_point__membership_id=member.membership_id).values_list("id", flat=True)

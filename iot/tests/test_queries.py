@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from iot.ingest.service import ingest
+from iot.read.selectors import plant_energy_kwh, plant_irradiation_kwh_m2
 from iot.rollups.service import rollup_run
-from iot.selectors import plant_energy_kwh, plant_irradiation_kwh_m2
 from iot.testing.registry import make_device
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,9 @@ from django.utils.translation import gettext
 from core.errors import ApiError
 from core.scoping import get_manageable
 from iot.models import Device, Metric
+from iot.rollups.tables import ROLLUP_TABLES
 
 RESOLUTIONS = ("raw", "15m", "1h", "1d", "1mo")
-ROLLUP_TABLES = {"15m": "iot_rollup_15m", "1h": "iot_rollup_1h", "1d": "iot_rollup_1d",
-                 "1mo": "iot_rollup_1mo"}
 MAX_AUTO_POINTS = 2000
 
 ENERGY_METRICS = {
@@ -190,24 +189,27 @@ def latest_values(*, device_ids: list[int], metric_codes: list[str] | None = Non
 # --- energy sums ------------------------------------------------------------------------------
 
 def energy_buckets(*, device_ids: list[int], resolution: str, start: datetime, end: datetime,
-                   metric_codes=None) -> dict[datetime, dict[str, float]]:
-    """{bucket: {metric code: kWh summed over the devices}} from the rollups' counter deltas.
-
-    Used by the simulation to replace a real member's profile with measured withdrawal.
-    """
+                   metric_codes=None, by_local_hour_in: str | None = None
+                   ) -> dict[datetime, dict[str, float]]:
+    """{bucket: {metric code: kWh summed over the devices}} from the rollups' counter deltas:
+    the one energy query of the read side (dashboards, homes, the simulation's measured
+    profiles). `by_local_hour_in`: a time zone; the buckets are then grouped by its local
+    hour (the 15-minute rollups summed into hours that are whole in that zone)."""
     codes = list(metric_codes or ENERGY_METRICS.values())
     if not device_ids:
         return {}
     table = ROLLUP_TABLES[resolution]
-    sql = (f"SELECT x.bucket, m.code, sum(x.delta) FROM {table} x"
+    bucket = "date_trunc('hour', x.bucket, %(tz)s)" if by_local_hour_in else "x.bucket"
+    sql = (f"SELECT {bucket}, m.code, sum(x.delta) FROM {table} x"
            " JOIN iot_metric m ON m.id = x.metric_id"
-           " WHERE x.device_id = ANY(%s) AND m.code = ANY(%s) AND x.bucket >= %s AND x.bucket < %s"
-           " GROUP BY 1, 2 ORDER BY 1")
+           " WHERE x.device_id = ANY(%(ids)s) AND m.code = ANY(%(codes)s) AND x.bucket >= %(s)s"
+           " AND x.bucket < %(e)s GROUP BY 1, 2 ORDER BY 1")
     out: dict = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(device_ids), codes, start, end])
-        for bucket, code, total in cursor.fetchall():
-            out.setdefault(bucket, {})[code] = total
+        cursor.execute(sql, {"ids": list(device_ids), "codes": codes, "s": start, "e": end,
+                             "tz": by_local_hour_in})
+        for b, code, total in cursor.fetchall():
+            out.setdefault(b, {})[code] = total
     return out
 
 
@@ -251,7 +253,7 @@ def plant_energy_kwh(*, plant, start: datetime, end: datetime) -> float | None:
     device_ids = _plant_devices(plant, ("inverter", "meter"))
     if not device_ids:
         return None
-    sql = ("SELECT sum(x.delta) FROM iot_rollup_15m x JOIN iot_metric m ON m.id = x.metric_id"
+    sql = (f"SELECT sum(x.delta) FROM {ROLLUP_TABLES['15m']} x JOIN iot_metric m ON m.id = x.metric_id"
            " WHERE x.device_id = ANY(%s) AND m.code = 'energy_produced_kwh'"
            " AND x.bucket >= %s AND x.bucket < %s")
     with connection.cursor() as cursor:
@@ -269,7 +271,7 @@ def plant_irradiation_kwh_m2(*, plant, start: datetime, end: datetime) -> float 
     if not device_ids:
         return None
     sql = ("SELECT sum(mean_w) * 0.25 / 1000 FROM ("
-           " SELECT x.bucket, avg(x.sum_value / x.n) AS mean_w FROM iot_rollup_15m x"
+           f" SELECT x.bucket, avg(x.sum_value / x.n) AS mean_w FROM {ROLLUP_TABLES['15m']} x"
            " JOIN iot_metric m ON m.id = x.metric_id WHERE x.device_id = ANY(%s)"
            " AND m.code = 'irradiance_wm2' AND x.bucket >= %s AND x.bucket < %s GROUP BY 1) b")
     with connection.cursor() as cursor:

@@ -1,7 +1,7 @@
 # ruff: noqa: S608  - SQL is assembled from module constants (table names, levels); values are bound.
 """Dashboard reads (seed 002: dashboard, activity, energy, battery) over a set of devices.
 
-The devices come from `iot.selectors.devices_of` (scoped with `visible_to`). Energy is the
+The devices come from `iot.read.selectors.devices_of` (scoped with `visible_to`). Energy is the
 sum of counter differences from the rollups (`ENERGY_METRICS`); days, hours and months are
 those of the community's time zone. Power sign convention (iot/catalogue.py): meter
 + import / - export, inverter + production, battery + discharge / - charge.
@@ -14,7 +14,17 @@ from django.db import connection
 from django.utils import timezone
 
 from iot.models import Alert, DeviceCommand
-from iot.selectors import ENERGY_METRICS, latest_values, metric_by_code, time_zone_of
+from iot.read.selectors import (
+    ENERGY_METRICS,
+    MAX_AUTO_POINTS,
+    ROLLUP_TABLES,
+    _too_many,
+    energy_buckets,
+    latest_values,
+    max_points,
+    metric_by_code,
+    time_zone_of,
+)
 
 CURRENT_WITHIN = timedelta(minutes=15)  # an older power reading is not "current"
 IDLE_BELOW_W = 50.0
@@ -51,20 +61,12 @@ def _battery_state(power_w: float | None) -> str | None:
     return "discharging" if power_w > 0 else "charging"
 
 
-def _grouped_energy(device_ids, table: str, bucket_sql: str, start, end, tz: str) -> dict:
-    """{local bucket start: {response key: kWh}} summed over the devices."""
-    if not device_ids:
-        return {}
-    codes = {code: key for key, code in ENERGY_METRICS.items()}
-    sql = (f"SELECT {bucket_sql} AS b, m.code, sum(x.delta) FROM {table} x"
-           " JOIN iot_metric m ON m.id = x.metric_id WHERE x.device_id = ANY(%(ids)s)"
-           " AND m.code = ANY(%(codes)s) AND x.bucket >= %(s)s AND x.bucket < %(e)s GROUP BY 1, 2")
-    out: dict = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"ids": device_ids, "codes": list(codes), "s": start, "e": end, "tz": tz})
-        for bucket, code, total in cursor.fetchall():
-            out.setdefault(bucket, {})[codes[code]] = total
-    return out
+def _grouped_energy(device_ids, resolution: str, start, end, tz: str, *, local_hours: bool = False) -> dict:
+    """{bucket start: {response key: kWh}} summed over the devices (`energy_buckets`)."""
+    keys = {code: key for key, code in ENERGY_METRICS.items()}
+    rows = energy_buckets(device_ids=device_ids, resolution=resolution, start=start, end=end,
+                          metric_codes=list(keys), by_local_hour_in=tz if local_hours else None)
+    return {b: {keys[code]: total for code, total in values.items()} for b, values in rows.items()}
 
 
 def _energy_row(t: datetime, tz: str, values: dict | None, with_date: bool) -> dict:
@@ -91,8 +93,7 @@ def energy_hourly(*, devices, day: date) -> dict:
     # iterate in UTC: wall-clock arithmetic on an aware datetime would break on DST days
     start = local_midnight(day, tz).astimezone(UTC)
     end = local_midnight(day + timedelta(days=1), tz).astimezone(UTC)
-    data = _grouped_energy([d.id for d in devices], "iot_rollup_15m",
-                           "date_trunc('hour', x.bucket, %(tz)s)", start, end, tz)
+    data = _grouped_energy([d.id for d in devices], "15m", start, end, tz, local_hours=True)
     rows, t = [], start
     while t < end:
         rows.append(_energy_row(t, tz, data.get(t), with_date=False))
@@ -105,7 +106,7 @@ def energy_daily(*, devices, first: date, last: date) -> dict:
     """Local days first..last (inclusive), from the daily rollups."""
     tz = time_zone_of(devices)
     start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
-    data = _grouped_energy([d.id for d in devices], "iot_rollup_1d", "x.bucket", start, end, tz)
+    data = _grouped_energy([d.id for d in devices], "1d", start, end, tz)
     rows = []
     day = first
     while day <= last:
@@ -131,7 +132,7 @@ def energy_monthly(*, devices, months: int = 12, year: int | None = None) -> dic
         first, count = _month_add(today.replace(day=1), -(months - 1)), months
     start = local_midnight(first, tz)
     end = local_midnight(_month_add(first, count), tz)
-    data = _grouped_energy([d.id for d in devices], "iot_rollup_1mo", "x.bucket", start, end, tz)
+    data = _grouped_energy([d.id for d in devices], "1mo", start, end, tz)
     rows = []
     for i in range(count):
         month = _month_add(first, i)
@@ -245,8 +246,6 @@ def battery_status(*, devices) -> dict:
 def _resolutions(*, device_ids: list[int], metric_ids: list[int], start, end) -> dict[tuple[int, int], str]:
     """`resolution_auto` for many (device, metric) pairs in one query: per pair, the finest
     level with at most MAX_AUTO_POINTS stored rows (each count stops at MAX_AUTO_POINTS + 1)."""
-    from iot.selectors import MAX_AUTO_POINTS, ROLLUP_TABLES
-
     if not device_ids:
         return {}
     limit = MAX_AUTO_POINTS + 1
@@ -270,8 +269,6 @@ def _resolutions(*, device_ids: list[int], metric_ids: list[int], start, end) ->
 
 def _series_many(*, pairs: list[tuple[int, int]], resolution: str, start, end) -> dict[tuple[int, int], dict]:
     """{(device, metric): {"t", "value"}} at one resolution, for many pairs, in one query."""
-    from iot.selectors import ROLLUP_TABLES, _too_many, max_points
-
     if not pairs:
         return {}
     cap = max_points()
@@ -324,7 +321,7 @@ def battery_health(*, devices, days: int = 30) -> dict:
     since = now - timedelta(days=days)
     # one grouped query for every battery (not one per device)
     sql = ("SELECT x.device_id, m.code, min(x.min_value), max(x.max_value), sum(x.sum_value) / sum(x.n),"
-           " (array_agg(x.first_value ORDER BY x.bucket))[1] FROM iot_rollup_1h x"
+           f" (array_agg(x.first_value ORDER BY x.bucket))[1] FROM {ROLLUP_TABLES['1h']} x"
            " JOIN iot_metric m ON m.id = x.metric_id WHERE x.device_id = ANY(%s)"
            " AND m.code IN ('battery_temp_c', 'battery_health_pct', 'battery_cycles')"
            " AND x.bucket >= %s GROUP BY 1, 2")

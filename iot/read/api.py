@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from accounts.models import User
 from core.errors import ApiError
 from iot.models import Alert, AlertKind, Metric
-from iot.query_params import bad, choice_param, datetime_param, int_param, json_response
-from iot.selectors import (
+from iot.read.params import bad, choice_param, datetime_param, int_param, json_response
+from iot.read.selectors import (
     RESOLUTIONS,
     ROLLUP_TABLES,
     community_managed,

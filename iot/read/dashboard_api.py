@@ -11,9 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
-from iot import dashboards
-from iot.query_params import bad, date_param, int_param, json_response
-from iot.selectors import devices_of, time_zone_of
+from iot.read import dashboards
+from iot.read.params import bad, date_param, int_param, json_response
+from iot.read.selectors import devices_of, time_zone_of
 
 COMMUNITY = OpenApiParameter(
     "community", OpenApiTypes.INT,

@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from iot import dashboard_api, query_api
 from iot.live.sse import TelemetryStreamView
+from iot.read import api as query_api
+from iot.read import dashboard_api
 
 urlpatterns = [
     path("iot/devices/<int:device_id>/timeseries", query_api.DeviceTimeseriesView.as_view(),
