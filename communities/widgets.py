@@ -20,7 +20,7 @@ class GeoJSONTextarea(forms.Textarea):
     map_srid = 4326
 
     class Media:
-        css = {"all": ["vendor/leaflet/leaflet.css"]}
+        css = {"all": ["vendor/leaflet/leaflet.css", "communities/geojson_widget.css"]}
         js = ["vendor/leaflet/leaflet.js", "communities/geopreview.js"]
 
     def __init__(self, attrs=None):

@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "ninja",  # the device API's docs from its own static files (swagger.html), not a CDN
     "django_filters",
     "django_celery_beat",
     "import_export",
@@ -331,6 +333,42 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+
+
+def _origin_of(url_template: str) -> str | None:
+    """scheme://host[:port] of an absolute URL template such as a tile server's
+    `https://{s}.tile.example.org/{z}/{x}/{y}.png` (Leaflet's `{s}` subdomain becomes `*`);
+    None for an empty or relative template (the site itself, which 'self' covers)."""
+    parts = urlsplit((url_template or "").replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+# Content-Security-Policy on every answer (django-csp; README, Web tier): scripts and styles
+# only from the site's own files, no inline script, style or event handler anywhere (portal,
+# back office, API docs). Additions to 'self' come from settings, never typed in here: the
+# map's tile server (MAP_TILE_URL), the websocket origin of the request (core.csp), Google's
+# sign-in page when it is configured (allauth's POST /accounts/google/login/ redirects there,
+# and form-action covers the redirect).
+# (not named CSP_REPORT_URI here: django-csp's check reads CSP_* settings as its 3.x format)
+_csp_report_uri = env.str("CSP_REPORT_URI", default="/csp-report/")
+INSTALLED_APPS.append("csp")  # its checks of the settings' format
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "core.csp.SiteCSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *filter(None, [_origin_of(MAP_TILE_URL)])],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", *(["https://accounts.google.com"] if SOCIALACCOUNT_PROVIDERS else [])],
+        "frame-ancestors": ["'none'"],
+        "report-uri": [_csp_report_uri] if _csp_report_uri else None,
+    },
+}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,8 +1,11 @@
-"""Browser fixtures: Playwright driving Debian's chromium (no browser download), headless."""
+"""Browser fixtures: Playwright driving Debian's chromium (no browser download), headless.
+A test during which the page reports a Content-Security-Policy violation fails."""
 
 import os
 
 import pytest
+
+from core.tests.browser import CspWatch
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
@@ -21,10 +24,14 @@ def page(live_server, monkeypatch):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(base_url=live_server.url)
         context.set_default_timeout(15_000)
+        csp = CspWatch()
+        csp.watch(context)
         tab = context.new_page()
         tab.base_url = live_server.url
+        tab.csp = csp
         try:
             yield tab
         finally:
             context.close()
             browser.close()
+        csp.check()

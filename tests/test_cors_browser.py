@@ -54,7 +54,7 @@ def other_origin():
 def _call_from(page, origin, api, token) -> str:
     page.goto(origin + "/")
     page.evaluate("([api, token]) => call(api, token)", [api, token])
-    page.wait_for_function("document.getElementById('out').textContent !== 'waiting'")
+    page.wait_for_function("() => document.getElementById('out').textContent !== 'waiting'")
     return page.locator("#out").inner_text()
 
 

@@ -1,6 +1,7 @@
 """With DEBUG=0 and the production variables set, `check --deploy` reports nothing; with a
 secret missing, the process refuses to start and names the variable."""
 
+import json
 import os
 import re
 import secrets
@@ -73,3 +74,23 @@ def test_the_brokers_tls_files_are_not_needed_when_its_tls_listeners_are_off():
         env.pop(name)
     result = _manage("check", env=env)
     assert result.returncode == 0, result.stderr
+
+
+def _csp(env) -> dict:
+    code = ("import json; from django.conf import settings as s; "
+            "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']))")
+    result = _manage("shell", "--no-imports", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_policy_allows_the_production_tile_server_and_google_when_configured():
+    policy = _csp(_production_env())
+    assert policy["img-src"] == ["'self'", "data:", "https://tile.openstreetmap.org"]
+    assert policy["form-action"] == ["'self'"]
+    assert policy["report-uri"] == ["/csp-report/"]
+    policy = _csp(_production_env(MAP_TILE_URL="https://{s}.tiles.example.org/{z}/{x}/{y}.png",
+                                  GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret", CSP_REPORT_URI=""))
+    assert policy["img-src"] == ["'self'", "data:", "https://*.tiles.example.org"]
+    assert policy["form-action"] == ["'self'", "https://accounts.google.com"]
+    assert policy["report-uri"] is None

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmarks.bench_query import asgi_server
-from core.tests.browser import warm_up
+from core.tests.browser import CspWatch, axe_violations, warm_up
 from core.tests.home_data import build_home_data
 from iot.ingest.service import ingest
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -23,14 +23,7 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(settings.BASE_DIR)
-AXE = ROOT / "static" / "vendor" / "axe.min.js"
 SHOTS = ROOT / "var" / "screenshots"
-AXE_RUN = """async () => {
-  const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
-  const r = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-  return r.violations.map((v) =>
-    `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
-}"""
 CANVAS_DRAWN = """(id) => {
   const c = document.getElementById(id);
   if (!c || !c.width) return false;
@@ -56,12 +49,13 @@ def browse(world, monkeypatch):
         base = f"http://{host}"
         warm_up(base)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        contexts, outside = [], []
+        contexts, outside, csp = [], [], CspWatch()
 
         def open_page(user=None, locale="en-GB", width=1280, height=900):
             context = browser.new_context(base_url=base, locale=locale,
                                           viewport={"width": width, "height": height})
             context.set_default_timeout(20_000)
+            csp.watch(context)
             if user is not None:
                 client = Client()
                 client.force_login(user)
@@ -79,11 +73,7 @@ def browse(world, monkeypatch):
                 context.close()
             browser.close()
         assert outside == []  # nothing from a CDN or a tile server
-
-
-def axe_violations(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(AXE_RUN)
+        csp.check()
 
 
 def no_horizontal_scroll(page) -> bool:
@@ -98,7 +88,7 @@ def test_the_member_home_is_alive(browse, world):
     data = build_home_data(world)
     page = browse(world.a.member)
     page.goto("/")
-    page.wait_for_function("window.Chart && Object.keys(Chart.instances).length === 2")
+    page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 2")
     assert page.evaluate(CANVAS_DRAWN, "chart-day") and page.evaluate(CANVAS_DRAWN, "chart-month")
 
     api = page.evaluate("fetch('/api/v1/dashboard').then((r) => r.json())")
@@ -111,7 +101,8 @@ def test_the_member_home_is_alive(browse, world):
     page.wait_for_selector('#live-state[data-state="live"]')
     ingest([{"device": data["meter_a"].serial, "metric": "power_w", "ts": timezone.now(), "value": 1500.0}],
            source="mqtt")
-    page.wait_for_function("document.querySelector('[data-live=\"consumption\"]').dataset.raw === '5500'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-live=\"consumption\"]').dataset.raw === '5500'")
     # ... and the day curve's current quarter hour (5.5 kW), without a reload
     quarter = page.evaluate("document.getElementById('chart-day').dataset.liveQuarter")
     assert quarter and quarter[-2:] in ("00", "15", "30", "45")
@@ -128,7 +119,7 @@ def test_the_referent_home_is_alive(browse, world):
     build_home_data(world)
     page = browse(world.a.referent)
     page.goto("/")
-    page.wait_for_function("window.Chart && Object.keys(Chart.instances).length === 1")
+    page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 1")
     assert page.evaluate(CANVAS_DRAWN, "chart-shared")
     api = page.evaluate(f"fetch('/api/v1/dashboard?community={world.a.community.pk}').then((r) => r.json())")
     assert raw(page, '[data-live="production"]') == pytest.approx(api["power_w"]["production"])
@@ -174,7 +165,7 @@ def test_the_italian_home_has_no_english_left(browse, world):
     build_home_data(world)
     page = browse(world.a.member, locale="it-IT")
     page.goto("/")
-    page.wait_for_function("window.Chart && Object.keys(Chart.instances).length === 2")
+    page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 2")
     assert page.locator("html").get_attribute("lang") == "it"
     text = page.locator("body").inner_text()
     left = [w for w in ENGLISH if re.search(rf"\b{re.escape(w)}\b", text)]

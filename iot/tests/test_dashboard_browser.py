@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from benchmarks.bench_query import asgi_server
-from core.tests.browser import warm_up
+from core.tests.browser import CspWatch, warm_up
 from iot.ingest.service import ingest
 from iot.rollups.service import rollup_run
 from iot.testing.registry import make_device
@@ -32,6 +32,8 @@ def browser_page(world, monkeypatch):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(base_url=base)
         context.set_default_timeout(15_000)
+        csp = CspWatch()
+        csp.watch(context)
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": base}])
         page = context.new_page()
@@ -43,6 +45,7 @@ def browser_page(world, monkeypatch):
             context.close()
             browser.close()
         assert outside == []  # nothing from a CDN
+        csp.check()
 
 
 def test_the_live_dashboard_updates_without_reload(browser_page, world):
@@ -57,7 +60,7 @@ def test_the_live_dashboard_updates_without_reload(browser_page, world):
            source="mqtt")
 
     page.wait_for_function(
-        f"document.querySelector('tr[data-device=\"{meter.pk}\"] td[data-metric=\"power_w\"]')"
+        f"() => document.querySelector('tr[data-device=\"{meter.pk}\"] td[data-metric=\"power_w\"]')"
         ".textContent === '4321'")
     assert page.locator('[data-kpi="grid"]').inner_text() == "4321"
 
@@ -72,8 +75,8 @@ def test_the_device_page_draws_the_history_chart(browser_page, world):
 
     page.goto(f"/iot/devices/{meter.pk}/")
 
-    page.wait_for_function("Object.keys(Chart.instances).length === 1")
+    page.wait_for_function("() => Object.keys(Chart.instances).length === 1")
     assert "points at raw" in page.locator("#history-info").inner_text()
     page.select_option("select[name=resolution]", "1h")
     page.click("#history-form button")
-    page.wait_for_function("document.querySelector('#history-info').textContent === '1 points at 1h'")
+    page.wait_for_function("() => document.querySelector('#history-info').textContent === '1 points at 1h'")

@@ -42,7 +42,7 @@ def test_the_run_page_shows_results_and_charts_offline(page, world):  # noqa: F8
         )
         page.goto(f"/simulation/runs/{job}/")
         page.wait_for_selector("#sim-results:not([hidden])")
-        page.wait_for_function("Object.keys(Chart.instances).length === 4")
+        page.wait_for_function("() => Object.keys(Chart.instances).length === 4")
         assert page.locator("#sim-kpis .kpi").count() == 6
         assert page.locator("#sim-split tbody tr").count() == rows
         assert page.locator("#sim-csv").is_visible()
