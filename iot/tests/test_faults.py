@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -227,13 +228,18 @@ def stack(world, tmp_path):
     for prefix in ("FLT", "CLN"):
         for i in range(DEVICES):
             make_device(f"{prefix}-{i:02d}", kind="meter", plant=world.a.plant)
-    pg = PrivatePostgres(port=free_port(25430, 25449)).start()
-    redis = PrivateRedis(port=free_port(26380, 26399)).start()
-    broker = Broker(port=free_port(18830, 18839), directory=tmp_path / "mosquitto")
-    stack = Stack(pg=pg, redis=redis, broker=broker, db=Db(pg.dsn),
-                  queue=f"{settings.CELERY_TASK_DEFAULT_QUEUE}-faults")
-    try:
-        pg.clone_from(connection.settings_dict)
+    with ExitStack() as cleanup:  # every step undone, even when another one fails
+        pg = PrivatePostgres(port=free_port(25430, 25449))
+        cleanup.callback(pg.destroy)
+        redis = PrivateRedis(port=free_port(26380, 26399))
+        cleanup.callback(redis.destroy)
+        broker = Broker(port=free_port(18830, 18839), directory=tmp_path / "mosquitto")
+        cleanup.callback(broker.stop)
+        stack = Stack(pg=pg, redis=redis, broker=broker, db=Db(pg.dsn),
+                      queue=f"{settings.CELERY_TASK_DEFAULT_QUEUE}-faults")
+        cleanup.callback(_stop_all, stack)
+        pg.start().clone_from(connection.settings_dict)
+        redis.start()
         broker.start()
         stack.env = service_env(database_url=pg.url, redis_url=redis.url, queue=stack.queue)
         stack.workers.append(CeleryWorker(queue=stack.queue, env=stack.env))
@@ -241,14 +247,15 @@ def stack(world, tmp_path):
         stack.beat = RollupBeat(f"{redis.url}/1", stack.queue)
         stack.beat.start()
         yield stack
-    finally:
-        if stack.beat is not None:
-            stack.beat.stopping.set()
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda process: process.stop(), stack.bridges + stack.workers))
-        broker.stop()
-        redis.destroy()
-        pg.destroy()
+
+
+def _stop_all(stack: Stack) -> None:
+    if stack.beat is not None:
+        stack.beat.stopping.set()
+    if stack.stream is not None:
+        stack.stream.close()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda process: process.stop(), stack.bridges + stack.workers))
 
 
 def test_readings_survive_killing_every_component_mid_stream(stack):
