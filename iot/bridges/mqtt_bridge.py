@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+import psycopg
 from django.conf import settings
 from django.db import (
     DatabaseError,
@@ -56,6 +57,11 @@ from iot.ingest.service import dead_letters_record, ingest
 logger = logging.getLogger("commonwatt.iot.mqtt_bridge")
 
 SUBSCRIPTIONS = [("devices/+/telemetry", 1), ("devices/+/commands/ack", 1)]
+
+# "The database is away": the batch is kept unacknowledged and retried. psycopg's own
+# classes too, for work done on psycopg's cursor outside Django's error translation (a
+# connection lost there once made the bridge dead-letter and acknowledge the message).
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def subscriptions(group: str = "") -> list[tuple[str, int]]:
@@ -255,16 +261,9 @@ class MqttBridge:
             try:
                 self.process(batch)
                 break
-            except (OperationalError, InterfaceError):  # the database is away: wait and retry
-                with self._stats_lock:
-                    self.stats.db_failures += 1
+            except TRANSIENT_DB_ERRORS:  # the database is away: wait and retry
                 logger.exception("database error; batch of %d kept unacknowledged, retry in %.1fs",
                                  len(batch), delay)
-                connection.close()
-                if self.stopping.wait(delay):
-                    return  # not acknowledged: the broker redelivers after a restart
-                delay = min(delay * 2, self.backoff_max_s)
-                close_old_connections()
             except Exception as exc:
                 # Not transient: a message the database refuses, or one the code cannot
                 # handle. Isolate it, so one poison message cannot hold the stream back.
@@ -272,16 +271,26 @@ class MqttBridge:
                 if len(batch) > 1:
                     for msg in batch:
                         self._process_until_stored([msg])
-                else:
-                    reason = ("refused by the database" if isinstance(exc, DatabaseError)
-                              else _failure(exc))
-                    self._poison(batch[0], reason)
-                return
+                    return
+                reason = ("refused by the database" if isinstance(exc, DatabaseError)
+                          else _failure(exc))
+                if self._poison(batch[0], reason):
+                    return
+                # the database went away while recording it: keep the message and retry it
+            with self._stats_lock:
+                self.stats.db_failures += 1
+            connection.close()
+            if self.stopping.wait(delay):
+                return  # not acknowledged: the broker redelivers after a restart
+            delay = min(delay * 2, self.backoff_max_s)
+            close_old_connections()
         if self.on_batch is not None:
             self.on_batch(batch)
 
-    def _poison(self, msg: Received, reason: str) -> None:
-        """Dead-letter a message that could not be stored, as it is; acknowledged either way."""
+    def _poison(self, msg: Received, reason: str) -> bool:
+        """Dead-letter a message that could not be stored, as it is, and acknowledge it.
+        False (nothing recorded, nothing acknowledged) when the database is away: a message
+        is never acknowledged unless its readings or its dead letter are committed."""
         where = split_topic(msg.topic)
         try:
             with transaction.atomic():
@@ -289,9 +298,13 @@ class MqttBridge:
                                       "raw": msg.payload, "reason": reason}], source="mqtt")
             with self._stats_lock:
                 self.stats.dead_letters += 1
+        except TRANSIENT_DB_ERRORS:
+            logger.exception("could not dead-letter a message on %s (database away); kept", msg.topic)
+            return False
         except DatabaseError:
             logger.exception("could not dead-letter a message on %s: %r", msg.topic, msg.payload[:2000])
         self._ack([msg])
+        return True
 
     def process(self, batch: list[Received]) -> None:
         """Store one batch in one transaction, then acknowledge it. Raises DatabaseError

@@ -213,7 +213,11 @@ def _touch_devices(devices_ok: set[int], refusals: list[Refusal]) -> None:
 
 def _copy_rows(cursor, table: str, rows: dict) -> None:
     sql = f"COPY {table} (device_id, metric_id, ts, value) FROM STDIN (FORMAT BINARY)"
-    with cursor.cursor.copy(sql) as copy:
+    # The COPY runs on psycopg's own cursor, outside Django's error translation: without
+    # `wrap_database_errors` a connection lost mid-COPY (a PostgreSQL restart) escaped as
+    # psycopg.OperationalError, which callers did not recognise as "the database is away"
+    # (the MQTT bridge dead-lettered and acknowledged the message instead of retrying).
+    with cursor.db.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         copy.set_types(["int8", "int4", "timestamptz", "float8"])
         write = copy.write_row
         for (device_id, metric_id, ts), value in rows.items():

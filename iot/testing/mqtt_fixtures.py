@@ -34,17 +34,21 @@ def broker(tmp_path, transactional_db):
 
 
 class BridgeProcess:
-    def __init__(self, port: int, client_id: str, *extra_args: str):
-        db = connection.settings_dict
-        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{host}/{db['NAME']}",
-            "MQTT_PORT": str(port),
-            "PYTHONUNBUFFERED": "1",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-        env.pop("TEST_DATABASE_NAME", None)
+    """`manage.py mqtt_bridge` on the test database, or with `env` (e.g.
+    `iot.testing.faults.service_env`) on other services; returns once it is connected."""
+
+    def __init__(self, port: int, client_id: str, *extra_args: str, env: dict | None = None):
+        if env is None:
+            db = connection.settings_dict
+            host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+            env = {
+                **os.environ,
+                "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{host}/{db['NAME']}",
+                "PYTHONUNBUFFERED": "1",
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+            }
+            env.pop("TEST_DATABASE_NAME", None)
+        env = {**env, "MQTT_PORT": str(port)}
         self.client_id = client_id
         self.lines: list[str] = []
         self.connected = threading.Event()

@@ -234,3 +234,29 @@ def test_the_partition_beat_task_is_registered_and_runs(db):
     task = PeriodicTask.objects.get(task="iot.tasks.partitions_ensure_task")
     assert task.enabled and task.interval.every == 1 and task.interval.period == "days"
     assert partitions_ensure_task.apply().get() == {"created": [], "moved_rows": 0}  # migrate made them
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_during_the_copy_raises_djangos_operational_error(meter, now):
+    """The COPY runs on psycopg's own cursor: a connection lost there must still surface as
+    Django's OperationalError, the error every caller (the MQTT bridge's retry, the HTTP 503)
+    treats as "the database is away, try again", not as a bad payload."""
+    import psycopg
+    from django.db import OperationalError
+
+    from iot.ingest.service import _write
+    from iot.models import Metric
+
+    metric = Metric.objects.get(code="power_w")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                         password=db["PASSWORD"], dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(OperationalError):
+        _write({(meter.id, metric.id, now): 1.0})
+    connection.close()
+    assert ingest([{"device": "MTR-A1", "metric": "power_w", "ts": iso(now), "value": 1}],
+                  source="http").accepted == 1

@@ -208,3 +208,33 @@ def test_two_bridges_of_a_group_split_the_load_and_lose_nothing_when_one_is_kill
     handled = [int(re.search(r"stopped: (\d+) messages", out).group(1)) for out in (first, second)]
     # the survivor got part of the stream, not all of it; the restarted one got its share
     assert 0 < handled[0] < messages and handled[1] > 0, handled
+
+
+def test_a_connection_lost_inside_psycopg_is_retried_not_dead_lettered(world):
+    """The ingest's COPY runs on psycopg's own cursor; a PostgreSQL crash there raised
+    psycopg.OperationalError, which the bridge took for a poison message: it dead-lettered and
+    acknowledged it (or only acknowledged it, with the database still away), so the readings
+    were lost. Any connection failure keeps the message and retries it."""
+    import psycopg
+
+    from iot.bridges.mqtt_bridge import MqttBridge, Received
+
+    device, _ = make_device("MQ-R", kind="meter", plant=world.a.plant)
+    now = timezone.now().replace(microsecond=0)
+
+    class CrashOnce(MqttBridge):
+        crashes = 1
+
+        def process(self, batch):
+            if self.crashes:
+                self.crashes -= 1
+                raise psycopg.OperationalError("consuming input failed: server closed the connection")
+            super().process(batch)
+
+    in_process = CrashOnce(port=1, client_id="crash-once", workers=1)
+    body = json.dumps([reading(now, 5)]).encode()
+    in_process._process_until_stored([Received(1, 1, "devices/MQ-R/telemetry", body, 0, time.monotonic())])
+
+    assert stored_readings(device) == [("MQ-R", "power_w", now, 5.0)]
+    assert not DeadLetter.objects.exists()
+    assert in_process.stats.db_failures == 1 and in_process.stats.dead_letters == 0
