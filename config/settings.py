@@ -351,6 +351,8 @@ def _origin_of(url_template: str) -> str | None:
 # and form-action covers the redirect).
 # (not named CSP_REPORT_URI here: django-csp's check reads CSP_* settings as its 3.x format)
 _csp_report_uri = env.str("CSP_REPORT_URI", default="/csp-report/")
+# Reports accepted per client address (the endpoint logs each one): "60/min"; empty = no limit.
+SECURITY_REPORT_RATE = env.str("CSP_REPORT_RATE", default="60/min")
 INSTALLED_APPS.append("csp")  # its checks of the settings' format
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "core.csp.SiteCSPMiddleware")

@@ -46,7 +46,15 @@ class SiteCSPMiddleware(CSPMiddleware):
 @require_POST
 def csp_report(request):
     """One WARNING log line per violation report (`report-uri`) and 204; 400 for a body that
-    is not a report, 413 past REPORT_MAX_BYTES (nothing logged for either)."""
+    is not a report, 413 past REPORT_MAX_BYTES, 429 past CSP_REPORT_RATE per client address
+    (nothing logged for any of them)."""
+    from core.throttles import CspReportThrottle
+
+    throttle = CspReportThrottle()
+    if not throttle.allow_request(request, None):
+        response = HttpResponse(status=429)
+        response["Retry-After"] = str(int(throttle.wait() or 1))
+        return response
     body = request.read(REPORT_MAX_BYTES + 1)
     if len(body) > REPORT_MAX_BYTES:
         return HttpResponse(status=413)

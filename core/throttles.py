@@ -40,6 +40,19 @@ class ApiAnonRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class CspReportThrottle(SimpleRateThrottle):
+    """Violation reports (`/csp-report/`), per client address: a page cannot be made to
+    flood the logs (`CSP_REPORT_RATE`)."""
+
+    scope = "csp_report"
+
+    def get_rate(self):
+        return settings.SECURITY_REPORT_RATE or None
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class AnonymousCallThrottle(BaseAuthentication):
     """Last of the authentication classes: reached only when no credentials were given.
 

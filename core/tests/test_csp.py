@@ -185,3 +185,18 @@ def test_a_report_that_is_not_one_is_refused(db, caplog):
     assert too_big.status_code == 413
     assert client.get("/csp-report/").status_code == 405
     assert [r for r in caplog.records if r.name == "commonwatt.csp"] == []
+
+
+def test_reports_are_limited_per_client_and_the_excess_is_not_logged(db, caplog, settings):
+    settings.SECURITY_REPORT_RATE = "3/min"
+    report = json.dumps({"csp-report": {"violated-directive": "script-src-elem", "blocked-uri": "inline"}})
+    client = Client()
+    with caplog.at_level(logging.WARNING, logger="commonwatt.csp"):
+        codes = [client.post("/csp-report/", report, content_type="application/csp-report").status_code
+                 for _ in range(5)]
+        other = client.post("/csp-report/", report, content_type="application/csp-report",
+                            REMOTE_ADDR="192.0.2.7")
+    assert codes == [204, 204, 204, 429, 429] and other.status_code == 204  # per address
+    assert len([r for r in caplog.records if r.name == "commonwatt.csp"]) == 4
+    limited = client.post("/csp-report/", report, content_type="application/csp-report")
+    assert int(limited["Retry-After"]) > 0
