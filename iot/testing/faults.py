@@ -20,11 +20,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
+
+from iot.testing.processes import LoggedProcess
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -191,53 +192,28 @@ def service_env(*, database_url: str, redis_url: str, mqtt_port: int | None = No
     return env
 
 
-class CeleryWorker:
+class CeleryWorker(LoggedProcess):
     """`celery -A config worker` (solo pool) consuming `queue` with `env` (see `service_env`);
     returns once the worker reports ready."""
 
+    ready_marker = " ready."
+    stop_timeout = 20.0
+    name = "celery worker"
+
     def __init__(self, *, queue: str, env: dict, ready_timeout: float = 90):
-        self.lines: list[str] = []
-        self.ready = threading.Event()
         self.received = 0  # tasks taken from the queue
         self.finished = 0  # tasks that ended (succeeded or raised)
-        self.process = subprocess.Popen(
+        super().__init__(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
              "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "-n", f"{queue}@%h"],
-            cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(ready_timeout):
-            output = self.stop()
-            raise RuntimeError("celery worker did not start:\n" + output[-3000:])
+             "-n", f"{queue}@%h"], cwd=settings.BASE_DIR, env=env, ready_timeout=ready_timeout)
 
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if " ready." in line:
-                self.ready.set()
-            elif "] received" in line:
-                self.received += 1
-            elif "] succeeded in " in line or "] raised " in line:
-                self.finished += 1
+    def on_line(self, line: str) -> None:
+        if "] received" in line:
+            self.received += 1
+        elif "] succeeded in " in line or "] raised " in line:
+            self.finished += 1
 
     def busy(self) -> bool:
         """A task is running now (as far as the worker's log has told)."""
         return self.received > self.finished
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: a task in progress dies with its transaction open."""
-        self.process.kill()
-        self.process.wait(10)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        return "\n".join(self.lines)

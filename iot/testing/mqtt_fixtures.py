@@ -8,8 +8,6 @@ committed rows.
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from iot.testing.mosquitto import Broker, free_port
+from iot.testing.processes import LoggedProcess
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -33,9 +32,12 @@ def broker(tmp_path, transactional_db):
     broker.stop()
 
 
-class BridgeProcess:
+class BridgeProcess(LoggedProcess):
     """`manage.py mqtt_bridge` on the test database, or with `env` (e.g.
     `iot.testing.faults.service_env`) on other services; returns once it is connected."""
+
+    ready_marker = "bridge connected"
+    name = "bridge"
 
     def __init__(self, port: int, client_id: str, *extra_args: str, env: dict | None = None):
         if env is None:
@@ -48,43 +50,10 @@ class BridgeProcess:
                 "DJANGO_SETTINGS_MODULE": "config.settings",
             }
             env.pop("TEST_DATABASE_NAME", None)
-        env = {**env, "MQTT_PORT": str(port)}
         self.client_id = client_id
-        self.lines: list[str] = []
-        self.connected = threading.Event()
-        self.process = subprocess.Popen(
-            [sys.executable, str(BASE_DIR / "manage.py"), "mqtt_bridge", "--client-id", client_id,
-             "--batch-ms", "20", *extra_args],
-            cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.connected.wait(90):  # a loaded CI machine starts Django slowly
-            self.stop()
-            raise RuntimeError("bridge did not connect:\n" + "\n".join(self.lines[-30:]))
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if "bridge connected" in line:
-                self.connected.set()
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no clean shutdown, nothing flushed or acknowledged on the way out."""
-        self.process.kill()
-        self.process.wait(10)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        return "\n".join(self.lines)
+        super().__init__([sys.executable, str(BASE_DIR / "manage.py"), "mqtt_bridge", "--client-id",
+                          client_id, "--batch-ms", "20", *extra_args],
+                         cwd=BASE_DIR, env={**env, "MQTT_PORT": str(port)})
 
 
 @pytest.fixture
