@@ -131,7 +131,7 @@ def bridged_processes(port: int, serials: list[str], count: int, processes: int)
 
     def drain(process, event):  # read every line: a full pipe would block the bridge
         for line in process.stdout:
-            if "bridge connected" in line:
+            if "bridge subscribed" in line:
                 event.set()
 
     for bridge, event in zip(bridges, connected, strict=True):

@@ -140,6 +140,7 @@ class MqttBridge:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     # paho's network thread -------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties):
@@ -155,6 +156,16 @@ class MqttBridge:
         client.subscribe(subscriptions(self.share_group))
         logger.info("bridge connected to %s:%s (session present: %s%s)", self.host, self.port,
                     flags.session_present, f", group {self.share_group}" if self.share_group else "")
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        # paho sends SUBSCRIBE on its next loop turn: only the broker's SUBACK says the
+        # filters are in place (what arrives from now on is delivered or kept for us)
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            logger.error("broker refused the bridge's subscriptions: %s", refused)
+            return
+        logger.info("bridge subscribed to %d filters%s", len(reason_codes),
+                    f" in group {self.share_group}" if self.share_group else "")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if not self.stopping.is_set():

@@ -34,9 +34,10 @@ def broker(tmp_path, transactional_db):
 
 class BridgeProcess(LoggedProcess):
     """`manage.py mqtt_bridge` on the test database, or with `env` (e.g.
-    `iot.testing.faults.service_env`) on other services; returns once it is connected."""
+    `iot.testing.faults.service_env`) on other services; returns once the broker acknowledged
+    its subscriptions."""
 
-    ready_marker = "bridge connected"
+    ready_marker = "bridge subscribed"  # the broker acknowledged its filters
     name = "bridge"
 
     def __init__(self, port: int, client_id: str, *extra_args: str, env: dict | None = None):
