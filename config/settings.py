@@ -738,5 +738,3 @@ GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL",
                            default="https://www.googleapis.com/oauth2/v1/certs")
 GOOGLE_CERTS_CACHE_S = env.int("GOOGLE_CERTS_CACHE_S", default=3600)
 GOOGLE_CERTS_TIMEOUT_S = env.float("GOOGLE_CERTS_TIMEOUT_S", default=5.0)
-# PostgreSQL work_mem of the settlement's meter-data query (its transaction only)
-SETTLEMENT_WORK_MEM = env.str("SETTLEMENT_WORK_MEM", default="128MB")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from psycopg.adapt import Loader
 from psycopg.pq import Format
@@ -90,40 +90,51 @@ def _array_values(raw: bytes, dtype: str) -> np.ndarray:
     return pairs["v"]
 
 
+# PostgreSQL's binary timestamptz: int8 microseconds since 2000-01-01 UTC
+_PG_EPOCH_S = 946_684_800
+
+
 def _meter_arrays(
     point_ids: list[int], start: datetime, n: int, minutes: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(withdrawal, injection) from the rollups of the points' meters: import and export
     registers differenced per bucket; NaN where no bucket exists. One query with one row
     per meter and register, its arrays read in binary by numpy (shared/PITFALLS.md: no ORM
-    rows, no Python object per value on the hot path)."""
+    rows, no Python object per value on the hot path).
+
+    Each (meter, register) is one aggregate over a range of the rollup's primary key
+    (device, metric, bucket), so PostgreSQL neither sorts nor hashes the month's rows (a
+    GROUP BY over the join sorted 15 million rows on disk at 10,000 points), and the
+    buckets travel as raw timestamps: numpy, not SQL numeric arithmetic, turns them into
+    columns."""
     table = rollup_table(minutes=minutes)
     shape = (len(point_ids), n)
     out = np.full((2, *shape), np.nan)
     if not point_ids:
         return out[0], out[1]
     sql = (
-        "SELECT (p.ord - 1)::int4, (m.code = 'energy_export_kwh')::int4,"
-        f" array_agg(((extract(epoch FROM x.bucket) - %s) / {minutes * 60})::int4),"
-        " array_agg(x.delta::float8)"
+        "SELECT (p.ord - 1)::int4, k.kind, a.buckets, a.kwh"
         " FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)"
         " JOIN iot_device d ON d.metering_point_id = p.id AND d.kind = 'meter'"
-        f" JOIN {table} x ON x.device_id = d.id"
-        " JOIN iot_metric m ON m.id = x.metric_id"
-        " WHERE m.code IN ('energy_import_kwh', 'energy_export_kwh') AND x.delta IS NOT NULL"
-        " AND x.bucket >= %s AND x.bucket < %s GROUP BY p.ord, d.id, m.code"
+        " CROSS JOIN (SELECT id, (code = 'energy_export_kwh')::int4 FROM iot_metric"
+        "             WHERE code IN ('energy_import_kwh', 'energy_export_kwh')) AS k(metric_id, kind)"
+        " CROSS JOIN LATERAL (SELECT array_agg(x.bucket) AS buckets, array_agg(x.delta) AS kwh"
+        f"   FROM {table} x WHERE x.device_id = d.id AND x.metric_id = k.metric_id"
+        "    AND x.delta IS NOT NULL AND x.bucket >= %s AND x.bucket < %s) AS a"
+        " WHERE a.buckets IS NOT NULL"
     )
     end = datetime.fromtimestamp(start.timestamp() + n * minutes * 60, tz=UTC)
+    origin_us = round((start.timestamp() - _PG_EPOCH_S) * 1_000_000)
+    step_us = minutes * 60 * 1_000_000
     connection.ensure_connection()
     # a server-side-binding psycopg cursor (Django's client-side cursors return text only)
-    with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
-        # the month's rows sort in memory, not on disk (this transaction only)
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.SETTLEMENT_WORK_MEM])
-        for name in ("int4", "float8"):
+    with psycopg.Cursor(connection.connection) as cursor:
+        for name in ("timestamptz", "float8"):
             cursor.adapters.register_loader(cursor.adapters.types[name].array_oid, _RawBinary)
-        cursor.execute(sql, [start.timestamp(), point_ids, start, end], binary=True)
-        for row, kind, cols, kwh in cursor.fetchall():
-            cols, kwh = _array_values(cols, ">i4"), _array_values(kwh, ">f8")
+        cursor.execute(sql, [point_ids, start, end], binary=True)
+        for row, kind, buckets, kwh in cursor.fetchall():
+            cols = (_array_values(buckets, ">i8") - origin_us) // step_us
+            kwh = _array_values(kwh, ">f8")
             target = out[kind, row]
             # several meters on one point add up
             target[cols] = np.where(np.isnan(target[cols]), 0.0, target[cols]) + kwh
