@@ -108,6 +108,15 @@ class GseImportSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class GseImportReportSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    configurations = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    removed = serializers.IntegerField()
+
+
 class GseStatementSerializer(serializers.ModelSerializer):
     class Meta:
         model = GseYearlyStatement
@@ -281,7 +290,9 @@ class GseStatementApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(GseStatementSerializer(page, many=True).data)
 
-    @extend_schema(request={"multipart/form-data": GseImportSerializer}, responses={200: dict})
+    @extend_schema(
+        request={"multipart/form-data": GseImportSerializer}, responses={200: GseImportReportSerializer}
+    )
     def post(self, request):
         data = _valid(GseImportSerializer, request.data)
         community = get_visible(Community.objects, request.user, pk=data["community"])
