@@ -57,6 +57,11 @@ def account_wallet(*, user, currency: str | None = None) -> Account:
     return _account(kind=AccountKind.MEMBER_WALLET, user=user, currency=_currency(currency))
 
 
+def account_member_receivable(*, user, currency: str | None = None) -> Account:
+    """What `user` owes the community beyond their wallet (negative balance = owed)."""
+    return _account(kind=AccountKind.MEMBER_RECEIVABLE, user=user, currency=_currency(currency))
+
+
 def account_community_fund(*, community, currency: str | None = None) -> Account:
     return _account(
         kind=AccountKind.COMMUNITY_FUND,

@@ -31,6 +31,9 @@ class AccountKind(models.TextChoices):
     PAYMENTS_CLEARING = "payments_clearing", _("Payments clearing")
     PAYOUTS_PENDING = "payouts_pending", _("Payouts pending")
     PLATFORM_FEES = "platform_fees", _("Platform fees")
+    # what a member owes the community when a negative settlement share (GSE recovering a
+    # yearly true-up) exceeds their wallet: negative balance = owed; the wallet stays >= 0
+    MEMBER_RECEIVABLE = "member_receivable", _("Member receivable")
 
 
 class AccountQuerySet(ScopedQuerySet):

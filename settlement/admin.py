@@ -1,7 +1,7 @@
 """Back office of the settlement, scoped like everything else (`visible_to` to see,
 `managed_by` to act): periods, runs with their lines (read-only), approve / post actions,
-gap decisions and the official-curve import. Every action calls the same service as the
-API, so the same rules hold (STYLE.md habit 15)."""
+gap decisions, the official-curve import and GSE's yearly statements (with their import).
+Every action calls the same service as the API, so the same rules hold (STYLE.md habit 15)."""
 
 from django import forms
 from django.conf import settings
@@ -15,7 +15,15 @@ from core.admin import ScopedAdmin
 from core.exceptions import DomainError
 from settlement import services
 from settlement.curves import curves_import
-from settlement.models import GapDecision, OfficialReading, SettlementLine, SettlementPeriod, SettlementRun
+from settlement.gse import COLUMNS, gse_statement_import
+from settlement.models import (
+    GapDecision,
+    GseYearlyStatement,
+    OfficialReading,
+    SettlementLine,
+    SettlementPeriod,
+    SettlementRun,
+)
 
 
 class ReadOnly:
@@ -207,3 +215,59 @@ class OfficialReadingAdmin(ReadOnly, ScopedAdmin):
             "changelist_url": reverse("admin:settlement_officialreading_changelist"),
         }
         return TemplateResponse(request, "admin/settlement/officialreading/import.html", context)
+
+
+class GseImportForm(forms.Form):
+    community = forms.ModelChoiceField(queryset=None, label=_("Community"))
+    file = forms.FileField(label=_("File"), help_text="CSV: " + ", ".join(COLUMNS) + "[, advances_eur]")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from communities.models import Community
+
+        # only the communities this user manages: the service checks again
+        self.fields["community"].queryset = Community.objects.managed_by(user).order_by("name")
+
+
+@admin.register(GseYearlyStatement)
+class GseYearlyStatementAdmin(ReadOnly, ScopedAdmin):
+    list_display = ["community", "year", "configuration", "incentivised_kwh", "tip_eur", "valorisation_eur",
+                    "excess_premium_eur", "advances_eur", "imported_at"]
+    list_filter = ["year"]
+    list_select_related = ["community"]
+    change_list_template = "admin/settlement/gseyearlystatement/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="settlement_gseyearlystatement_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        if not self.has_module_permission(request):
+            raise PermissionDenied
+        form = GseImportForm(request.POST or None, request.FILES or None, user=request.user)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            limit = settings.SETTLEMENT_IMPORT_MAX_MB * 1024 * 1024
+            data = upload.read(limit + 1)
+            try:
+                if len(data) > limit:
+                    raise DomainError(f"File larger than {settings.SETTLEMENT_IMPORT_MAX_MB} MB.")
+                report = gse_statement_import(actor=request.user, community=form.cleaned_data["community"],
+                                              data=data, source=upload.name)
+            except DomainError as exc:
+                details = "; ".join(str(d) for d in (exc.details or {}).get("file", []))
+                form.add_error("file", f"{exc.message} {details}".strip())
+            else:
+                messages.success(request, _("GSE statement %(year)s imported.") % {"year": report["year"]})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import GSE's yearly statement"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+            "changelist_url": reverse("admin:settlement_gseyearlystatement_changelist"),
+        }
+        status = 400 if request.method == "POST" and form.errors else 200
+        template = "admin/settlement/gseyearlystatement/import.html"
+        return TemplateResponse(request, template, context, status=status)

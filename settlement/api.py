@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +19,15 @@ from core.exceptions import Invalid
 from core.pagination import ItemsPagination, page_of
 from core.scoping import get_visible
 from settlement import selectors, services
-from settlement.models import GapDecisionKind, RunStatus, SettlementLine, SettlementRun
+from settlement.gse import gse_statement_import
+from settlement.models import (
+    GapDecisionKind,
+    GseYearlyStatement,
+    RunKind,
+    RunStatus,
+    SettlementLine,
+    SettlementRun,
+)
 
 TAGS = ["settlement"]
 
@@ -88,6 +98,32 @@ class DraftSerializer(serializers.Serializer):
     month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
 
 
+class TrueUpSerializer(serializers.Serializer):
+    community = serializers.IntegerField()
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+
+
+class GseImportSerializer(serializers.Serializer):
+    community = serializers.IntegerField()
+    file = serializers.FileField()
+
+
+class GseImportReportSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    configurations = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    removed = serializers.IntegerField()
+
+
+class GseStatementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GseYearlyStatement
+        fields = ["id", "community", "year", "configuration", "incentivised_kwh", "tip_eur",
+                  "valorisation_eur", "excess_premium_eur", "advances_eur", "source", "imported_at"]
+
+
 class GapDecisionSerializer(serializers.Serializer):
     metering_point = serializers.IntegerField()
     decision = serializers.ChoiceField(choices=GapDecisionKind.values)
@@ -126,6 +162,7 @@ class SettlementListApi(APIView):
         parameters=[
             OpenApiParameter("community", int),
             OpenApiParameter("status", str, enum=RunStatus.values),
+            OpenApiParameter("kind", str, enum=RunKind.values),
             OpenApiParameter("month", str, description="YYYY-MM"),
         ],
     )
@@ -138,6 +175,10 @@ class SettlementListApi(APIView):
             if params["status"] not in RunStatus.values:
                 raise Invalid(gettext("Unknown run status."), details={"status": ["invalid_choice"]})
             qs = qs.filter(status=params["status"])
+        if params.get("kind"):
+            if params["kind"] not in RunKind.values:
+                raise Invalid(gettext("Unknown run kind."), details={"kind": ["invalid_choice"]})
+            qs = qs.filter(kind=params["kind"])
         if params.get("month"):
             try:
                 qs = qs.filter(period__month=parse_month(params["month"]))
@@ -206,3 +247,59 @@ class GapDecisionApi(APIView):
         )
         new = services.settlement_draft(actor=request.user, community=community, month=month)
         return _detail(request, new)
+
+
+@extend_schema(tags=TAGS)
+class TrueUpApi(APIView):
+    """Draft the yearly true-up of a community (referents; Italian regimes): GSE's yearly
+    statement minus the year's posted advances, split as the advances are. 201 with the new
+    run (kind `true_up`), 200 with the unchanged one; 409 `NoGseStatement` before the
+    statement is imported. Approve and post it as any run."""
+
+    @extend_schema(request=TrueUpSerializer, responses={201: RunDetailSerializer, 200: RunDetailSerializer})
+    def post(self, request):
+        data = _valid(TrueUpSerializer, request.data)
+        community = get_visible(Community.objects, request.user, pk=data["community"])
+        run = services.settlement_true_up_draft(actor=request.user, community=community, year=data["year"])
+        return _detail(request, run, status.HTTP_201_CREATED if run.created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=TAGS)
+class GseStatementApi(APIView):
+    """GSE's yearly statements of the communities you manage (GET, filters `community`,
+    `year`); POST (multipart `community`, `file`) imports one (README: layout). A bad file
+    is 400 and changes nothing; importing the same file again changes nothing."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="billing_gse_statements_list",
+        responses=page_of(GseStatementSerializer, "GseStatementPage"),
+        parameters=[OpenApiParameter("community", int), OpenApiParameter("year", int)],
+    )
+    def get(self, request):
+        qs = GseYearlyStatement.objects.visible_to(request.user)
+        qs = qs.order_by("community_id", "-year", "configuration")
+        for key in ("community", "year"):
+            raw = request.query_params.get(key, "")
+            if raw:
+                if not raw.isdigit():
+                    raise Invalid(gettext("Invalid input."), details={key: ["A number."]})
+                qs = qs.filter(**{f"{key}_id" if key == "community" else key: int(raw)})
+        paginator = ItemsPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(GseStatementSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": GseImportSerializer}, responses={200: GseImportReportSerializer}
+    )
+    def post(self, request):
+        data = _valid(GseImportSerializer, request.data)
+        community = get_visible(Community.objects, request.user, pk=data["community"])
+        upload = data["file"]
+        limit = settings.SETTLEMENT_IMPORT_MAX_MB * 1024 * 1024
+        if upload.size > limit:
+            raise Invalid(gettext("The file is too large."), details={"file": [f"At most {limit} bytes."]})
+        report = gse_statement_import(actor=request.user, community=community, data=upload.read(),
+                                      source=upload.name or "")
+        return Response(report)

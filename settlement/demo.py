@@ -2,13 +2,16 @@
 registers (the member's BDEW load profile and, on PODs with plants, a PV bell scaled
 to the plant, the season and the day's clouds) through the real ingest and rollups, the zonal prices are
 completed from the pricing demo's curve, then the demo referent drafts, approves and posts
-the run. Idempotent: a month already posted is left as it is."""
+the run. GSE's yearly statement of the previous year is imported from the sample file (its
+true-up waits for that year's December, which the demo does not settle). Idempotent: a
+month already posted is left as it is."""
 
 from __future__ import annotations
 
 import math
 import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -21,6 +24,7 @@ from pricing.importing import PriceRow
 from pricing.models import MarketPrice, PriceSource
 from pricing.services import prices_upsert
 from settlement import services
+from settlement.gse import gse_statement_import
 from settlement.models import SettlementRun
 from settlement.selectors import period_bounds
 from settlement.tasks import previous_month
@@ -93,6 +97,13 @@ def _prices(community, start: datetime, end: datetime, tz) -> None:
         prices_upsert(rows=rows, source=PriceSource.DEMO)
 
 
+def _gse_statement(community, referent, year: int, out) -> None:
+    sample = (Path(__file__).parent / "data" / "gse_statement_sample.csv").read_text(encoding="utf-8")
+    body = sample.replace("\n2025;", f"\n{year};")
+    report = gse_statement_import(actor=referent, community=community, data=body.encode(), source="demo")
+    out.write(f"\nsettlement: GSE statement {year} imported ({report['created']} new rows)")
+
+
 def seed(ctx: dict, out) -> None:
     community = ctx.get("community")
     referents = (ctx.get("users") or {}).get("referent") or []
@@ -101,6 +112,7 @@ def seed(ctx: dict, out) -> None:
         return
     tz = ZoneInfo(community.time_zone)
     month = previous_month(timezone.now().astimezone(tz).date())
+    _gse_statement(community, referents[0], month.year - 1, out)
     if SettlementRun.objects.filter(
         period__community=community, period__month=month, status="posted"
     ).exists():

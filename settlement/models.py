@@ -70,6 +70,9 @@ class SettlementPeriod(models.Model):
 class RunKind(models.TextChoices):
     REGULAR = "regular", _("Regular")
     CORRECTION = "correction", _("Correction")
+    # GSE's yearly statement minus the year's posted advances; it lives in the period of
+    # December (the month that closes the year), numbered with December's runs
+    TRUE_UP = "true_up", _("Yearly true-up")
 
 
 class RunStatus(models.TextChoices):
@@ -122,10 +125,15 @@ class SettlementRun(models.Model):
         ordering = ["period", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["period", "number"], name="settlement_run_number_unique"),
-            # at most one open (draft or approved) run per period: drafting again replaces it
+            # at most one open (draft or approved) run per period: drafting again replaces it;
+            # December's true-up is drafted on its own and may be open beside a correction
             models.UniqueConstraint(
-                fields=["period"], condition=Q(status__in=["draft", "approved"]),
+                fields=["period"], condition=Q(status__in=["draft", "approved"]) & ~Q(kind="true_up"),
                 name="settlement_one_open_run_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["period"], condition=Q(status__in=["draft", "approved"], kind="true_up"),
+                name="settlement_one_open_true_up_per_period",
             ),
         ]
 
@@ -284,3 +292,55 @@ class GapDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metering_point_id} {self.decision}"
+
+
+class GseStatementQuerySet(ScopedQuerySet):
+    def _scope(self, user):
+        return self.filter(community__in=_communities_managed(user).values("pk"))
+
+    def _manage_scope(self, user):
+        return self._scope(user)
+
+
+class GseYearlyStatement(models.Model):
+    """GSE's yearly statement of one configuration of a community (imported from CSV,
+    `settlement.gse`): what GSE finally recognises for the year. The true-up run pays the
+    difference between these figures and the year's posted monthly advances."""
+
+    community = models.ForeignKey(
+        "communities.Community", on_delete=models.PROTECT, related_name="gse_statements"
+    )
+    year = models.PositiveSmallIntegerField()
+    configuration = models.CharField(
+        max_length=64, help_text="GSE's code of the configuration (one community may have several)."
+    )
+    incentivised_kwh = models.DecimalField(max_digits=16, decimal_places=4)
+    tip_eur = models.DecimalField(max_digits=14, decimal_places=2)
+    valorisation_eur = models.DecimalField(max_digits=14, decimal_places=2)
+    excess_premium_eur = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="The part of the TIP reserved for non-business consumers."
+    )
+    advances_eur = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="The advances GSE says it paid (optional; shown beside the ledger's figure).",
+    )
+    source = models.CharField(max_length=200, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now=True)
+
+    objects = GseStatementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["community", "-year", "configuration"]
+        verbose_name = _("GSE yearly statement")
+        verbose_name_plural = _("GSE yearly statements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "year", "configuration"], name="settlement_gse_statement_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} {self.year} {self.configuration}"

@@ -26,16 +26,18 @@ from billing.ledger import (
     LegSpec,
     account_community_fund,
     account_incentives_receivable,
+    account_member_receivable,
     account_wallet,
     posting_create,
 )
-from billing.models import EntryKind, PostingKind
+from billing.models import Account, AccountKind, EntryKind, PostingKind
 from communities.models import Community, Membership, MeteringPoint
 from core.exceptions import Conflict, Invalid, NotFound
 from core.scoping import require_manageable
 from settlement.models import (
     GapDecision,
     GapDecisionKind,
+    GseYearlyStatement,
     RunKind,
     RunStatus,
     SettlementLine,
@@ -46,10 +48,12 @@ from settlement.regimes import REGIMES
 from settlement.regimes.base import LineSpec, SettlementInputs
 from settlement.regimes.it_cacer import RegimeInputError
 from settlement.selectors import ESTIMATE_METHODS, period_bounds, settlement_inputs
+from settlement.trueup import ITALIAN, true_up_hash, true_up_inputs, true_up_settle
 
 # lines that move money: the members' and the fund's parts; their sum is the GSE advance
 PAYABLE = ("producer_share", "consumer_share", "excess_share", "fund", "p2p_sale", "p2p_purchase")
 SOURCE = "gse_advance"
+TRUE_UP_SOURCE = "true_up"  # a true-up run's paid lines add up to its true_up line
 
 
 # --- hashing ----------------------------------------------------------------------------
@@ -221,7 +225,9 @@ def settlement_draft(*, actor, community: Community, month: date) -> SettlementR
         period = SettlementPeriod.objects.select_for_update().get(pk=period.pk)
         gathered = settlement_inputs(community=community, month=month)
         ihash = inputs_hash(gathered.inputs)
-        runs = list(period.runs.order_by("-number"))
+        numbered = list(period.runs.order_by("-number"))
+        # December's yearly true-up shares the period (and its numbering), not the month's runs
+        runs = [r for r in numbered if r.kind != RunKind.TRUE_UP]
         posted = [r for r in runs if r.status == RunStatus.POSTED]
         open_run = next((r for r in runs if r.status in (RunStatus.DRAFT, RunStatus.APPROVED)), None)
         for same in (open_run, posted[0] if posted else None):
@@ -244,7 +250,7 @@ def settlement_draft(*, actor, community: Community, month: date) -> SettlementR
             specs = _difference(specs, done, posted[0].id)
         run = SettlementRun.objects.create(
             period=period,
-            number=(runs[0].number + 1) if runs else 1,
+            number=(numbered[0].number + 1) if numbered else 1,
             kind=kind,
             regime=community.regime,
             corrects=posted[0] if kind == RunKind.CORRECTION else None,
@@ -318,8 +324,12 @@ def settlement_approve(*, actor, run: SettlementRun) -> SettlementRun:
                 details={"data_quality": blocking},
                 error="DataQuality",
             )
-        gathered = settlement_inputs(community=run.period.community, month=run.period.month)
-        if inputs_hash(gathered.inputs) != run.inputs_hash:
+        community, month = run.period.community, run.period.month
+        if run.kind == RunKind.TRUE_UP:
+            current = true_up_hash(true_up_inputs(community=community, year=month.year).inputs)
+        else:
+            current = inputs_hash(settlement_inputs(community=community, month=month).inputs)
+        if current != run.inputs_hash:
             raise Conflict(
                 gettext("The inputs changed since this draft: draft the run again."), error="InputsChanged"
             )
@@ -340,10 +350,39 @@ def _account_for(line: SettlementLine, community: Community, users: dict, people
     return account_wallet(user=people[user_id], currency=community.currency)
 
 
+def _legs(line: SettlementLine, account, receivable) -> tuple[list[LegSpec], dict | None]:
+    """The legs of one paid line. A credit: the wallet (or fund) against GSE's receivable.
+    A debit (GSE recovers, e.g. a negative true-up) from a member wallet never takes the
+    wallet below its holds (DOMAIN.md: no wallet goes negative): the wallet gives what is
+    available, the rest is booked on the member's receivable (what they owe the community),
+    so the posting still balances and GSE's receivable is reduced by the whole share.
+    The fund has no such floor: the community's own account carries its share in full."""
+    credit = EntryKind.SETTLEMENT_CREDIT
+    if line.amount > 0 or account.kind != AccountKind.MEMBER_WALLET:
+        return [
+            LegSpec(account=account, amount=line.amount, kind=credit),
+            LegSpec(account=receivable, amount=-line.amount, kind=credit),
+        ], None
+    owed = -line.amount
+    # the row lock makes the figure hold until commit (concurrent withdrawals wait on it)
+    wallet = Account.objects.select_for_update().get(pk=account.pk)
+    debited = min(owed, max(wallet.balance - wallet.held, Decimal(0)))
+    legs = [LegSpec(account=receivable, amount=owed, kind=credit)]
+    if debited:
+        legs.append(LegSpec(account=wallet, amount=-debited, kind=credit))
+    if owed - debited:
+        due = account_member_receivable(user=wallet.user, currency=wallet.currency)
+        legs.append(LegSpec(account=due, amount=-(owed - debited), kind=credit))
+        rest = owed - debited
+        return legs, {"owed_eur": str(owed), "debited_eur": str(debited), "receivable_eur": str(rest)}
+    return legs, None
+
+
 def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
     """Approved -> posted: one ledger posting per paid line (idempotency key
     `settlement:<run>:<line>`), the GSE's receivable against the member's wallet or the
-    community fund. All or nothing; posting twice posts nothing twice."""
+    community fund (a debit beyond a wallet's available balance: see `_legs`; the run's
+    `totals["receivables"]` lists them). All or nothing; posting twice posts nothing twice."""
     with transaction.atomic():
         run = _lock(run, actor)
         if run.status == RunStatus.POSTED:
@@ -353,8 +392,11 @@ def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
             raise Conflict(gettext("Only an approved run can be posted."), details={"status": [run.status]})
         community = run.period.community
         lines = list(run.lines.all())
+        # credits first: a member's positive line of the run covers their negative one
         paid = [ln for ln in lines if ln.kind in PAYABLE and ln.amount != 0]
-        source = sum((ln.amount for ln in lines if ln.kind == SOURCE), Decimal(0))
+        paid.sort(key=lambda ln: ln.amount < 0)
+        source_kind = TRUE_UP_SOURCE if run.kind == RunKind.TRUE_UP else SOURCE
+        source = sum((ln.amount for ln in lines if ln.kind == source_kind), Decimal(0))
         if sum((ln.amount for ln in paid), Decimal(0)) != source:
             raise Conflict(gettext("The paid lines do not add up to the GSE advance."))
         receivable = account_incentives_receivable(community=community)
@@ -365,27 +407,92 @@ def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
             set(users.values()) | {ln.user_id for ln in paid if ln.user_id}
         )
         month = f"{run.period.month:%Y-%m}"
+        receivables = []
         for line in paid:
             account = _account_for(line, community, users, people)
+            legs, owed = _legs(line, account, receivable)
+            if owed:
+                receivables.append({"line": line.pk, "membership": line.membership_id,
+                                    "user": account.user_id, **owed})
             posting_create(
-                legs=[
-                    LegSpec(account=account, amount=line.amount, kind=EntryKind.SETTLEMENT_CREDIT),
-                    LegSpec(account=receivable, amount=-line.amount, kind=EntryKind.SETTLEMENT_CREDIT),
-                ],
+                legs=legs,
                 idempotency_key=f"settlement:{run.pk}:{line.pk}",
                 kind=PostingKind.SETTLEMENT,
                 reason=f"{community.slug} {month} run {run.number}: {line.kind}",
                 actor=actor,
                 community=community,
             )
+        fields = ["status", "posted_by", "posted_at"]
+        if receivables:
+            run.totals = {**(run.totals or {}), "receivables": receivables}
+            fields.append("totals")
         run.status, run.posted_by, run.posted_at = RunStatus.POSTED, actor, timezone.now()
-        run.save(update_fields=["status", "posted_by", "posted_at"])
+        run.save(update_fields=fields)
         audit.record(actor=actor, action="settlement.post", obj=run,
                      detail={"community": community.pk, "month": month, "postings": len(paid),
-                             "amount": str(source), "result_hash": run.result_hash})
+                             "amount": str(source), "result_hash": run.result_hash,
+                             "receivables": len(receivables)})
         from statements.services import statements_issue  # members' statements, emailed after commit
 
         statements_issue(run=run)
+    run.created = True
+    return run
+
+
+# --- the yearly true-up -----------------------------------------------------------------
+
+
+def settlement_true_up_draft(*, actor, community: Community, year: int) -> SettlementRun:
+    """Draft the yearly true-up of `community`'s `year` (settlement.trueup): a run of kind
+    `true_up` in December's period, approved and posted like the others. Needs GSE's yearly
+    statement (`Conflict` NoGseStatement). Same inputs: the open or posted true-up comes back
+    (`created` False); other inputs (a new statement, a later correction of a month): the
+    open one is superseded, a posted one corrected by a run holding only the differences."""
+    if actor is not None:
+        require_manageable(actor, community, message=gettext("Only the community's referents settle it."))
+    if community.regime not in ITALIAN:
+        raise Invalid(gettext("The yearly true-up is GSE's: Italian communities only."),
+                      details={"regime": [community.regime]})
+    december = date(year, 12, 1)
+    if period_bounds(community, december)[1] > timezone.now():
+        raise Invalid(gettext("This year is not over yet."), details={"year": ["Not over yet."]})
+    if not GseYearlyStatement.objects.filter(community=community, year=year).exists():
+        raise Conflict(gettext("Import GSE's yearly statement of this year first."),
+                       details={"year": [year]}, error="NoGseStatement")
+    with transaction.atomic():
+        period, _ = SettlementPeriod.objects.get_or_create(community=community, month=december)
+        period = SettlementPeriod.objects.select_for_update().get(pk=period.pk)
+        gathered = true_up_inputs(community=community, year=year)
+        ihash = true_up_hash(gathered.inputs)
+        numbered = list(period.runs.order_by("-number"))
+        runs = [r for r in numbered if r.kind == RunKind.TRUE_UP]
+        posted = [r for r in runs if r.status == RunStatus.POSTED]
+        open_run = next((r for r in runs if r.status in (RunStatus.DRAFT, RunStatus.APPROVED)), None)
+        for same in (open_run, posted[0] if posted else None):
+            if same is not None and same.inputs_hash == ihash:
+                same.created = False
+                return same
+        specs, totals = true_up_settle(gathered.inputs)
+        if open_run is not None:
+            open_run.status = RunStatus.SUPERSEDED
+            open_run.save(update_fields=["status"])
+        if posted:
+            done = list(SettlementLine.objects.filter(run__in=posted))
+            specs = _difference(specs, done, posted[0].id)
+        run = SettlementRun.objects.create(
+            period=period,
+            number=(numbered[0].number + 1) if numbered else 1,
+            kind=RunKind.TRUE_UP,
+            regime=community.regime,
+            corrects=posted[0] if posted else None,
+            inputs_hash=ihash,
+            result_hash=result_hash(specs),
+            data_quality=gathered.data_quality,
+            totals=_jsonable(totals),
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        SettlementLine.objects.bulk_create(_lines_of(run, specs), batch_size=2000)
+        _tell_referents(run, community)
     run.created = True
     return run
 

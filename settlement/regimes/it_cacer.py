@@ -15,7 +15,8 @@ exempt withdrawal points; valorisation = sum_h EACV x rate_h / 1000. The month's
 energy (investors take their shares of a plant's part), consumers pro rata to their
 withdrawal in each hour's shared energy, the rest to the fund. In the run that closes the
 year (December) the yearly excess premium per set of plants is reserved first, for
-non-business consumers only.
+non-business consumers only; what December's advance cannot cover is carried into the
+yearly true-up (`totals["excess_carried_eur"]`).
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
     )
 
     consumer_kwh = _by_membership(inputs, e["allocated"].sum(axis=1))
-    excess_total = Decimal("0.00")
+    excess_total = excess_carried = Decimal("0.00")
     excess_sets = _excess(inputs, money) if inputs.closes_year else []
     if excess_sets:
         excess_exact = sum((to_decimal(s["excess_eur"]) for s in excess_sets), Decimal(0))
@@ -296,7 +297,11 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
                     {**s, "excess_eur": repr(s["excess_eur"])},
                 )
             )
+        # December's advance may be smaller than the year's excess: it pays what it can and
+        # the rest is carried into GSE's yearly true-up, which reserves it for the same
+        # non-business consumers before its statute split (settlement.trueup)
         excess_total = min(cents(excess_exact), pool)
+        excess_carried = cents(excess_exact) - excess_total
         lines += _excess_shares(inputs, excess_total, consumer_kwh, rule("excess_share"))
 
     lines += _statute_split(inputs, pool - excess_total, money, consumer_kwh, rule)
@@ -308,6 +313,7 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
         "injection_kwh": float(e["injection"].sum()),
         "pool_eur": str(pool),
         "excess_reserved_eur": str(excess_total),
+        "excess_carried_eur": str(excess_carried),
         "excess_sets": excess_sets,
         "plants": {
             str(m["plant"].id): {k: m[k] for k in ("incentivised_kwh", "injected_kwh", "tip_eur")}

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import Leg, Posting
-from settlement.models import SettlementRun
+from settlement.models import GseYearlyStatement, SettlementRun
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -29,7 +29,10 @@ def test_the_demo_community_has_its_last_month_settled():
     )
     for posting in postings:
         assert sum(leg.amount for leg in Leg.objects.filter(posting=posting)) == 0
+    statements = list(GseYearlyStatement.objects.values())
+    assert len(statements) == 2 and statements[0]["community_id"] == run.period.community_id
     call_command("seed_demo", stdout=io.StringIO())
+    assert list(GseYearlyStatement.objects.values()) == statements  # the import is idempotent
     assert (
         SettlementRun.objects.count() == 1
         and Posting.objects.filter(kind="settlement").count() == postings.count()

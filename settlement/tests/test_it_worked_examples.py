@@ -198,6 +198,27 @@ def test_the_excess_goes_only_to_non_business_consumers():
     assert [(s.membership_id, s.amount) for s in shares] == [(201, Decimal("6.00"))]
 
 
+def test_decembers_excess_beyond_its_advance_is_carried_into_the_true_up():
+    # one hour: 1,000 kWh shared, TIP 120 + TRAS_E 10.57 -> advance 130.57; the year's TIP
+    # 100,000 + 120 EUR on (59,000 + 1,000) of (99,000 + 1,000) kWh: ratio 0.60 -> excess
+    # 0.05 x 100,120 = 5,006.00, of which December pays 130.57 and carries 4,875.43
+    ytd = {"plants": {"1": {"incentivised_kwh": 59_000, "injected_kwh": 99_000, "tip_eur": 100_000}}}
+    result = settle(
+        injections=[[1000]],
+        withdrawals=[[500], [500]],
+        plants=[{"power_kw": 150}],
+        consumers=[{"is_business": True}, {}],
+        closes_year=True,
+        year_to_date=ytd,
+    )
+    assert [line.amount for line in lines(result, "excess_premium")] == [Decimal("5006.00")]
+    assert result.totals["excess_reserved_eur"] == "130.57"
+    assert result.totals["excess_carried_eur"] == "4875.43"
+    assert [(s.membership_id, s.amount) for s in lines(result, "excess_share")] == [(201, Decimal("130.57"))]
+    paid = [ln.amount for ln in result.lines if ln.kind in ("producer_share", "consumer_share", "fund")]
+    assert set(paid) == {Decimal("0.00")}
+
+
 def test_the_statute_split_sums_exactly_to_the_advance():
     result = settle(
         injections=[[1000, 333]],
