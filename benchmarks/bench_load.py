@@ -10,7 +10,6 @@ the run (API_USER_RATE empty): 50 clients of one user each would otherwise meet 
 Goal on the 2-core machine: >= 300 requests/s, p95 < 100 ms, 0 errors.
 """
 
-import contextlib
 import csv
 import json
 import os
@@ -22,22 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+
+from benchmarks.bench_query import bench_database
 
 BENCH_DB = "bench_commonwatt_load"
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERS = 60
-
-
-@contextlib.contextmanager
-def _database():
-    old_name = connection.settings_dict["NAME"]
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    try:
-        yield BENCH_DB
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
 
 def _seed() -> dict:
@@ -118,7 +107,7 @@ def run() -> dict:
     seconds = int(os.environ.get("BENCH_LOAD_SECONDS", "30"))
     workers = int(os.environ.get("BENCH_LOAD_WORKERS", "0")) or int(os.environ.get("WEB_WORKERS", "0")) or \
         2 * (os.cpu_count() or 1)
-    with _database() as db_name:
+    with bench_database(BENCH_DB) as db_name:
         started = time.perf_counter()
         data = _seed()
         seed_s = round(time.perf_counter() - started, 1)

@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def bench_database():
+def bench_database(name: str = BENCH_DB):
     """A fresh, migrated database for the duration of the block (the test-database machinery
     with our own name); the configured database is untouched and restored afterwards."""
     old_name = connection.settings_dict["NAME"]
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
     try:
-        yield BENCH_DB
+        yield name
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
