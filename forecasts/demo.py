@@ -4,9 +4,11 @@
    (`energy_produced_kwh`) and smart meter (`energy_import_kwh`, `energy_export_kwh`), each
    continuing from the device's last stored reading (the settlement demo's month, an earlier
    run of this seed) and never rewriting it, written through the one ingest path and rolled
-   up. Production is pvlib's clear sky at the plant x a day's cloudiness x the plant's own
-   ratio (`forecasts.testing`); a smart meter's import and export follow the settlement
-   demo's load and PV shapes (`settlement.demo`), so its month and these days agree;
+   up. Production is pvlib's clear sky at the plant x the town's sky (one seeded weather for
+   the community: a day's cloudiness, AR(1) day to day, and passing clouds hour to hour) x
+   the plant's own ratio (`plant_pv_kwh`); a smart meter's import and export are its
+   member's load (`settlement.demo`) against the same PV of the POD's plants, so the
+   settlement's month, the inverters and the meters agree;
 2. the last three days' day-ahead forecasts (each issued at 12:10 local the day before, from the
    history known then) scored against what was measured, so the skill page has days;
 3. today's forecast, the community opted in to battery steering, today's and tomorrow's
@@ -19,7 +21,6 @@ Idempotent: the history continues where it stopped; forecasts and scores are rep
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -29,7 +30,7 @@ from django.utils import timezone
 
 from forecasts import calendar, testing
 
-SCORED_DAYS = 3
+SCORED_DAYS = 14  # two weeks: three days of weather decide nothing about a skill
 SEND_AFTER_S = 45  # the worker and the broker start with `make run`: send once they are up
 
 
@@ -61,6 +62,19 @@ def _continue(device, metric: str, start: datetime, hourly_kwh: np.ndarray) -> l
     return out
 
 
+def plant_pv_kwh(plant, start: datetime, hours: int) -> np.ndarray:
+    """Hourly kWh a demo plant produced from `start`: pvlib's clear sky at the plant x the
+    town's sky (`forecasts.testing.sky_clearness`, one weather for the whole community, the
+    plant's own few per cent on top) x the plant's own ratio. A pure function of the plant
+    and the hour: its inverter's history and the POD's smart meter (`settlement.demo`) agree."""
+    sky = testing.sky_clearness(region=plant.community.slug, start=start, hours=hours,
+                                site=f"plant-{plant.pk}")
+    return testing.truth_production(
+        lat=plant.location.y, lon=plant.location.x, kwp=float(plant.capacity_kwp), start=start, hours=hours,
+        seed=0, ratio=0.8 + 0.1 * (plant.pk % 3) / 2, tilt_deg=float(plant.tilt_deg),
+        azimuth_deg=float(plant.azimuth_deg), clearness=sky)
+
+
 def history_write(*, community, end: datetime, days: int) -> int:
     """Hourly registers for the community's inverters and smart meters over `days` days
     before `end` (a whole hour), continuing what is stored. Returns the readings written."""
@@ -69,22 +83,25 @@ def history_write(*, community, end: datetime, days: int) -> int:
 
     start = end - timedelta(days=days)
     hours = days * 24
-    plants = list(Plant.objects.filter(community=community).order_by("pk"))
-    pv = {p.pk: testing.truth_production(
-        lat=p.location.y, lon=p.location.x, kwp=float(p.capacity_kwp), start=start, hours=hours,
-        seed=zlib.crc32(f"demo-pv-{p.pk}".encode()), ratio=0.8 + 0.1 * (p.pk % 3) / 2,
-        tilt_deg=float(p.tilt_deg), azimuth_deg=float(p.azimuth_deg)) for p in plants}
+    plants = list(Plant.objects.filter(community=community).select_related("community").order_by("pk"))
+    pv = {p.pk: plant_pv_kwh(p, start, hours) for p in plants}
     items: list[dict] = []
-    for inverter in Device.objects.filter(community=community, kind="inverter", plant__isnull=False):
-        items += _continue(inverter, "energy_produced_kwh", start, pv[inverter.plant_id])
-    # smart meters: the settlement demo's shapes, so that its month and these days agree
+    # one inverter per plant: the demo's field devices (Modbus, OPC UA, ...) report only
+    # while the platform runs; a second history would count the plant twice
+    seen: set[int] = set()
+    for inverter in (Device.objects.filter(community=community, kind="inverter", plant__isnull=False,
+                                           protocol="mqtt").order_by("pk")):
+        if inverter.plant_id not in seen:
+            seen.add(inverter.plant_id)
+            items += _continue(inverter, "energy_produced_kwh", start, pv[inverter.plant_id])
+    # smart meters: the settlement demo's load shapes, the POD's plants' PV
     from settlement.demo import meter_net_kwh
 
     tz = calendar.zone(community.time_zone)
     for meter in Device.objects.filter(community=community, kind="meter",
                                        metering_point__isnull=False).select_related("metering_point"):
-        kwp = sum(float(p.capacity_kwp) for p in plants if p.metering_point_id == meter.metering_point_id)
-        net = np.array(meter_net_kwh(meter, start, hours, tz, kwp))
+        behind = [pv[p.pk] for p in plants if p.metering_point_id == meter.metering_point_id]
+        net = np.array(meter_net_kwh(meter, start, hours, tz, np.sum(behind, axis=0) if behind else None))
         items += _continue(meter, "energy_import_kwh", start, np.maximum(-net, 0.0))
         items += _continue(meter, "energy_export_kwh", start, np.maximum(net, 0.0))
     if items:

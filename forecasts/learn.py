@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 MAX_TRAIN_ROWS = 60_000
 MIN_TRAIN_ROWS = 200
+SEASON_MIN_DAYS = 365
 DEFAULT_CLEAR_SKY_RATIO = 0.7  # mean all-sky / clear-sky yield in Italy, PVGIS ~0.65-0.75
 
 
@@ -61,6 +62,13 @@ def _season(doy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sin(angle), np.cos(angle)
 
 
+def _season_doy(doy: np.ndarray, history_days: int) -> np.ndarray:
+    """The day of year as a feature only with a year of history: over weeks of it a day of
+    year names each past day, and the trees learn that day's weather or noise instead of a
+    season (then the clear sky, the recent level and the calendar carry the season)."""
+    return doy if history_days >= SEASON_MIN_DAYS else np.zeros_like(doy)
+
+
 @dataclass
 class Fit:
     """A fitted model (None: too little history) and the relative residuals of a held-out
@@ -86,66 +94,131 @@ def daily_ratio(measured: np.ndarray, clear: np.ndarray, steps_per_day: int) -> 
         return np.where(cover & (csum > 0), msum / csum, np.nan)
 
 
-def _trailing_mean(ratios: np.ndarray, lag_days: int, span: int) -> np.ndarray:
-    """For each day d, the mean of ratios[d - lag_days - span + 1 .. d - lag_days] (NaN-aware)."""
-    n, days = ratios.shape
-    out = np.full((n, days), np.nan)
-    for d in range(days):
-        hi = d - lag_days + 1
-        lo = max(0, hi - span)
-        if hi > lo:
-            window = ratios[:, lo:hi]
-            with np.errstate(all="ignore"):
-                cnt = (~np.isnan(window)).sum(axis=1)
-                out[:, d] = np.where(cnt > 0, np.nansum(window, axis=1) / np.maximum(cnt, 1), np.nan)
-    return out
+def _time_of_day_ratio(measured: np.ndarray, clear: np.ndarray, steps_per_day: int,
+                       long_pr: np.ndarray) -> np.ndarray:
+    """(n, steps_per_day) the plant's own measured / clear-sky ratio at each time of day over
+    its history (a tree shading the mornings, a wall the evenings), shrunk towards its mean
+    ratio where the clear sky gives little energy at that time."""
+    n, t = measured.shape
+    days = t // steps_per_day
+    m = measured[:, : days * steps_per_day].reshape(n, days, steps_per_day)
+    c = clear[:, : days * steps_per_day].reshape(n, days, steps_per_day)
+    ok = ~np.isnan(m)
+    msum = np.where(ok, m, 0.0).sum(axis=1)
+    csum = np.where(ok, c, 0.0).sum(axis=1)
+    prior = 0.05 * csum.max(axis=1, initial=0.0)[:, None] + 1e-9  # a few days' worth at the weakest hours
+    return (msum + prior * long_pr[:, None]) / (csum + prior)
 
 
-def production_features(clear_per_kwp, hour, doy, recent_pr, long_pr) -> np.ndarray:
+def _day_weights(ratios: np.ndarray, long_pr: np.ndarray, max_lag: int = 4) -> np.ndarray:
+    """w[L] (L = 0..max_lag): how much of a day's departure from the plant's mean ratio is
+    still there L days later, the autocorrelation of the plant's daily ratios (pooled over
+    the community's plants, clipped to 0..0.9; 0 with fewer than 10 pairs of days). The
+    level expected for a day L days after the last measured one is mean + w[L] x departure:
+    persistence takes w = 1, which is right only when the weather lasts."""
+    dev = ratios - long_pr[:, None]
+    w = np.zeros(max_lag + 1)
+    ok = ~np.isnan(dev)
+    var = np.nansum(dev ** 2) / max(ok.sum(), 1)
+    for lag in range(1, max_lag + 1):
+        a, b = dev[:, lag:], dev[:, :-lag]
+        both = ~np.isnan(a) & ~np.isnan(b)
+        if both.sum() >= 10 and var > 0:
+            w[lag] = float(np.clip((a[both] * b[both]).mean() / var, 0.0, 0.9))
+    return w
+
+
+def production_features(clear_per_kwp, hour, doy, own_ratio, long_pr) -> np.ndarray:
     s, c = _season(doy)
-    return np.column_stack([clear_per_kwp, hour, s, c, recent_pr, long_pr])
+    return np.column_stack([clear_per_kwp, hour, s, c, own_ratio, long_pr])
+
+
+@dataclass
+class ProductionFit(Fit):
+    """The trees (on production over the day's own ratio: the weather of a day is the level's
+    business, not theirs), each plant's ratio by time of day, its mean ratio, its last
+    measured day's ratio and the weights of that day by lag (`_day_weights`)."""
+
+    own_ratio: np.ndarray | None = None  # (plants, steps_per_day)
+    long_pr: np.ndarray | None = None
+    last_pr: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    phase: int = 0  # position in the day of the first step after the history
+    steps_per_day: int = 24
+    seasonal: bool = False
+
+    def level(self, h: int) -> np.ndarray:
+        """(plants, h) the ratio expected at each of the next h steps."""
+        j = np.arange(h)
+        lag = np.minimum((self.phase + j) // self.steps_per_day + 1, len(self.weights) - 1)
+        w = self.weights[lag][None, :]
+        return self.long_pr[:, None] + w * (self.last_pr - self.long_pr)[:, None]
 
 
 def fit_production(*, clear_per_kwp: np.ndarray, measured_per_kwp: np.ndarray, hour: np.ndarray,
                    doy: np.ndarray, steps_per_day: int, holdout_days: int = 2, seed: int = 0
-                   ) -> tuple[Fit, np.ndarray, np.ndarray]:
-    """Fit the pooled production model on (plants, T) history arrays that start at a local
-    midnight. Returns (fit, recent_pr per plant for the next days, long_pr per plant)."""
+                   ) -> tuple[ProductionFit, np.ndarray, np.ndarray]:
+    """Fit the pooled production model on (plants, T) history arrays that start at a
+    midnight. Returns (fit, the ratio expected for the next day per plant, long_pr per plant).
+
+    Forecast = clear sky x the plant's own shape (trees on clear-sky kWh/kWp, hour, the
+    plant's ratio at that time of day, its mean ratio; season only with a year of history:
+    with weeks of it a day of year names each past day and the trees learn its weather)
+    x the level expected for the day: the plant's mean ratio plus the weight of its last
+    measured day's departure from it at that lag (`_day_weights`, estimated on its history).
+    Without enough history for the trees: clear sky x ratio by time of day x that level."""
     n, t = measured_per_kwp.shape
     days = t // steps_per_day
     ratios = daily_ratio(measured_per_kwp, clear_per_kwp, steps_per_day)
-    recent = _trailing_mean(ratios, lag_days=2, span=3)
     with np.errstate(all="ignore"):
         long_pr = np.nanmean(ratios, axis=1) if days else np.full(n, np.nan)
     long_pr = np.where(np.isnan(long_pr), DEFAULT_CLEAR_SKY_RATIO, long_pr)
-    recent = np.where(np.isnan(recent), long_pr[:, None], recent)
-    # for the coming days: the mean of the last 3 whole days
-    last = ratios[:, -3:] if days else np.full((n, 1), np.nan)
-    with np.errstate(all="ignore"):
-        next_pr = np.where(np.isnan(last).all(axis=1), long_pr, np.nanmean(last, axis=1))
+    seen = ~np.isnan(ratios)
+    last_idx = np.where(seen.any(axis=1), days - 1 - np.argmax(seen[:, ::-1], axis=1), -1) if days else \
+        np.full(n, -1)
+    last_pr = np.where(last_idx >= 0, ratios[np.arange(n), np.maximum(last_idx, 0)] if days else long_pr,
+                       long_pr)
+    weights = _day_weights(ratios, long_pr) if days else np.zeros(5)
+    # the last measured day is usually the day before the partial one the history ends in
+    behind = np.where(last_idx >= 0, days - 1 - last_idx, 0)
+    shift = int(np.median(behind)) if n else 0
+    weights = np.concatenate([weights[min(shift, len(weights) - 1):], np.repeat(weights[-1:], shift)])
+    own = _time_of_day_ratio(measured_per_kwp, clear_per_kwp, steps_per_day, long_pr)
+    base = ProductionFit(None, np.array([]), own_ratio=own, long_pr=long_pr, last_pr=last_pr, weights=weights,
+                         phase=t % steps_per_day + (t // steps_per_day - days) * steps_per_day,
+                         steps_per_day=steps_per_day, seasonal=days >= SEASON_MIN_DAYS)
+    next_pr = base.level(steps_per_day * 2)[:, -1]
 
     tt = days * steps_per_day
-    rec_steps = np.repeat(recent, steps_per_day, axis=1)
+    day_pr = np.repeat(ratios, steps_per_day, axis=1)
+    pos = np.arange(tt) % steps_per_day
     cs, me = clear_per_kwp[:, :tt], measured_per_kwp[:, :tt]
-    usable = (cs > 0) & ~np.isnan(me) & ~np.isnan(rec_steps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = me / day_pr
+    usable = (cs > 0) & ~np.isnan(y) & (day_pr > 0.05)
     train_end = max(0, tt - holdout_days * steps_per_day)
     in_train = np.zeros_like(usable)
     in_train[:, :train_end] = True
     rows = _subsample(usable & in_train, seed)
     hold = np.flatnonzero(usable & ~in_train)
     if len(rows) < MIN_TRAIN_ROWS:
-        return Fit(None, np.array([])), next_pr, long_pr
+        return base, next_pr, long_pr
+    season_doy = doy if base.seasonal else np.zeros_like(doy)
 
     def x_of(flat):
         i, j = np.unravel_index(flat, cs.shape)
-        return production_features(cs[i, j], hour[j], doy[j], rec_steps[i, j], long_pr[i])
+        return production_features(cs[i, j], hour[j], season_doy[j], own[i, pos[j]], long_pr[i])
 
-    model = _fit(x_of(rows), me.ravel()[rows], seed)
-    residuals = np.array([])
+    base.model = _fit(x_of(rows), y.ravel()[rows], seed)
     if len(hold):
-        pred = np.clip(_predict(model, x_of(hold)), 0.0, None)
-        residuals = _community_rel_residuals(hold, cs.shape, pred, me.ravel()[hold])
-    return Fit(model, residuals), next_pr, long_pr
+        # the hold-out as forecast: the trees' shape x the level known two days before
+        i, j = np.unravel_index(hold, cs.shape)
+        before = ratios[i, np.maximum(j // steps_per_day - 2, 0)]
+        before = np.where(np.isnan(before), long_pr[i], before)
+        level = long_pr[i] + _day_weights(ratios, long_pr)[2] * (before - long_pr[i])
+        pred = np.clip(_predict(base.model, x_of(hold)), 0.0, None) * level
+        base.rel_residuals = _community_rel_residuals(hold, cs.shape, pred, me.ravel()[hold])
+    return base, next_pr, long_pr
 
 
 def _community_rel_residuals(flat, shape, pred, actual) -> np.ndarray:
@@ -157,17 +230,22 @@ def _community_rel_residuals(flat, shape, pred, actual) -> np.ndarray:
     return (asum[keep] - psum[keep]) / psum[keep]
 
 
-def predict_production(fit: Fit, *, clear_per_kwp: np.ndarray, hour: np.ndarray, doy: np.ndarray,
+def predict_production(fit: ProductionFit, *, clear_per_kwp: np.ndarray, hour: np.ndarray, doy: np.ndarray,
                        next_pr: np.ndarray, long_pr: np.ndarray) -> np.ndarray:
-    """(plants, H) kWh per kWp; clear-sky x recent ratio when no model could be fitted."""
+    """(plants, H) kWh per kWp: the trees' shape (or, without them, the plant's ratio by time
+    of day) x the level expected for each step's day (`ProductionFit.level`)."""
     n, h = clear_per_kwp.shape
+    level = fit.level(h)
+    pos = (fit.phase + np.arange(h)) % fit.steps_per_day
     if fit.model is None:
-        return clear_per_kwp * next_pr[:, None]
-    i, j = np.meshgrid(np.arange(n), np.arange(h), indexing="ij")
-    x = production_features(clear_per_kwp.ravel(), hour[j.ravel()], doy[j.ravel()],
-                            next_pr[i.ravel()], long_pr[i.ravel()])
-    out = np.clip(_predict(fit.model, x), 0.0, None).reshape(n, h)
-    return np.where(clear_per_kwp > 0, np.minimum(out, clear_per_kwp * 1.1), 0.0)
+        out = clear_per_kwp * fit.own_ratio[:, pos] / fit.long_pr[:, None] * level
+    else:
+        i, j = np.meshgrid(np.arange(n), np.arange(h), indexing="ij")
+        season_doy = doy if fit.seasonal else np.zeros_like(doy)
+        x = production_features(clear_per_kwp.ravel(), hour[j.ravel()], season_doy[j.ravel()],
+                                fit.own_ratio[i.ravel(), pos[j.ravel()]], fit.long_pr[i.ravel()])
+        out = np.clip(_predict(fit.model, x), 0.0, None).reshape(n, h) * level
+    return np.where(clear_per_kwp > 0, np.clip(out, 0.0, clear_per_kwp * 1.1), 0.0)
 
 
 # --- consumption ------------------------------------------------------------------------
@@ -214,6 +292,7 @@ def fit_consumption(*, history: np.ndarray, hour, dow, holiday, doy, steps_per_d
     rows = _subsample(usable & in_train, seed)
     if len(rows) < MIN_TRAIN_ROWS:
         return Fit(None, np.array([]))
+    doy = _season_doy(doy, t // steps_per_day)
 
     def x_of(flat):
         i, j = np.unravel_index(flat, y.shape)
@@ -242,6 +321,7 @@ def predict_consumption(fit: Fit, *, history: np.ndarray, hour, dow, holiday, do
         level = np.where(ok.sum(axis=1) >= week // 2,
                          np.nansum(history[:, -week:], axis=1) / ok.sum(axis=1), np.nan)
     j = np.arange(h)
+    doy = _season_doy(doy, t // steps_per_day)
     short = history[:, t - lag + j] / level[:, None]
     weekly = history[:, t - week + j] / level[:, None]
     _, j_idx = np.meshgrid(np.arange(n), j, indexing="ij")

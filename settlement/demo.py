@@ -1,14 +1,13 @@
 """The demo community's last month, settled: each demo smart meter gets the month's hourly
-registers (the member's BDEW load profile and, on PODs with plants, a PV bell scaled
-to the plant, the season and the day's clouds) through the real ingest and rollups, the zonal prices are
-completed from the pricing demo's curve, then the demo referent drafts, approves and posts
-the run. GSE's yearly statement of the previous year is imported from the sample file (its
-true-up waits for that year's December, which the demo does not settle). Idempotent: a
-month already posted is left as it is."""
+registers (the member's BDEW load profile and, on PODs with plants, the plants' PV under
+the town's seeded sky, `forecasts.demo.plant_pv_kwh`) through the real ingest and rollups,
+the zonal prices are completed from the pricing demo's curve, then the demo referent drafts,
+approves and posts the run. GSE's yearly statement of the previous year is imported from the
+sample file (its true-up waits for that year's December, which the demo does not settle).
+Idempotent: a month already posted is left as it is."""
 
 from __future__ import annotations
 
-import math
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,21 +28,13 @@ from settlement.models import SettlementRun
 from settlement.selectors import period_bounds
 from settlement.tasks import previous_month
 
-# relative PV yield per month (Bologna, kWh/kWp/day, PVGIS-like)
-PV_DAILY = [1.6, 2.4, 3.6, 4.4, 5.2, 5.6, 5.9, 5.1, 4.0, 2.8, 1.7, 1.3]
 
-
-def _pv_kw(hour: float, kwp: float, month: int, day: int) -> float:
-    bell = max(0.0, math.sin(math.pi * (hour - 6) / 12)) ** 1.5
-    cloud = 0.55 + 0.45 * ((day * 7919) % 13) / 12
-    return kwp * PV_DAILY[month - 1] / 7.6 * bell * cloud * 2.1
-
-
-def meter_net_kwh(device, start: datetime, hours: int, tz, kwp: float) -> list[float]:
+def meter_net_kwh(device, start: datetime, hours: int, tz, pv_kwh=None) -> list[float]:
     """Hourly PV minus load (kWh) behind a demo smart meter from `start`: the member's BDEW
-    profile (weekdays, holidays, seasons) with its own reproducible variability, against the
-    POD's PV on that day's clouds. A pure function of the meter and the hour, so the
-    settlement's month and the forecasts' recent days (`forecasts.demo`) agree."""
+    profile (weekdays, holidays, seasons) with its own reproducible variability, against
+    `pv_kwh`, the hourly production of the POD's plants (`forecasts.demo.plant_pv_kwh`: the
+    same sky as their inverters' history), or nothing on a POD without plants."""
+    import numpy as np
     import pandas as pd
 
     from simulation.physics import load_kw
@@ -52,23 +43,23 @@ def meter_net_kwh(device, start: datetime, hours: int, tz, kwp: float) -> list[f
     index = pd.date_range(start, periods=hours, freq="1h")
     load = load_kw(profile=str(cs.get("profile", "H0")), annual_kwh=float(cs.get("annual_kwh", 2500)),
                    index=index, seed=zlib.crc32(device.serial.encode()), time_zone=str(tz)).to_numpy()
-    out = []
-    for h, kw in enumerate(load):
-        local = (start + timedelta(hours=h)).astimezone(tz)
-        out.append(_pv_kw(local.hour + 0.5, kwp, local.month, local.day) - float(kw))
-    return out
+    pv = np.zeros(hours) if pv_kwh is None else np.asarray(pv_kwh, dtype=float)[:hours]
+    return [float(v) for v in pv - load]
 
 
 def _meter_readings(device, start: datetime, end: datetime, tz) -> list[dict]:
-    kwp = sum(float(p.capacity_kwp) for p in device.metering_point.plants.all())
+    from forecasts.demo import plant_pv_kwh
+
+    hours = int((end - start).total_seconds() // 3600)
+    plants = list(device.metering_point.plants.all())
+    pv = sum(plant_pv_kwh(p, start, hours) for p in plants) if plants else None
     imp, exp = 1000.0, 1000.0
     t = start - timedelta(minutes=30)
     items = [
         {"device": device.serial, "metric": m, "ts": t, "value": 1000.0}
         for m in ("energy_import_kwh", "energy_export_kwh")
     ]
-    hours = int((end - start).total_seconds() // 3600)
-    for h, net in enumerate(meter_net_kwh(device, start, hours, tz, kwp)):
+    for h, net in enumerate(meter_net_kwh(device, start, hours, tz, pv)):
         imp += round(max(-net, 0.0), 4)
         exp += round(max(net, 0.0), 4)
         ts = start + timedelta(hours=h, minutes=30)
