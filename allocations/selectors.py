@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from allocations.models import AllocationShare, EdaValue
 from communities.eligibility import regime_problems
 from communities.models import Community, Configuration, ConfigurationStatus, Direction
+from communities.selectors import participation_factor_matrix
 from energy_rules import at_eeg
 
 MAX_LISTED = 1000
@@ -86,8 +87,10 @@ def eda_difference_report(*, community: Community, start: datetime, end: datetim
     by_day = defaultdict(list)
     for i, t in enumerate(times):
         by_day[t.astimezone(tz).date()].append(i)
-    factor = lambda mp: float(mp.membership.participation_factor_pct) / 100  # noqa: E731
-    cf, pf = np.array([factor(mp) for mp in consumers]), np.array([factor(mp) for mp in producers])
+    # each quarter hour with the factor version in force that local day (EAG §79)
+    cf, pf = (participation_factor_matrix(membership_ids=[mp.membership_id for mp in meters],
+                                          interval_starts=times, time_zone=community.time_zone)
+              for meters in (consumers, producers))
     for day, idx in by_day.items():
         config = configuration_on(community, day)
         key = at_eeg.CONFIGURATION_KEYS.get(config.allocation_key if config else "pro_rata")
@@ -96,8 +99,8 @@ def eda_difference_report(*, community: Community, start: datetime, end: datetim
                 "day": day, "key": config.allocation_key})
             key = "dynamic"
         shares = _meter_share(config.static_shares, consumers) if key == "static" else None
-        res = at_eeg.allocate(key, prod[idx], cons[idx], shares=shares, consumer_factors=cf,
-                              producer_factors=pf)
+        res = at_eeg.allocate(key, prod[idx], cons[idx], shares=shares, consumer_factors=cf[:, idx],
+                              producer_factors=pf[:, idx])
         ours_alloc[idx], ours_surplus[idx] = res.allocated_kwh, res.surplus_by_producer_kwh
     tol = float(tolerance_kwh)
     listed = []

@@ -15,6 +15,7 @@ import numpy as np
 
 from allocations.selectors import french_shares
 from communities.models import Community, Membership, Regime
+from communities.selectors import participation_factor_matrix
 
 
 def regime_extra(*, community: Community, points: list, interval_starts,
@@ -43,9 +44,16 @@ def regime_extra(*, community: Community, points: list, interval_starts,
         return extra
     if community.regime == Regime.AT_EEG:
         memberships = Membership.objects.in_bulk({p.membership_id for p in points})
+        factors = participation_factor_matrix(membership_ids=[p.membership_id for p in points],
+                                              interval_starts=starts, time_zone=community.time_zone)
+        if not starts:
+            factors = [float(memberships[p.membership_id].participation_factor_pct) / 100 for p in points]
+        elif (factors == factors[:, :1]).all():
+            # (N,) while no factor changes within the period: the common case, cheap to hash
+            factors = factors[:, 0].tolist()
+        # else (N, T): each quarter hour takes the version in force (EAG §79)
         return {
-            "participation_factors": [float(memberships[p.membership_id].participation_factor_pct) / 100
-                                      for p in points],
+            "participation_factors": factors,
             "network_levels": [memberships[p.membership_id].network_level for p in points],
             "eeg_scope": community.eeg_scope or "local",
         }

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -22,13 +23,20 @@ from communities.models import (
     EnergyTransaction,
     Membership,
     MeteringPoint,
+    ParticipationFactor,
     RegimeParameters,
     SubstationArea,
     TransactionStatus,
 )
 from communities.resources import MembershipResource, MeteringPointResource
 from communities.selectors import community_outside_report, member_count_subquery
-from communities.services import membership_leave, membership_rules_check, transaction_problems
+from communities.services import (
+    membership_factor_change,
+    membership_leave,
+    membership_rules_check,
+    participation_factor_check,
+    transaction_problems,
+)
 from core.exceptions import DomainError
 
 
@@ -36,6 +44,8 @@ class MembershipInline(ScopedInline):
     model = Membership
     fields = ("user", "member_type", "role", "participation_factor_pct", "network_level", "joined_at",
               "left_at", "status")
+    # a factor changes from a date (its history): on the membership's own page
+    readonly_fields = ("participation_factor_pct",)
     show_change_link = True
 
     def has_add_permission(self, request, obj=None):
@@ -140,6 +150,27 @@ class MeteringPointInline(ScopedInline):
     show_change_link = True
 
 
+class ParticipationFactorInline(admin.TabularInline):
+    """The factor's dated history, read-only: a change goes through the form above."""
+
+    model = ParticipationFactor
+    fields = ("factor_pct", "valid_from", "valid_to", "created_at")
+    readonly_fields = fields
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CurrentFilter(admin.SimpleListFilter):
     title = _("current")
     parameter_name = "current"
@@ -158,7 +189,14 @@ class CurrentFilter(admin.SimpleListFilter):
 class MembershipAdminForm(forms.ModelForm):
     """The back office keeps the rules `membership_create` keeps (one current membership per
     community, Austria's factors at most 100 % per person), checked under the same lock on
-    the person's row: the admin's change view runs clean() and save() in one transaction."""
+    the person's row: the admin's change view runs clean() and save() in one transaction.
+    A changed factor is recorded as a new version from `factor_valid_from` (default today)
+    by `membership_factor_change` (`MembershipAdmin.save_model`)."""
+
+    factor_valid_from = forms.DateField(
+        label=_("factor valid from"), required=False,
+        help_text=_("The day a changed participation factor applies from (empty: today)."),
+    )
 
     class Meta:
         model = Membership
@@ -174,6 +212,12 @@ class MembershipAdminForm(forms.ModelForm):
         try:
             membership_rules_check(user=user, community=community, participation_factor_pct=factor,
                                    exclude_pk=self.instance.pk)
+            if self.instance.pk and "participation_factor_pct" in self.changed_data:
+                start = data.get("factor_valid_from") or timezone.localdate()
+                following = self.instance.factor_versions.filter(valid_from__gt=start).order_by("valid_from")
+                participation_factor_check(user=user, participation_factor_pct=factor, start=start,
+                                           end=following.values_list("valid_from", flat=True).first(),
+                                           exclude_pk=self.instance.pk)
         except DomainError as exc:
             for field, errors in exc.details.items():
                 self.add_error(field if field in self.fields else None, errors)
@@ -190,8 +234,28 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
     search_fields = ("user__email", "user__full_name", "community__name")
     list_select_related = ("user", "community")
     date_hierarchy = "joined_at"
-    inlines = [MeteringPointInline]
+    inlines = [MeteringPointInline, ParticipationFactorInline]
     actions = ["mark_left"]
+
+    def get_inlines(self, request, obj):
+        # a new membership has no history yet (its first version is written on save)
+        return self.inlines if obj is not None else [MeteringPointInline]
+
+    def save_model(self, request, obj, form, change):
+        changed = change and "participation_factor_pct" in form.changed_data
+        factor = obj.participation_factor_pct
+        if changed:
+            # the service writes the new value with its version; the row keeps the old one until then
+            obj.participation_factor_pct = form.initial["participation_factor_pct"]
+        super().save_model(request, obj, form, change)
+        if changed:
+            valid_from = form.cleaned_data.get("factor_valid_from") or timezone.localdate()
+            membership_factor_change(actor=request.user, membership=obj, participation_factor_pct=factor,
+                                     valid_from=valid_from)
+            obj.refresh_from_db()
+        elif not change:
+            ParticipationFactor.objects.create(membership=obj, factor_pct=obj.participation_factor_pct,
+                                               valid_from=obj.joined_at)
 
     def has_delete_permission(self, request, obj=None):
         return False  # history: leaving sets left_at, rows are never deleted

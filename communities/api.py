@@ -31,6 +31,8 @@ from communities.serializers import (
     MembershipSerializer,
     MeteringPointCreateSerializer,
     MeteringPointSerializer,
+    ParticipationFactorChangeSerializer,
+    ParticipationFactorSerializer,
     TransactionCreateSerializer,
     TransactionSerializer,
 )
@@ -208,6 +210,38 @@ class CommunityMemberDetailApi(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         membership = services.membership_leave(membership=membership, **serializer.validated_data)
         return Response(MembershipSerializer(membership).data)
+
+
+@extend_schema(tags=TAG_COMMUNITIES)
+class MemberParticipationFactorsApi(generics.GenericAPIView):
+    """Austria: the dated versions of a membership's participation factor, and a change from
+    a given day on (`membership_factor_change`)."""
+
+    serializer_class = ParticipationFactorSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        community = _visible_community(self.request, self.kwargs["pk"])
+        return selectors.membership_list(user=self.request.user, community=community)
+
+    def get(self, request, pk, membership_id):
+        membership = get_object_or_404(self.get_queryset(), pk=membership_id)
+        versions = selectors.participation_factor_versions(membership=membership)
+        return Response(ParticipationFactorSerializer(versions, many=True).data)
+
+    @extend_schema(request=ParticipationFactorChangeSerializer,
+                   responses={201: ParticipationFactorSerializer})
+    def post(self, request, pk, membership_id):
+        membership = get_object_or_404(self.get_queryset(), pk=membership_id)
+        require_manageable(request.user, membership,
+                           message=gettext("You can see this membership but not change it."))
+        serializer = ParticipationFactorChangeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        version = services.membership_factor_change(actor=request.user, membership=membership,
+                                                    **serializer.validated_data)
+        return Response(ParticipationFactorSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=TAG_COMMUNITIES)

@@ -9,6 +9,8 @@ urlpatterns = [
     path("communities/<int:pk>/members", api.CommunityMembersApi.as_view(), name="community-members"),
     path("communities/<int:pk>/members/<int:membership_id>", api.CommunityMemberDetailApi.as_view(),
          name="community-member-detail"),
+    path("communities/<int:pk>/members/<int:membership_id>/participation-factors",
+         api.MemberParticipationFactorsApi.as_view(), name="community-member-factors"),
     path("communities/<int:pk>/transactions", api.CommunityTransactionsApi.as_view(),
          name="community-transactions"),
     path("configurations", api.ConfigurationListCreateApi.as_view(), name="configuration-list"),

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import F, Func, Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.scoping import ScopedQuerySet
@@ -335,6 +336,48 @@ class Membership(models.Model):
     @property
     def is_current(self) -> bool:
         return self.left_at is None
+
+
+class ParticipationFactor(models.Model):
+    """One version of an Austrian membership's participation factor over [valid_from, valid_to)
+    (EAG §79: the grid operator applies a change from a given day on; DOMAIN.md, at most one
+    change a day). `Membership.participation_factor_pct` mirrors the open-ended version;
+    `communities.services.membership_factor_change` writes both."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="factor_versions")
+    factor_pct = models.DecimalField(
+        _("participation factor (%)"), max_digits=5, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Exclusive; empty = open."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["membership", "valid_from"]
+        verbose_name = _("participation factor version")
+        verbose_name_plural = _("participation factor versions")
+        constraints = [
+            # Two versions of one membership never overlap: each day has one factor.
+            ExclusionConstraint(
+                name="participation_factor_versions_disjoint",
+                expressions=[
+                    (F("membership"), RangeOperators.EQUAL),
+                    (DateRange("valid_from", "valid_to", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+            ),
+            models.CheckConstraint(
+                condition=Q(factor_pct__gt=0) & Q(factor_pct__lte=100),
+                name="participation_factor_version_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="participation_factor_version_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}: {self.factor_pct} % from {self.valid_from}"
 
 
 POD_PATTERNS = {

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from import_export import fields
 from import_export.results import RowResult
 
@@ -98,8 +99,9 @@ class MembershipResource(ScopedResource):
             }
             return
         instance.member_type, instance.role = member_type, role
-        if factor is not None:
-            instance.participation_factor_pct = factor
+        if factor is not None and factor != instance.participation_factor_pct:
+            # a new version from today, written by the service after the row (`save_instance`)
+            instance.factor_change = factor
         if joined_at is not None:
             instance.joined_at = joined_at
         if left_at is not None:
@@ -118,7 +120,18 @@ class MembershipResource(ScopedResource):
     def save_instance(self, instance, is_create, row, **kwargs):
         invitation = getattr(instance, "invitation", None)
         if invitation is None:
-            return super().save_instance(instance, is_create, row, **kwargs)
+            saved = super().save_instance(instance, is_create, row, **kwargs)
+            factor = getattr(instance, "factor_change", None)
+            preview_only = self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs)
+            if factor is not None and not preview_only:
+                from communities.services import membership_factor_change
+
+                try:
+                    membership_factor_change(actor=self.user, membership=instance,
+                                             participation_factor_pct=factor, valid_from=timezone.localdate())
+                except DomainError as exc:
+                    raise ValidationError(exc.details or exc.message) from None
+            return saved
         if self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs):
             return None  # a preview without a transaction to roll back writes nothing
         from communities.services import member_invite

@@ -1,8 +1,10 @@
 """Reads of the communities app. Every user-facing query starts from `visible_to(user)`."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import numpy as np
 from django.db.models import (
     Count,
     DecimalField,
@@ -23,6 +25,7 @@ from communities.models import (
     Membership,
     MembershipInvitation,
     MeteringPoint,
+    ParticipationFactor,
     RegimeParameters,
 )
 
@@ -129,3 +132,37 @@ def regime_parameters_at(*, regime: str, on: date) -> RegimeParameters | None:
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
         .order_by("-valid_from").first()
     )
+
+
+def participation_factor_versions(*, membership: Membership) -> QuerySet:
+    """The dated versions of a membership's participation factor, oldest first."""
+    return ParticipationFactor.objects.filter(membership=membership).order_by("valid_from")
+
+
+def participation_factor_matrix(*, membership_ids: list[int], interval_starts: list[datetime],
+                                time_zone: str) -> np.ndarray:
+    """(len(membership_ids), T) each membership's participation factor as a fraction (0, 1]
+    in force at each interval (aware datetimes): a version covers the intervals whose local
+    day (the community's `time_zone`) is in [valid_from, valid_to), as the grid operator
+    applies a change from that day's first quarter hour. Before a membership's first
+    version, or with none recorded, the earliest factor known applies."""
+    tz = ZoneInfo(time_zone)
+    days = np.array([s.astimezone(tz).date().toordinal() for s in interval_starts], dtype=np.int64)
+    ids = list(membership_ids)
+    out = np.ones((len(ids), len(days)))
+    current = dict(Membership.objects.filter(pk__in=set(ids)).values_list("pk", "participation_factor_pct"))
+    versions: dict[int, list] = {}
+    rows = ParticipationFactor.objects.filter(membership_id__in=set(ids)).order_by("membership_id",
+                                                                                   "valid_from")
+    for v in rows:
+        versions.setdefault(v.membership_id, []).append(v)
+    for row, pk in enumerate(ids):
+        mine = versions.get(pk)
+        if not mine:
+            out[row] = float(current[pk]) / 100
+            continue
+        out[row] = float(mine[0].factor_pct) / 100
+        for v in mine:
+            upto = v.valid_to.toordinal() if v.valid_to else np.iinfo(np.int64).max
+            out[row, (days >= v.valid_from.toordinal()) & (days < upto)] = float(v.factor_pct) / 100
+    return out

@@ -15,6 +15,7 @@ from communities.models import (
     EnergyTransaction,
     Membership,
     MeteringPoint,
+    ParticipationFactor,
     RegimeParameters,
 )
 from core.drf import ScopedFieldsMixin, ScopedModelSerializer
@@ -220,6 +221,20 @@ class MembershipCreateSerializer(ScopedFieldsMixin, serializers.Serializer):
 
 class MembershipCreateWithCommunitySerializer(MembershipCreateSerializer):
     community = ScopedPK(Community)
+
+
+class ParticipationFactorSerializer(ScopedModelSerializer):
+    class Meta:
+        model = ParticipationFactor
+        fields = ["id", "membership", "factor_pct", "valid_from", "valid_to", "created_at"]
+
+
+class ParticipationFactorChangeSerializer(ScopedFieldsMixin, serializers.Serializer):
+    """A new participation factor from `valid_from` on (EAG §79: from that day's first quarter hour)."""
+
+    participation_factor_pct = serializers.DecimalField(max_digits=5, decimal_places=2,
+                                                        min_value=Decimal("0.01"), max_value=Decimal("100"))
+    valid_from = serializers.DateField()
 
 
 class MembershipLeaveSerializer(ScopedFieldsMixin, serializers.Serializer):

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Point
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
@@ -39,6 +39,7 @@ from communities.models import (
     MembershipInvitation,
     MembershipStatus,
     MeteringPoint,
+    ParticipationFactor,
     Regime,
     RegimeParameters,
     TransactionStatus,
@@ -214,7 +215,7 @@ _ALREADY_MEMBER = {"user": ["This user is already a current member."]}
 
 
 def membership_rules_check(*, user, community: Community, participation_factor_pct: Decimal,
-                           exclude_pk: int | None = None) -> None:
+                           exclude_pk: int | None = None, joined_at: date | None = None) -> None:
     """The rules a (new or changed) current membership must keep, checked under a lock on the
     person's user row; call it inside the transaction that writes the membership (every
     interface does: this service, the back office's membership form).
@@ -242,6 +243,46 @@ def membership_rules_check(*, user, community: Community, participation_factor_p
                 "Participation factors exceed 100 %.",
                 {"participation_factor_pct": [f"The user's current memberships already take {taken} %."]},
             )
+        if joined_at is not None:
+            participation_factor_check(user=user, participation_factor_pct=participation_factor_pct,
+                                       start=joined_at, exclude_pk=exclude_pk)
+
+
+def _factor_on(membership: Membership, versions: list, day: date) -> Decimal:
+    for version in versions:
+        if version.valid_from <= day and (version.valid_to is None or day < version.valid_to):
+            return version.factor_pct
+    # before its first recorded version (or none recorded): the earliest factor known
+    return versions[0].factor_pct if versions else membership.participation_factor_pct
+
+
+def participation_factor_check(*, user, participation_factor_pct: Decimal, start: date,
+                               end: date | None = None, exclude_pk: int | None = None) -> None:
+    """Austria's 100 % rule per version (DOMAIN.md): on every day of [start, end) (open: from
+    `start` on), `participation_factor_pct` plus the factors the person's other memberships
+    have that day is at most 100. The sums only change where another membership joins,
+    leaves or changes its factor, so those days are the ones checked. The caller holds the
+    lock on the person's row (`membership_rules_check`, `membership_factor_change`)."""
+    others = list(
+        Membership.objects.filter(user=user).exclude(pk=exclude_pk)
+        .filter(Q(left_at__isnull=True) | Q(left_at__gt=start))
+        .prefetch_related("factor_versions")
+    )
+    versions = {m.pk: list(m.factor_versions.all()) for m in others}
+    days = {start}
+    for m in others:
+        for day in (m.joined_at, m.left_at, *(v.valid_from for v in versions[m.pk])):
+            if day is not None and day > start and (end is None or day < end):
+                days.add(day)
+    for day in sorted(days):
+        taken = sum((_factor_on(m, versions[m.pk], day) for m in others
+                     if m.joined_at <= day and (m.left_at is None or day < m.left_at)), Decimal("0"))
+        if taken + participation_factor_pct > 100:
+            raise _invalid(
+                "Participation factors exceed 100 %.",
+                {"participation_factor_pct": [
+                    f"On {day:%Y-%m-%d} the user's other memberships already take {taken} %."]},
+            )
 
 
 @transaction.atomic
@@ -254,15 +295,18 @@ def membership_create(
     eligible, or nothing is created). Only for a person who consented (an accepted
     invitation), a user staff just created, or the demo seed: interfaces that start from an
     email or an existing account go through `member_invite`."""
+    joined_at = joined_at or timezone.localdate()
     membership_rules_check(user=user, community=community,
-                           participation_factor_pct=participation_factor_pct)
+                           participation_factor_pct=participation_factor_pct, joined_at=joined_at)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(
                 user=user, community=community, member_type=member_type, role=role,
-                joined_at=joined_at or timezone.localdate(),
+                joined_at=joined_at,
                 participation_factor_pct=participation_factor_pct, status=MembershipStatus.ACTIVE,
             )
+            ParticipationFactor.objects.create(membership=membership, factor_pct=participation_factor_pct,
+                                               valid_from=joined_at)
     except IntegrityError as exc:
         if _constraint(exc) != "one_current_membership_per_community":
             raise
@@ -273,6 +317,67 @@ def membership_create(
         except Invalid as exc:
             raise Invalid(exc.message, details={"metering_point": exc.details}) from None
     return membership
+
+
+@transaction.atomic
+def membership_factor_change(*, actor, membership: Membership, participation_factor_pct: Decimal,
+                             valid_from: date) -> ParticipationFactor:
+    """Record a new participation factor of an Austrian membership from `valid_from` on (EAG
+    §79: the grid operator applies it from that day's first quarter hour). The version in
+    force that day ends there; the new one runs until the next recorded change (or open),
+    so a change dated in the past corrects the history and later changes stay. At most one
+    change a day (DOMAIN.md): a second one the same day is a conflict. The person's factors
+    stay at most 100 % on every day the new version covers. `participation_factor_pct` on
+    the membership mirrors the open-ended version."""
+    membership = Membership.objects.select_related("community").get(pk=membership.pk)
+    factor = Decimal(participation_factor_pct)
+    if membership.community.regime != Regime.AT_EEG:
+        raise _invalid("Participation factors are an Austrian EEG rule.",
+                       {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]})
+    if not Decimal("0") < factor <= Decimal("100"):
+        raise _invalid("A participation factor is above 0 and at most 100 %.",
+                       {"participation_factor_pct": ["Must be above 0 and at most 100."]})
+    left = membership.left_at
+    if valid_from < membership.joined_at or (left is not None and valid_from >= left):
+        raise _invalid("The change must fall within the membership.",
+                       {"valid_from": [f"Between {membership.joined_at} and the day the member left."]})
+    # the person's row first (the 100 % rule spans communities), then this membership's
+    get_user_model().objects.select_for_update().filter(pk=membership.user_id).first()
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    versions = list(membership.factor_versions.select_for_update().order_by("valid_from"))
+    if any(v.valid_from == valid_from for v in versions):
+        raise Conflict(gettext("The participation factor already changes on this day."),
+                       details={"valid_from": [gettext("At most one change a day.")]})
+    if not versions and valid_from > membership.joined_at:
+        # a membership from before the history: its factor so far becomes the first version
+        versions = [ParticipationFactor.objects.create(
+            membership=membership, factor_pct=membership.participation_factor_pct,
+            valid_from=membership.joined_at)]
+    following = next((v for v in versions if v.valid_from > valid_from), None)
+    valid_to = following.valid_from if following else None
+    participation_factor_check(user=membership.user, participation_factor_pct=factor, start=valid_from,
+                               end=valid_to, exclude_pk=membership.pk)
+    try:
+        with transaction.atomic():
+            for v in versions:
+                if v.valid_from < valid_from and (v.valid_to is None or v.valid_to > valid_from):
+                    v.valid_to = valid_from
+                    v.save(update_fields=["valid_to"])
+            version = ParticipationFactor.objects.create(membership=membership, factor_pct=factor,
+                                                         valid_from=valid_from, valid_to=valid_to)
+    except IntegrityError as exc:
+        if _constraint(exc) != "participation_factor_versions_disjoint":
+            raise
+        raise Conflict(gettext("The participation factor already changes on this day."),
+                       details={"valid_from": [gettext("At most one change a day.")]}) from None
+    if valid_to is None:
+        membership.participation_factor_pct = factor
+        membership.save(update_fields=["participation_factor_pct"])
+    audit.record(actor=actor, action="membership.factor_change", obj=membership,
+                 target_user=membership.user,
+                 detail={"factor_pct": str(factor), "valid_from": valid_from.isoformat(),
+                         "valid_to": valid_to.isoformat() if valid_to else None})
+    return version
 
 
 @transaction.atomic

@@ -32,13 +32,15 @@ SCOPES = ("local", "regional")
 CENT = Decimal("0.01")
 
 
-def _factors(values, n: int, name: str) -> np.ndarray:
+def _factors(values, n: int, n_t: int, name: str) -> np.ndarray:
+    """(n,) one factor per meter, or (n, n_t) one per meter and quarter hour (a factor
+    changed within the period, EAG §79), as a (1, n) or (n_t, n) multiplier of (T, n) energy."""
     if values is None:
-        return np.ones(n)
+        return np.ones((1, n))
     arr = np.asarray(values, dtype=np.float64)
-    if arr.shape != (n,) or not np.isfinite(arr).all() or (arr <= 0).any() or (arr > 1).any():
-        raise ValueError(f"{name} must be {n} factors in (0, 1]")
-    return arr
+    if arr.shape not in ((n,), (n, n_t)) or not np.isfinite(arr).all() or (arr <= 0).any() or (arr > 1).any():
+        raise ValueError(f"{name} must be {n} factors (or {n} x {n_t}) in (0, 1]")
+    return arr.reshape(1, n) if arr.ndim == 1 else arr.T
 
 
 def allocate(key: str, production_by_producer, consumption, *, shares=None,
@@ -46,14 +48,17 @@ def allocate(key: str, production_by_producer, consumption, *, shares=None,
     """Allocate (T, P) generation to (T, C) consumption, kWh per quarter hour.
 
     `consumer_factors` / `producer_factors`: participation factors as fractions (0, 1]
-    (Membership.participation_factor_pct / 100); `shares`: the static key's (C,) shares.
+    (the membership's factor / 100), (C,) / (P,) for the whole period or (C, T) / (P, T)
+    per meter and quarter hour when a factor changes within it; `shares`: the static key's
+    (C,) shares.
     Allocated + surplus = the community's (factored) generation in every interval."""
     prod_p = as_energy(production_by_producer, "production", 2)
     cons = as_energy(consumption, "consumption", 2)
     if prod_p.shape[0] != cons.shape[0]:
         raise ValueError("production and consumption cover different intervals")
-    prod_p = prod_p * _factors(producer_factors, prod_p.shape[1], "producer factors")
-    cons = cons * _factors(consumer_factors, cons.shape[1], "consumer factors")
+    n_t = cons.shape[0]
+    prod_p = prod_p * _factors(producer_factors, prod_p.shape[1], n_t, "producer factors")
+    cons = cons * _factors(consumer_factors, cons.shape[1], n_t, "consumer factors")
     production = prod_p.sum(axis=1)
     if key == "static":
         fixed = as_shares(shares, "static shares", 1, sum_axis=0)

@@ -21,14 +21,14 @@ from django.db.models import Q
 from psycopg.adapt import Loader
 from psycopg.pq import Format
 
-from communities.models import Community, Configuration, MeteringPoint
+from communities.models import Community, Configuration, MeteringPoint, RegimeParameters
 from communities.selectors import regime_parameters_at
 from energy_rules.figures import default_params
 from iot.rollups.tables import rollup_table
 from plants.models import Plant, PlantShare
 from pricing.selectors import zonal_prices
 from settlement.models import GapDecision, GapDecisionKind, OfficialReading, SettlementPeriod, SettlementRun
-from settlement.regimes.base import PlantInfo, PointInfo, SettlementInputs, Statute
+from settlement.regimes.base import PlantInfo, PointInfo, SettlementInputs, Statute, StatuteSegment
 from settlement.regions import region_of
 
 ITALIAN = ("it_cer", "it_auc")
@@ -283,23 +283,14 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
             )
         )
 
-    statute = Statute(
-        producers_pct=config.producers_pct if config else Decimal(55),
-        consumers_pct=config.consumers_pct if config else Decimal(40),
-        fund_pct=config.fund_pct if config else Decimal(5),
-        allocation_key=config.allocation_key if config else "",
-        static_shares=dict(config.static_shares) if config else {},
-    )
+    statute = _statute(config)
+    segments = []
     if config is None:
         blocking.append("no active configuration (statute) in force in this month")
-    elif len(in_force) > 1:
-        # One statute splits one month: a statute (or its regime parameters) changing within
-        # the month would be applied to the whole month, so the run waits for the referent
-        # to move the change to a month boundary.
-        changes = sorted(c.valid_from for c in in_force if c.valid_from > start_local)
-        blocking.append("the configuration (statute) changes within this month on "
-                        + ", ".join(f"{d:%Y-%m-%d}" for d in changes)
-                        + ": make it take effect on the first day of a month")
+    elif len(in_force) > 1 or config.valid_from > start_local or (config.valid_to or end_local) < end_local:
+        segments = _statute_segments(community, in_force, start_local, end_local, start, minutes, n, blocking)
+    if config is not None:
+        blocking += _parameter_changes(community, in_force, start_local, end_local)
     closes = (month.month == 12) if closes_year is None else closes_year
     inputs = SettlementInputs(
         regime=community.regime,
@@ -331,6 +322,7 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         community_market_zone=community.market_zone,
         closes_year=closes,
         year_to_date=year_to_date(community=community, month=month) if closes else {},
+        statute_segments=segments,
     )
     if community.regime in ("fr_acc", "at_eeg"):
         # France's imported keys and supply prices, Austria's factors and network levels (h-alloc)
@@ -354,6 +346,67 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         rp.id if rp else None,
         blocking,
     )
+
+
+def _statute(config: Configuration | None) -> Statute:
+    return Statute(
+        producers_pct=config.producers_pct if config else Decimal(55),
+        consumers_pct=config.consumers_pct if config else Decimal(40),
+        fund_pct=config.fund_pct if config else Decimal(5),
+        allocation_key=config.allocation_key if config else "",
+        static_shares=dict(config.static_shares) if config else {},
+    )
+
+
+def _statute_segments(community, in_force, start_local: date, end_local: date, start: datetime,
+                      minutes: int, n: int, blocking: list) -> list[StatuteSegment]:
+    """Issue 10: each configuration version applies to the intervals of its validity, from
+    its first local day's first interval (the community's time zone) to the next version's.
+    Days no active configuration covers block approval (nothing says how to split them)."""
+    tz = ZoneInfo(community.time_zone)
+
+    def index(day: date) -> int:
+        at = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+        return min(max(int((at - start).total_seconds() // (minutes * 60)), 0), n)
+
+    segments, covered = [], start_local
+    for config in sorted(in_force, key=lambda c: c.valid_from):
+        frm, to = max(config.valid_from, start_local), min(config.valid_to or end_local, end_local)
+        if frm > covered:
+            blocking.append(f"no active configuration (statute) in force from {covered:%Y-%m-%d} "
+                            f"to {frm:%Y-%m-%d} (exclusive)")
+        segments.append(StatuteSegment(_statute(config), index(frm), index(to), config.id,
+                                       config.valid_from, config.valid_to))
+        covered = max(covered, to)
+    if covered < end_local:
+        blocking.append(f"no active configuration (statute) in force from {covered:%Y-%m-%d} "
+                        "to the month's end")
+    return [s for s in segments if s.stop > s.start]
+
+
+def _parameter_changes(community, in_force, start_local: date, end_local: date) -> list[str]:
+    """The regime's parameter set must be one for the whole month: the rules apply one set
+    (its interval length, TIP bands, excess thresholds and grid charges are month-wide
+    figures), so a configuration of the month pointing at another version, or a new default
+    version starting within the month, still blocks; only the statute split is per interval."""
+    used, changes = set(), set()
+    for config in in_force:
+        frm, to = max(config.valid_from, start_local), min(config.valid_to or end_local, end_local)
+        if config.regime_parameters_id:
+            used.add(config.regime_parameters_id)
+            continue
+        default = regime_parameters_at(regime=community.regime, on=frm)
+        used.add(default.id if default else None)
+        starting = RegimeParameters.objects.filter(regime=community.regime, valid_from__gt=frm,
+                                                   valid_from__lt=to)
+        changes |= set(starting.values_list("valid_from", flat=True))
+    if len(used) > 1:
+        changes |= {c.valid_from for c in in_force if c.valid_from > start_local}
+    if not changes:
+        return []
+    return ["the regime parameters change within this month on "
+            + ", ".join(f"{d:%Y-%m-%d}" for d in sorted(changes))
+            + ": the run applies one parameter set per month, make the new version take effect on a 1st"]
 
 
 def year_to_date(*, community: Community, month: date) -> dict:

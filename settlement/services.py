@@ -70,6 +70,10 @@ def _canon(obj):
         return {str(k): _canon(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, list | tuple):
         return [_canon(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        # an array among the regime's extras (Austria's (N, T) factors): by its bytes
+        a = np.ascontiguousarray(obj, dtype=np.float64)
+        return {"shape": list(a.shape), "sha256": hashlib.sha256(a.tobytes()).hexdigest()}
     return obj
 
 
@@ -115,6 +119,10 @@ def inputs_hash(inputs: SettlementInputs) -> str:
         "ytd": inputs.year_to_date,
         "extra": inputs.extra,
     }
+    if inputs.statute_segments:
+        # the statute per interval (issue 10): which configuration, from which interval on;
+        # absent in the single-statute case so earlier runs keep their hash
+        meta["statute_segments"] = [asdict(s) for s in inputs.statute_segments]
     h.update(json.dumps(_canon(meta), sort_keys=True, separators=(",", ":")).encode())
     return h.hexdigest()
 

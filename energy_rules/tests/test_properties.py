@@ -82,3 +82,22 @@ def test_austrian_keys_respect_participation_factors(data, key):
     static = shares(data.draw, (c,), 0) if key == "static" else None
     res = at_eeg.allocate(key, prod, cons, shares=static, consumer_factors=cf, producer_factors=pf)
     check(res, prod * pf, cons * cf)
+
+
+@PROFILE
+@given(data=st.data(), key=st.sampled_from(at_eeg.KEYS))
+def test_austrian_factors_per_quarter_hour_equal_each_quarter_hour_alone(data, key):
+    """(C, T) factors (a factor changed within the period): every quarter hour is allocated
+    as if settled alone with that quarter hour's factors, and the energy is conserved."""
+    prod, cons = data.draw(flows())
+    (t, c), p = cons.shape, prod.shape[1]
+    pct = st.integers(1, 100).map(lambda v: v / 100)
+    cf = np.array(data.draw(st.lists(pct, min_size=c * t, max_size=c * t))).reshape(c, t)
+    pf = np.array(data.draw(st.lists(pct, min_size=p * t, max_size=p * t))).reshape(p, t)
+    static = shares(data.draw, (c,), 0) if key == "static" else None
+    res = at_eeg.allocate(key, prod, cons, shares=static, consumer_factors=cf, producer_factors=pf)
+    check(res, prod * pf.T, cons * cf.T)
+    for k in range(t):
+        alone = at_eeg.allocate(key, prod[k:k + 1], cons[k:k + 1], shares=static,
+                                consumer_factors=cf[:, k], producer_factors=pf[:, k])
+        assert np.allclose(alone.allocated_kwh[0], res.allocated_kwh[k])

@@ -4,7 +4,8 @@ membership's participation factor and prints lines.
 
 Inputs beyond the common ones (`inputs.extra`, filled from the database by
 `allocations.settlement.regime_extra`):
-- ``participation_factors``: (N,) each point's membership factor as a fraction (0, 1];
+- ``participation_factors``: (N,) each point's membership factor as a fraction (0, 1], or
+  (N, T) per quarter hour when a factor changes within the period (the version in force);
 - ``network_levels``: (N,) each point's membership grid level (1..7, None unknown);
 - ``eeg_scope``: "local" or "regional".
 
@@ -27,20 +28,31 @@ from settlement.regimes.base import LineSpec, RegimeResult, SettlementInputs
 @register("at_eeg")
 def settle(inputs: SettlementInputs) -> RegimeResult:
     cons, inj, missing = energies(inputs)
-    n = len(inputs.points)
-    key = rules.CONFIGURATION_KEYS.get(inputs.statute.allocation_key or "pro_rata")
-    if key is None:
-        raise ValueError(f"allocation key {inputs.statute.allocation_key!r} is not an Austrian key")
+    n, n_t = len(inputs.points), cons.shape[0]
+    # (N,) for the whole period or (N, T) when a factor changes within it (EAG §79)
     factors = np.asarray(inputs.extra.get("participation_factors", np.ones(n)), dtype=float)
-    shares = static_shares_per_point(inputs) if key == "static" else None
-    res = rules.allocate(key, inj, cons, shares=shares, consumer_factors=factors, producer_factors=factors)
-    lines = energy_lines(inputs, key, res.allocated_kwh, res.surplus_by_producer_kwh)
+    factors = np.broadcast_to(factors[:, None] if factors.ndim == 1 else factors.reshape(n, n_t), (n, n_t))
+    allocated, surplus_by_point, surplus = np.zeros((n_t, n)), np.zeros((n_t, n)), np.zeros(n_t)
+    keyed = []
+    for seg in inputs.segments():
+        # each configuration version's key over its own intervals (issue 10)
+        key = rules.CONFIGURATION_KEYS.get(seg.statute.allocation_key or "pro_rata")
+        if key is None:
+            raise ValueError(f"allocation key {seg.statute.allocation_key!r} is not an Austrian key")
+        sl = slice(seg.start, seg.stop)
+        keyed.append((seg, key))
+        shares = static_shares_per_point(inputs, seg.statute) if key == "static" else None
+        res = rules.allocate(key, inj[sl], cons[sl], shares=shares, consumer_factors=factors[:, sl],
+                             producer_factors=factors[:, sl])
+        allocated[sl], surplus_by_point[sl], surplus[sl] = (res.allocated_kwh, res.surplus_by_producer_kwh,
+                                                            res.surplus_kwh)
+    lines = energy_lines(inputs, keyed, allocated, surplus_by_point)
     levels = list(inputs.extra.get("network_levels", [None] * n))
     scope = inputs.extra.get("eeg_scope") or "local"
     per_member = defaultdict(float)
     level_of = {}
     for i, point in enumerate(inputs.points):
-        per_member[(point.membership_id, point.user_id)] += float(res.allocated_kwh[:, i].sum())
+        per_member[(point.membership_id, point.user_id)] += float(allocated[:, i].sum())
         level_of[(point.membership_id, point.user_id)] = levels[i]
     for (membership_id, user_id), kwh in sorted(per_member.items()):
         if kwh <= 0:
@@ -54,9 +66,9 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
                                "charge_eur_per_kwh": str(saving.charge_eur_per_kwh),
                                "network_level": level, "scope": scope}, user_id))
     return RegimeResult(
-        shared_kwh=res.allocated_kwh.sum(axis=1), allocated_kwh=res.allocated_kwh.T.copy(), lines=lines,
-        series={"surplus_by_point_kwh": res.surplus_by_producer_kwh.T.copy()},
-        totals={"key": key, "allocated_kwh": float(res.allocated_kwh.sum()),
-                "surplus_kwh": float(res.surplus_kwh.sum()), "missing_values": missing},
-        surplus_kwh=res.surplus_kwh,
+        shared_kwh=allocated.sum(axis=1), allocated_kwh=allocated.T.copy(), lines=lines,
+        series={"surplus_by_point_kwh": surplus_by_point.T.copy()},
+        totals={"key": "+".join(dict.fromkeys(k for _, k in keyed)), "allocated_kwh": float(allocated.sum()),
+                "surplus_kwh": float(surplus.sum()), "missing_values": missing},
+        surplus_kwh=surplus,
     )

@@ -69,6 +69,28 @@ class Statute:
     static_shares: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StatuteSegment:
+    """The configuration version in force over the intervals [start, stop) of the period
+    (indices into the energy arrays); `valid_from` / `valid_to` are its own dates."""
+
+    statute: Statute
+    start: int
+    stop: int
+    configuration_id: int | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def detail(self) -> dict:
+        """What a line's `detail` says of the configuration a part of it came from."""
+        return {
+            "configuration": self.configuration_id,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "intervals": [self.start, self.stop],
+        }
+
+
 @dataclass
 class SettlementInputs:
     regime: str
@@ -88,6 +110,13 @@ class SettlementInputs:
     # for the yearly excess premium / true-up: the year's earlier months, per plant id
     year_to_date: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # regime-specific inputs (coefficients...)
+    # The statute per interval when the configuration changes within the period (issue 10:
+    # each version applies to the intervals of its validity); empty = `statute` throughout.
+    statute_segments: list[StatuteSegment] = field(default_factory=list)
+
+    def segments(self) -> list[StatuteSegment]:
+        """The statute per interval as consecutive segments covering every interval."""
+        return self.statute_segments or [StatuteSegment(self.statute, 0, self.n_intervals)]
 
     @property
     def n_points(self) -> int:

@@ -26,45 +26,54 @@ from settlement.regimes._alloc_common import energies, energy_lines, rule, stati
 from settlement.regimes.base import LineSpec, RegimeResult, SettlementInputs, cents
 
 
-def _key(inputs: SettlementInputs) -> str:
-    key = rules.CONFIGURATION_KEYS.get(inputs.statute.allocation_key or "pro_rata")
+def _key(statute) -> str:
+    key = rules.CONFIGURATION_KEYS.get(statute.allocation_key or "pro_rata")
     if key is None:
-        raise ValueError(f"allocation key {inputs.statute.allocation_key!r} is not a French key")
+        raise ValueError(f"allocation key {statute.allocation_key!r} is not a French key")
     return key
 
 
 def allocate(inputs: SettlementInputs):
+    """Every statute segment's key over its own intervals (a configuration changing within
+    the period applies from its first day on, issue 10)."""
     cons, inj, missing = energies(inputs)
-    key = _key(inputs)
     n_t, n = cons.shape
-    if key == "full_dynamic":
-        producers = list(inputs.extra.get("fr_producer_points", []))
-        coef = inputs.extra.get("fr_coefficients")
-        # JSON-friendly nested lists lose the shape of an empty axis: restore it
-        coef = (np.zeros((n_t, len(producers), n)) if coef is None
-                else np.asarray(coef, dtype=float).reshape(n_t, len(producers), n))
-        res = rules.allocate(key, inj[:, producers], cons, shares=coef)
-        surplus_by_point = np.zeros_like(inj)
-        surplus_by_point[:, producers] = res.surplus_by_producer_kwh
-        # production of points not listed as producers has no coefficient: all surplus
-        others = [i for i in range(n) if i not in set(producers)]
-        surplus_by_point[:, others] = inj[:, others]
-        surplus = surplus_by_point.sum(axis=1)
-    else:
-        simple = inputs.extra.get("fr_simple_shares")
-        shares = {"static": lambda: static_shares_per_point(inputs),
-                  "simple_dynamic": lambda: (np.zeros((n_t, n)) if simple is None
-                                             else np.asarray(simple, dtype=float).reshape(n, n_t).T),
-                  "default_dynamic": lambda: None}[key]()
-        res = rules.allocate(key, inj, cons, shares=shares)
-        surplus_by_point, surplus = res.surplus_by_producer_kwh, res.surplus_kwh
-    return key, res.allocated_kwh, surplus, surplus_by_point, missing
+    allocated, surplus_by_point, surplus = np.zeros((n_t, n)), np.zeros((n_t, n)), np.zeros(n_t)
+    producers = list(inputs.extra.get("fr_producer_points", []))
+    coef = inputs.extra.get("fr_coefficients")
+    simple = inputs.extra.get("fr_simple_shares")
+    keyed = []
+    for seg in inputs.segments():
+        key, sl = _key(seg.statute), slice(seg.start, seg.stop)
+        keyed.append((seg, key))
+        if key == "full_dynamic":
+            # JSON-friendly nested lists lose the shape of an empty axis: restore it
+            c = (np.zeros((n_t, len(producers), n)) if coef is None
+                 else np.asarray(coef, dtype=float).reshape(n_t, len(producers), n))
+            res = rules.allocate(key, inj[sl][:, producers], cons[sl], shares=c[sl])
+            surplus_by_point[sl, producers] = res.surplus_by_producer_kwh
+            # production of points not listed as producers has no coefficient: all surplus
+            others = [i for i in range(n) if i not in set(producers)]
+            surplus_by_point[sl, others] = inj[sl][:, others]
+            surplus[sl] = surplus_by_point[sl].sum(axis=1)
+        else:
+            if key == "static":
+                shares = static_shares_per_point(inputs, seg.statute)
+            elif key == "simple_dynamic":
+                shares = (np.zeros((n_t, n)) if simple is None
+                          else np.asarray(simple, dtype=float).reshape(n, n_t).T)[sl]
+            else:
+                shares = None
+            res = rules.allocate(key, inj[sl], cons[sl], shares=shares)
+            surplus_by_point[sl], surplus[sl] = res.surplus_by_producer_kwh, res.surplus_kwh
+        allocated[sl] = res.allocated_kwh
+    return keyed, allocated, surplus, surplus_by_point, missing
 
 
 @register("fr_acc")
 def settle(inputs: SettlementInputs) -> RegimeResult:
-    key, allocated, surplus, surplus_by_point, missing = allocate(inputs)
-    lines = energy_lines(inputs, key, allocated, surplus_by_point)
+    keyed, allocated, surplus, surplus_by_point, missing = allocate(inputs)
+    lines = energy_lines(inputs, keyed, allocated, surplus_by_point)
     price = inputs.extra.get("supply_eur_per_kwh")
     if price is not None:
         price = np.asarray(price, dtype=float)
@@ -85,7 +94,8 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
     return RegimeResult(
         shared_kwh=allocated.sum(axis=1), allocated_kwh=allocated.T.copy(), lines=lines,
         series={"surplus_by_point_kwh": surplus_by_point.T.copy()},
-        totals={"key": key, "allocated_kwh": float(allocated.sum()), "surplus_kwh": float(surplus.sum()),
+        totals={"key": "+".join(dict.fromkeys(k for _, k in keyed)), "allocated_kwh": float(allocated.sum()),
+                "surplus_kwh": float(surplus.sum()),
                 "missing_values": missing},
         surplus_kwh=surplus,
     )

@@ -22,7 +22,7 @@ yearly true-up (`totals["excess_carried_eur"]`).
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import numpy as np
 
@@ -137,7 +137,7 @@ def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
     out = []
     for i, plant in enumerate(inputs.plants):
         inc = e["plant_incentivised"][i]
-        tip_eur = 0.0
+        tip_eur, tip_h = 0.0, np.zeros_like(inc)
         geo = None
         if e["eligible"][i] and inc.any():
             geo = _geo_zone(inputs, plant)
@@ -145,7 +145,8 @@ def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
             full = rules.tip_eur_per_mwh(inputs.params, capital_grant_pct=plant.grant_pct, **kw)
             no_grant = rules.tip_eur_per_mwh(inputs.params, capital_grant_pct=0.0, **kw)
             rate = e["exempt_share"] * no_grant + (1.0 - e["exempt_share"]) * full
-            tip_eur = float((inc * rate).sum()) / 1000.0
+            tip_h = inc * rate
+            tip_eur = float(tip_h.sum()) / 1000.0
         val_rate = rules.valorisation_eur_per_mwh(
             inputs.params,
             regime=inputs.regime,
@@ -153,7 +154,8 @@ def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
             voltage=plant.voltage,
             in_building=plant.in_building,
         )
-        val_eur = float((e["plant_self"][i] * val_rate).sum()) / 1000.0
+        val_h = e["plant_self"][i] * val_rate
+        val_eur = float(val_h.sum()) / 1000.0
         band = rules.tip_band(inputs.params, plant.power_kw)
         out.append(
             {
@@ -168,6 +170,9 @@ def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
                 "shared_kwh": float(e["plant_shared"][i].sum()),
                 "injected_kwh": float(e["plant_injection"][i].sum()),
                 "with_grant": plant.grant_pct > 0,
+                # EUR x 1000 per hour: what each statute segment earned (`_segment_parts`)
+                "money_h": tip_h + val_h,
+                "index": i,
             }
         )
     return out
@@ -304,7 +309,7 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
         excess_carried = cents(excess_exact) - excess_total
         lines += _excess_shares(inputs, excess_total, consumer_kwh, rule("excess_share"))
 
-    lines += _statute_split(inputs, pool - excess_total, money, consumer_kwh, rule)
+    lines += _statute_split(inputs, pool - excess_total, money, e, rule)
     totals = {
         "shared_kwh": float(e["shared"].sum()),
         "self_consumed_kwh": float(e["self_consumed"].sum()),
@@ -365,68 +370,100 @@ def _excess_shares(inputs, total: Decimal, consumer_kwh: dict, rule_id: str) -> 
     ]
 
 
-def _statute_split(inputs, total: Decimal, money: list[dict], consumer_kwh: dict, rule) -> list[LineSpec]:
+def _segment_parts(inputs, total: Decimal, money: list[dict]) -> list[Decimal]:
+    """`total` (the month's money to split, in cents) apportioned to the statute segments pro
+    rata to what the plants earned (TIP + valorisation) in each segment's hours, unrounded:
+    the money of an hour is split by the statute in force in that hour."""
+    segments = inputs.segments()
+    if len(segments) == 1:
+        return [total]
+    earned = [
+        sum((to_decimal(float(m["money_h"][seg.start:seg.stop].sum()) / 1000.0) for m in money), Decimal(0))
+        for seg in segments
+    ]
+    whole = sum(earned, Decimal(0))
+    if whole <= 0:
+        return [total] + [Decimal(0)] * (len(segments) - 1)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return [total * part / whole for part in earned]
+
+
+def _statute_split(inputs, total: Decimal, money: list[dict], e: dict, rule) -> list[LineSpec]:
     """Producers / consumers / fund by the statute's percentages, one largest-remainder split
     over every recipient so the lines add up to `total` exactly. A side without any weight
-    (no incentivised energy, no consumer) leaves its part to the fund."""
-    st = inputs.statute
+    (no incentivised energy, no consumer) leaves its part to the fund.
+
+    With a statute per interval (a configuration changing within the month) each segment's
+    part of the money (`_segment_parts`) is split by its own statute over the energy of its
+    own hours; a recipient's unrounded parts add up, and the one split rounds each line once.
+    Each line's `detail["segments"]` names the configurations its amount came from."""
     hundred = Decimal(100)
-    producers = []  # (membership_id, plant_id, user_id, weight_kwh)
-    for m in money:
-        plant, kwh = m["plant"], m["incentivised_kwh"]
-        if kwh <= 0:
-            continue
-        owner_pct = 100.0 - sum(pct for _, pct in plant.shares)
-        if owner_pct > 0:
-            producers.append((plant.membership_id, plant.id, None, kwh * owner_pct / 100.0))
-        for user_id, pct in plant.shares:
-            producers.append((None, plant.id, user_id, kwh * pct / 100.0))
-    consumers = [(m, w) for m, w in sorted(consumer_kwh.items()) if w > 0]
-    prod_w = sum(to_decimal(p[3]) for p in producers)
-    cons_w = sum(to_decimal(w) for _, w in consumers)
-    prod_part = total * st.producers_pct / hundred if prod_w else Decimal(0)
-    cons_part = total * st.consumers_pct / hundred if cons_w else Decimal(0)
-    weights = [prod_part * to_decimal(p[3]) / prod_w for p in producers]
-    weights += [cons_part * to_decimal(w) / cons_w for _, w in consumers]
-    weights.append(max(total - prod_part - cons_part, Decimal(0)))
-    amounts = largest_remainder(total, weights)
+    producers: dict[tuple, dict] = {}  # (membership_id, plant_id, user_id) -> {segment: kWh}
+    consumers: dict[int, dict] = {}  # membership_id -> {segment: kWh}
+    exact: dict[tuple, Decimal] = {}
+    per_segment: dict[tuple, list] = {}
+    segments = inputs.segments()
+    parts = _segment_parts(inputs, total, money)
+    for s, (seg, part) in enumerate(zip(segments, parts, strict=True)):
+        st, sl = seg.statute, slice(seg.start, seg.stop)
+        prod = []
+        for m in money:
+            plant = m["plant"]
+            kwh = m["incentivised_kwh"] if len(segments) == 1 else float(
+                e["plant_incentivised"][m["index"], sl].sum())
+            if kwh <= 0:
+                continue
+            owner_pct = 100.0 - sum(pct for _, pct in plant.shares)
+            if owner_pct > 0:
+                prod.append(((plant.membership_id, plant.id, None), kwh * owner_pct / 100.0))
+            for user_id, pct in plant.shares:
+                prod.append(((None, plant.id, user_id), kwh * pct / 100.0))
+        by_member = _by_membership(inputs, e["allocated"][:, sl].sum(axis=1))
+        cons = [(mid, w) for mid, w in sorted(by_member.items()) if w > 0]
+        prod_w = sum(to_decimal(w) for _, w in prod)
+        cons_w = sum(to_decimal(w) for _, w in cons)
+        prod_part = part * st.producers_pct / hundred if prod_w else Decimal(0)
+        cons_part = part * st.consumers_pct / hundred if cons_w else Decimal(0)
+        shares = [(("p", *k), w, prod_part * to_decimal(w) / prod_w) for k, w in prod]
+        shares += [(("c", mid), w, cons_part * to_decimal(w) / cons_w) for mid, w in cons]
+        shares.append((("f",), 0.0, max(part - prod_part - cons_part, Decimal(0))))
+        for key, kwh, eur in shares:
+            exact[key] = exact.get(key, Decimal(0)) + eur
+            per_segment.setdefault(key, []).append((s, kwh, eur))
+        for k, w in prod:
+            producers.setdefault(k, {})[s] = w
+        for mid, w in cons:
+            consumers.setdefault(mid, {})[s] = w
+    # recipients in a stable order: producers as the plants come, consumers by membership, fund
+    keys = [("p", *k) for k in producers] + [("c", mid) for mid in sorted(consumers)] + [("f",)]
+    amounts = dict(zip(keys, largest_remainder(total, [exact[k] for k in keys]), strict=True))
+
+    def detail(key, pct_name: str) -> dict:
+        out = {"segments": [
+            {**segments[s].detail(), pct_name: str(getattr(segments[s].statute, pct_name)),
+             "weight_kwh": kwh, "exact_eur": str(eur)}
+            for s, kwh, eur in per_segment[key]
+        ]}
+        pcts = {str(getattr(seg.statute, pct_name)) for seg in segments}
+        if len(pcts) == 1:
+            out[pct_name] = pcts.pop()
+        return out
+
     lines = []
-    for (membership_id, plant_id, user_id, kwh), amount in zip(producers, amounts, strict=False):
-        lines.append(
-            LineSpec(
-                membership_id,
-                plant_id,
-                "producer_share",
-                rule("producer_share"),
-                kwh,
-                amount,
-                {"weight_kwh": kwh, "producers_pct": str(st.producers_pct)},
-                user_id=user_id,
-            )
-        )
-    for (membership_id, kwh), amount in zip(consumers, amounts[len(producers) :], strict=False):
-        lines.append(
-            LineSpec(
-                membership_id,
-                None,
-                "consumer_share",
-                rule("consumer_share"),
-                kwh,
-                amount,
-                {"weight_kwh": kwh, "consumers_pct": str(st.consumers_pct)},
-            )
-        )
-    lines.append(
-        LineSpec(
-            None,
-            None,
-            "fund",
-            rule("fund"),
-            0.0,
-            amounts[-1],
-            {"fund_pct": str(st.fund_pct), "exact_eur": str(weights[-1])},
-        )
-    )
+    for (membership_id, plant_id, user_id), kwh_by_segment in producers.items():
+        key = ("p", membership_id, plant_id, user_id)
+        kwh = sum(kwh_by_segment.values())
+        lines.append(LineSpec(membership_id, plant_id, "producer_share", rule("producer_share"), kwh,
+                              amounts[key], {"weight_kwh": kwh, **detail(key, "producers_pct")},
+                              user_id=user_id))
+    for membership_id in sorted(consumers):
+        key = ("c", membership_id)
+        kwh = sum(consumers[membership_id].values())
+        lines.append(LineSpec(membership_id, None, "consumer_share", rule("consumer_share"), kwh,
+                              amounts[key], {"weight_kwh": kwh, **detail(key, "consumers_pct")}))
+    lines.append(LineSpec(None, None, "fund", rule("fund"), 0.0, amounts[("f",)],
+                          {**detail(("f",), "fund_pct"), "exact_eur": str(exact[("f",)])}))
     return lines
 
 

@@ -103,29 +103,3 @@ def test_curves_import_refuses_a_file_without_the_columns(tmp_path, db):
     path.write_text("foo,bar\n1,2\n")
     with pytest.raises(CommandError):
         call_command("curves_import", str(path))
-
-
-def test_a_statute_changing_within_the_month_blocks_approval(settled, as_user):
-    """The month is split by one statute: a change on the 15th is reported, not applied to
-    the whole month; moved to the 1st of the next month, the run settles."""
-    from datetime import date
-
-    from communities.models import Configuration
-
-    old = Configuration.objects.get(community=settled.community)
-    old.valid_to = date(2025, 3, 15)
-    old.save(update_fields=["valid_to"])
-    new = Configuration.objects.create(community=settled.community, name="Statute 2",
-                                       valid_from=date(2025, 3, 15), producers_pct=70, consumers_pct=25,
-                                       fund_pct=5)
-    referent = as_user(settled.world.a.referent)
-    body = draft(referent, settled.community)
-    assert any("changes within this month on 2025-03-15" in b for b in body["data_quality"]["blocking"])
-    res = referent.post(f"{URL}/{body['id']}/approve")
-    assert res.status_code == 409 and res.json()["error"] == "DataQuality"
-    new.valid_from = old.valid_to = date(2025, 4, 1)  # no overlap at any moment
-    new.save(update_fields=["valid_from"])
-    old.save(update_fields=["valid_to"])
-    body = draft(referent, settled.community)
-    assert body["data_quality"]["blocking"] == []
-    assert referent.post(f"{URL}/{body['id']}/approve").status_code == 200

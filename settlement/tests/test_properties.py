@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from settlement.models import SettlementLine
 from settlement.regimes import REGIMES
+from settlement.regimes.base import Statute, StatuteSegment
 from settlement.regimes.it_cacer import energies
 from settlement.services import PAYABLE, SOURCE, _difference, inputs_hash, result_hash
 from settlement.split import largest_remainder, to_decimal
@@ -73,7 +74,7 @@ def scenarios(draw):
         },
         "consumers": {"200": draw(st.floats(0, 1e4))},
     }
-    return inputs(
+    built = inputs(
         injections=[draw(series) for _ in range(n_p)],
         withdrawals=[draw(series) for _ in range(n_c)],
         plants=plants,
@@ -85,6 +86,21 @@ def scenarios(draw):
         closes_year=draw(st.booleans()),
         year_to_date=ytd,
     )
+    if n_t > 1 and draw(st.booleans()):
+        # a statute changing within the month (issue 10): random cuts, a statute per segment
+        cuts = sorted(draw(st.sets(st.integers(1, n_t - 1), min_size=1, max_size=n_t - 1)))
+        built.statute_segments = [
+            StatuteSegment(statute(draw), a, b, configuration_id=k + 1)
+            for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, n_t], strict=True))
+        ]
+        built.statute = built.statute_segments[-1].statute
+    return built
+
+
+def statute(draw) -> Statute:
+    producers = draw(st.integers(0, 100))
+    consumers_pct = draw(st.integers(0, 100 - producers))
+    return Statute(Decimal(producers), Decimal(consumers_pct), Decimal(100 - producers - consumers_pct))
 
 
 @settings(max_examples=2500 * SCALE)
@@ -124,6 +140,20 @@ def test_amounts_sum_exactly_and_what_is_posted_balances(inp):
         inp.plants[[p.id for p in inp.plants].index(ln.plant_id)].commissioned_on >= date(2021, 12, 15)
         for ln in tips
     )
+
+
+@settings(max_examples=1000 * SCALE)
+@given(scenarios())
+def test_each_statute_line_is_within_a_cent_of_its_segments_exact_parts(inp):
+    """Per statute segment the money of its hours is split by its own statute; a line sums
+    its unrounded parts (named in `detail["segments"]`) and is rounded once."""
+    result = REGIMES[inp.regime](inp)
+    for ln in result.lines:
+        if ln.kind in ("producer_share", "consumer_share", "fund"):
+            exact = sum((Decimal(s["exact_eur"]) for s in ln.detail["segments"]), Decimal(0))
+            assert abs(ln.amount - exact) < Decimal("0.01")
+            seen = {s["configuration"] for s in ln.detail["segments"]}
+            assert seen <= {seg.configuration_id for seg in inp.segments()}
 
 
 @settings(max_examples=1000 * SCALE)
