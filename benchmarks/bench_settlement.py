@@ -105,6 +105,9 @@ def _community(n: int):
 
 
 def _rollups(device_ids: list[int], plant_every: int = 10) -> int:
+    """The month's hourly rows, written hour after hour as the rollup job writes them in
+    production (each hour's rows of every meter together): a meter's month is spread over
+    the table, one row per page, which is what a settlement reads."""
     start = datetime(2024, 12, 31, 23, tzinfo=UTC)
     end = start + timedelta(hours=744)
     sql = """
@@ -118,6 +121,7 @@ def _rollups(device_ids: list[int], plant_every: int = 10) -> int:
     FROM unnest(%s::bigint[]) WITH ORDINALITY AS d(id, ord)
     CROSS JOIN generate_series(%s::timestamptz, %s::timestamptz - interval '1 hour', interval '1 hour') AS b
     CROSS JOIN (SELECT id, code FROM iot_metric WHERE code IN ('energy_import_kwh', 'energy_export_kwh')) AS m
+    ORDER BY b, d.ord, m.id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [plant_every, device_ids, start, end])
