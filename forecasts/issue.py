@@ -96,15 +96,15 @@ def _devices_by(field_name: str, ids: list[int], kinds: tuple[str, ...]) -> list
 
 
 def _clear_sky(plants, index) -> np.ndarray:
-    """(plants, len(index)) clear-sky kWh; solar position once per site (PITFALLS.md)."""
-    sites: dict = {}
+    """(plants, len(index)) clear-sky kWh; solar position once per site (PITFALLS.md), all
+    sites at once (`physics.clear_sky_sites`)."""
+    keys = [(round(plant.location.y, 3), round(plant.location.x, 3)) for plant in plants]
+    sites = list(dict.fromkeys(keys))
+    weather = dict(zip(sites, physics.clear_sky_sites(sites=sites, index=index), strict=True))
     out = np.zeros((len(plants), len(index)))
     for k, plant in enumerate(plants):
-        key = (round(plant.location.y, 3), round(plant.location.x, 3))
-        if key not in sites:
-            sites[key] = physics.clear_sky_weather(lat=key[0], lon=key[1], index=index)
         out[k] = physics.clear_sky_kwh(
-            weather=sites[key], kwp=float(plant.capacity_kwp), tilt_deg=float(plant.tilt_deg),
+            weather=weather[keys[k]], kwp=float(plant.capacity_kwp), tilt_deg=float(plant.tilt_deg),
             azimuth_deg=float(plant.azimuth_deg), losses_pct=float(plant.losses_pct),
             inverter_kw=float(plant.inverter_power_kw) if plant.inverter_power_kw else None)
     return out

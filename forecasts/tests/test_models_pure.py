@@ -37,6 +37,28 @@ def test_it_matches_pvlibs_own_clear_sky_production():
     assert int(np.argmax(ours)) in (10, 11)  # solar noon at ~11:15 UTC in Bologna
 
 
+def test_clear_sky_of_many_sites_at_once_is_pvlibs_site_by_site():
+    """`clear_sky_sites` (one ephemeris, one read per climatology cell) gives what pvlib's own
+    Location gives each site: sites in one 5' cell, in neighbouring cells, far apart, south."""
+    index = pd.date_range("2025-03-30", periods=4 * 24 * 3, freq="15min", tz="Europe/Rome")
+    sites = [(44.471, 11.301), (44.472, 11.302), (44.51, 11.36), (44.43, 11.25), (37.5, 15.07),
+             (-33.87, 151.21)]
+    together = physics.clear_sky_sites(sites=sites, index=index)
+    mid = index.tz_convert("UTC") + pd.Timedelta(minutes=7.5)
+    for (lat, lon), ours in zip(sites, together, strict=True):
+        alone = physics.clear_sky_weather(lat=lat, lon=lon, index=index)
+        for name in ("zenith", "azimuth", "ghi", "dni", "dhi", "dni_extra", "temp_air_c"):
+            np.testing.assert_allclose(getattr(ours, name), getattr(alone, name), rtol=1e-12, atol=1e-9)
+        loc = pvlib.location.Location(lat, lon)
+        cs = loc.get_clearsky(mid, solar_position=loc.get_solarposition(mid))
+        np.testing.assert_allclose(ours.ghi, np.nan_to_num(cs["ghi"].to_numpy()), rtol=1e-12, atol=1e-9)
+        assert ours.ghi.max() > 500
+        np.testing.assert_array_equal(
+            physics.clear_sky_kwh(weather=ours, kwp=10, tilt_deg=30, azimuth_deg=180, losses_pct=14),
+            physics.clear_sky_kwh(weather=alone, kwp=10, tilt_deg=30, azimuth_deg=180, losses_pct=14))
+    assert physics.clear_sky_sites(sites=[], index=index) == []
+
+
 def test_the_learned_correction_beats_raw_clear_sky_on_synthetic_telemetry():
     """A plant shaded in the morning and at 80 % of clear sky: raw clear sky misses both."""
     start = datetime(2025, 5, 1, tzinfo=UTC)
