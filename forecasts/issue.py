@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from forecasts import calendar, learn, measured, physics
+from forecasts import calendar, learn, measured, physics, uncertainty
 from forecasts.models import Forecast, Quantity, SubjectKind
 from forecasts.weather import WeatherUnavailable, provider
 
@@ -26,6 +26,7 @@ logger = logging.getLogger("commonwatt.forecasts")
 
 DEFAULT_ANNUAL_KWH = 2700.0  # an Italian household (ARERA's reference consumer)
 CLEAR_DAY_PERCENTILE = 90
+SHARED_METHOD = "E[min(production, consumption)], normal errors"
 
 
 @dataclass
@@ -96,15 +97,15 @@ def _devices_by(field_name: str, ids: list[int], kinds: tuple[str, ...]) -> list
 
 
 def _clear_sky(plants, index) -> np.ndarray:
-    """(plants, len(index)) clear-sky kWh; solar position once per site (PITFALLS.md)."""
-    sites: dict = {}
+    """(plants, len(index)) clear-sky kWh; solar position once per site (PITFALLS.md), all
+    sites at once (`physics.clear_sky_sites`)."""
+    keys = [(round(plant.location.y, 3), round(plant.location.x, 3)) for plant in plants]
+    sites = list(dict.fromkeys(keys))
+    weather = dict(zip(sites, physics.clear_sky_sites(sites=sites, index=index), strict=True))
     out = np.zeros((len(plants), len(index)))
     for k, plant in enumerate(plants):
-        key = (round(plant.location.y, 3), round(plant.location.x, 3))
-        if key not in sites:
-            sites[key] = physics.clear_sky_weather(lat=key[0], lon=key[1], index=index)
         out[k] = physics.clear_sky_kwh(
-            weather=sites[key], kwp=float(plant.capacity_kwp), tilt_deg=float(plant.tilt_deg),
+            weather=weather[keys[k]], kwp=float(plant.capacity_kwp), tilt_deg=float(plant.tilt_deg),
             azimuth_deg=float(plant.azimuth_deg), losses_pct=float(plant.losses_pct),
             inverter_kw=float(plant.inverter_power_kw) if plant.inverter_power_kw else None)
     return out
@@ -259,13 +260,14 @@ def forecast_compute(*, community, issued_at: datetime | None = None, hours: int
     issued.seconds["consumption"] = round(time.perf_counter() - began, 3)
     issued.production = issued.plant_kwh.sum(axis=0)
     issued.consumption = issued.meter_kwh.sum(axis=0)
+    p_band = learn.band(issued.production, prod_res)
+    c_band = learn.band(issued.consumption, cons_res)
     # DOMAIN.md: shared = min(injected, withdrawn); the plants' production stands for the
     # injection (self-consumption behind a producer's meter is not forecast separately).
-    issued.shared = np.minimum(issued.production, issued.consumption)
-    p_lo, p_hi = learn.band(issued.production, prod_res)
-    c_lo, c_hi = learn.band(issued.consumption, cons_res)
-    issued.bands = {Quantity.PRODUCTION: (p_lo, p_hi), Quantity.CONSUMPTION: (c_lo, c_hi),
-                    Quantity.SHARED: (np.minimum(p_lo, c_lo), np.minimum(p_hi, c_hi))}
+    # Expected with both forecasts' uncertainty: below min(E[P], E[C]) (uncertainty.py).
+    issued.shared, s_lo, s_hi = uncertainty.shared_forecast(issued.production, p_band, issued.consumption,
+                                                            c_band)
+    issued.bands = {Quantity.PRODUCTION: p_band, Quantity.CONSUMPTION: c_band, Quantity.SHARED: (s_lo, s_hi)}
     return issued
 
 
@@ -291,7 +293,7 @@ def forecast_issue(*, community, issued_at: datetime | None = None, hours: int |
     rows += [Forecast(kind=SubjectKind.COMMUNITY, quantity=q, values_kwh=_rounded(values),
                       low_kwh=_rounded(issued.bands[q][0]), high_kwh=_rounded(issued.bands[q][1]),
                       method="sum of plants" if q == Quantity.PRODUCTION else
-                      "sum of meters" if q == Quantity.CONSUMPTION else "min(production, consumption)",
+                      "sum of meters" if q == Quantity.CONSUMPTION else SHARED_METHOD,
                       **common) for q, values in series.items()]
     with transaction.atomic():
         Forecast.objects.filter(community=community, issued_at=h.issued_at).delete()

@@ -3,10 +3,15 @@
 
 One query per (metric, subjects): one aggregate per device (PITFALLS.md: fetch arrays, not
 ORM rows), scattered into a (subjects, intervals) float array, NaN where nothing was
-measured. A subject with several devices sums them. The aggregates are bytea of big-endian
-int8 / float8 (`int8send`, `float8send`), which numpy reads as they are: `array_agg` made a
-Python int and float per value, 2.5x slower for 1,000 meters at 15 minutes
-(`benchmarks/bench_forecast.py`), same values to the bit.
+measured. A subject with several devices sums them.
+
+Each device's aggregate is a LATERAL subquery over a range of the rollup's primary key
+(device, metric, bucket), as `settlement.selectors._meter_arrays`: PostgreSQL neither sorts
+nor hashes the rows (a GROUP BY over the join sorted 2.9 million rows for 1,000 meters at
+15 minutes), and the arrays travel in PostgreSQL's binary format (buckets as raw int8
+microseconds, deltas as float8), which numpy reads as they are: no Python object per value
+and no SQL arithmetic per row (`benchmarks/bench_forecast.py`; same values to the bit as the
+`array_agg` lists and the bytea `string_agg` before it).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+import psycopg
 from django.db import connection
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from iot.read.selectors import ROLLUP_TABLES
 
@@ -23,6 +31,27 @@ IMPORTED = "energy_import_kwh"
 EXPORTED = "energy_export_kwh"
 CHARGED = "energy_charged_kwh"
 DISCHARGED = "energy_discharged_kwh"
+
+_PG_EPOCH_S = 946_684_800  # binary timestamptz: int8 microseconds since 2000-01-01 UTC
+
+
+class _RawBinary(Loader):
+    """Leaves a binary array value as bytes: numpy reads it."""
+
+    format = Format.BINARY
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
+def _array_values(raw: bytes, dtype: str) -> np.ndarray:
+    """The elements of a one-dimensional binary PostgreSQL array without NULLs: a 20-byte
+    header (ndim, flags, element type, length, lower bound), then (int4 size, value) pairs."""
+    size = np.dtype(dtype).itemsize
+    pairs = np.frombuffer(raw, dtype=np.dtype([("len", ">i4"), ("v", dtype)]), offset=20)
+    if pairs.size and (pairs["len"] != size).any():
+        raise ValueError("unexpected NULL or width in a binary array")
+    return pairs["v"]
 
 
 def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: datetime, steps: int,
@@ -37,19 +66,26 @@ def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: da
         return out
     table = ROLLUP_TABLES["15m" if step_minutes == 15 else "1h"]
     end = start + timedelta(minutes=step_minutes * steps)
-    # both aggregates of a group see its rows in the same order: offsets and deltas pair up
-    sql = (f"SELECT x.device_id, string_agg(int8send(date_part('epoch', x.bucket - %s)::int8), ''::bytea),"
-           " string_agg(float8send(x.delta), ''::bytea)"
-           f" FROM {table} x JOIN iot_metric m ON m.id = x.metric_id"
-           " WHERE m.code = %s AND x.device_id = ANY(%s) AND x.bucket >= %s AND x.bucket < %s"
-           " AND x.delta IS NOT NULL GROUP BY x.device_id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [start, metric, list(row_of), start, end])
+    # both aggregates of a device see its rows in the same (primary key) order: buckets and
+    # deltas pair up
+    sql = ("SELECT d.id, a.buckets, a.kwh FROM unnest(%s::bigint[]) AS d(id)"
+           " CROSS JOIN (SELECT id FROM iot_metric WHERE code = %s) AS m"
+           " CROSS JOIN LATERAL (SELECT array_agg(x.bucket) AS buckets, array_agg(x.delta) AS kwh"
+           f"   FROM {table} x WHERE x.device_id = d.id AND x.metric_id = m.id"
+           "    AND x.bucket >= %s AND x.bucket < %s AND x.delta IS NOT NULL) AS a"
+           " WHERE a.buckets IS NOT NULL")
+    connection.ensure_connection()
+    # a server-side-binding psycopg cursor (Django's client-side cursors return text only)
+    with psycopg.Cursor(connection.connection) as cursor:
+        for name in ("timestamptz", "float8"):
+            cursor.adapters.register_loader(cursor.adapters.types[name].array_oid, _RawBinary)
+        cursor.execute(sql, [list(row_of), metric, start, end], binary=True)
         rows = cursor.fetchall()
-    step_s = step_minutes * 60
-    for device_id, offsets, deltas in rows:
-        cols = np.frombuffer(offsets, dtype=">i8").astype(np.int64) // step_s
-        vals = np.frombuffer(deltas, dtype=">f8").astype(float)
+    origin_us = round((start.timestamp() - _PG_EPOCH_S) * 1_000_000)
+    step_us = step_minutes * 60 * 1_000_000
+    for device_id, buckets, deltas in rows:
+        cols = (_array_values(buckets, ">i8").astype(np.int64) - origin_us) // step_us
+        vals = _array_values(deltas, ">f8").astype(float)
         row = row_of[device_id]
         current = out[row, cols]
         out[row, cols] = np.where(np.isnan(current), vals, current + vals)

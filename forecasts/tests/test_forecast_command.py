@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from scipy.stats import norm
 
 from forecasts import physics
 from forecasts.models import Forecast, ForecastScore, Quantity, SubjectKind
@@ -35,7 +36,17 @@ def test_it_issues_and_stores_one_row_per_subject(site):
     community = rows.get(kind=SubjectKind.COMMUNITY, quantity=Quantity.SHARED)
     prod = rows.get(kind=SubjectKind.COMMUNITY, quantity=Quantity.PRODUCTION)
     cons = rows.get(kind=SubjectKind.COMMUNITY, quantity=Quantity.CONSUMPTION)
-    assert np.allclose(community.values_kwh, np.minimum(prod.values_kwh, cons.values_kwh), atol=1e-3)
+    # shared = E[min(P, C)], P and C normal with the deviations of their 10-90 % bands
+    # (width / 2.563), independent: mu_P - (mu Phi(mu / s) + s phi(mu / s)), mu = mu_P - mu_C
+    p, c = np.array(prod.values_kwh), np.array(cons.values_kwh)
+    s = np.hypot(np.subtract(prod.high_kwh, prod.low_kwh), np.subtract(cons.high_kwh, cons.low_kwh)) / 2.5631
+    mu = p - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_hand = np.where(s > 1e-9, p - (mu * norm.cdf(mu / s) + s * norm.pdf(mu / s)), np.minimum(p, c))
+    assert np.allclose(community.values_kwh, np.clip(by_hand, 0, None), atol=2e-3)
+    assert (np.array(community.values_kwh) <= np.minimum(p, c) + 1e-3).all()
+    assert np.array(community.values_kwh).sum() < np.minimum(p, c).sum() - 0.1  # where P and C are close
+    assert community.method == "E[min(production, consumption)], normal errors"
     assert all(lo <= v + 1e-9 <= hi + 2e-9 for lo, v, hi in zip(prod.low_kwh, prod.values_kwh, prod.high_kwh,
                                                                  strict=True))
     assert len(community.values_kwh) == 48

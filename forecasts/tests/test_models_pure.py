@@ -8,7 +8,7 @@ import pandas as pd
 import pvlib
 import pytest
 
-from forecasts import learn, physics, testing
+from forecasts import learn, physics, testing, uncertainty
 from forecasts.steering import schedule_solve
 from forecasts.windows import windows_from
 from simulation.physics import BatterySpec
@@ -35,6 +35,54 @@ def test_it_matches_pvlibs_own_clear_sky_production():
     assert 0.82 * plain_kwh < ours.sum() < plain_kwh
     assert ours[:3].sum() == 0  # night (UTC 00-03)
     assert int(np.argmax(ours)) in (10, 11)  # solar noon at ~11:15 UTC in Bologna
+
+
+def test_clear_sky_of_many_sites_at_once_is_pvlibs_site_by_site():
+    """`clear_sky_sites` (one ephemeris, one read per climatology cell) gives what pvlib's own
+    Location gives each site: sites in one 5' cell, in neighbouring cells, far apart, south."""
+    index = pd.date_range("2025-03-30", periods=4 * 24 * 3, freq="15min", tz="Europe/Rome")
+    sites = [(44.471, 11.301), (44.472, 11.302), (44.51, 11.36), (44.43, 11.25), (37.5, 15.07),
+             (-33.87, 151.21)]
+    together = physics.clear_sky_sites(sites=sites, index=index)
+    mid = index.tz_convert("UTC") + pd.Timedelta(minutes=7.5)
+    for (lat, lon), ours in zip(sites, together, strict=True):
+        alone = physics.clear_sky_weather(lat=lat, lon=lon, index=index)
+        for name in ("zenith", "azimuth", "ghi", "dni", "dhi", "dni_extra", "temp_air_c"):
+            np.testing.assert_allclose(getattr(ours, name), getattr(alone, name), rtol=1e-12, atol=1e-9)
+        loc = pvlib.location.Location(lat, lon)
+        cs = loc.get_clearsky(mid, solar_position=loc.get_solarposition(mid))
+        np.testing.assert_allclose(ours.ghi, np.nan_to_num(cs["ghi"].to_numpy()), rtol=1e-12, atol=1e-9)
+        assert ours.ghi.max() > 500
+        np.testing.assert_array_equal(
+            physics.clear_sky_kwh(weather=ours, kwp=10, tilt_deg=30, azimuth_deg=180, losses_pct=14),
+            physics.clear_sky_kwh(weather=alone, kwp=10, tilt_deg=30, azimuth_deg=180, losses_pct=14))
+    assert physics.clear_sky_sites(sites=[], index=index) == []
+
+
+def test_expected_shared_energy_by_hand():
+    """E[min(P, C)] for independent normal P, C and its 10-90 % band, against the closed
+    forms: equal means 5 kWh and deviations 1 kWh give 5 - sqrt(2) phi(0) = 5 - 1/sqrt(pi);
+    P(min > x) = P(P > x)^2 = 0.9 at x = 5 + ndtri(1 - sqrt(0.9)) = 3.3678, = 0.1 at
+    x = 5 + ndtri(1 - sqrt(0.1)) = 5.4783."""
+    p, c = np.array([5.0, 0.0, 10.0, 2.0]), np.array([5.0, 3.0, 2.0, 2.0])
+    sd_p, sd_c = np.array([1.0, 0.0, 1.0, 0.0]), np.array([1.0, 1.0, 0.0, 0.0])
+    expected = uncertainty.expected_minimum(p, sd_p, c, sd_c)
+    # night (no production), production far above consumption, both certain
+    np.testing.assert_allclose(expected, [5 - 1 / np.sqrt(np.pi), 0.0, 2.0, 2.0], atol=1e-6)
+    assert expected[0] < min(p[0], c[0])
+    low = uncertainty.minimum_quantile(0.1, p, sd_p, c, sd_c)
+    high = uncertainty.minimum_quantile(0.9, p, sd_p, c, sd_c)
+    np.testing.assert_allclose([low[0], high[0]], [3.36778, 5.47827], atol=1e-4)
+    np.testing.assert_allclose([low[1], high[1], low[2], high[2], low[3], high[3]], [0, 0, 2, 2, 2, 2],
+                               atol=1e-6)
+    # the bands' width gives the deviation: a 10-90 % band of a normal is 2 x 1.2816 sd wide
+    np.testing.assert_allclose(uncertainty.sd_from_band(np.array([3.7184]), np.array([6.2816])), [1.0],
+                               atol=1e-4)
+    # a Monte Carlo of the same distributions agrees
+    rng = np.random.default_rng(3)
+    draws = np.minimum(5 + rng.standard_normal(400_000), 5 + rng.standard_normal(400_000))
+    assert abs(draws.mean() - expected[0]) < 0.01
+    assert abs(np.quantile(draws, 0.1) - low[0]) < 0.02 and abs(np.quantile(draws, 0.9) - high[0]) < 0.02
 
 
 def test_the_learned_correction_beats_raw_clear_sky_on_synthetic_telemetry():
