@@ -226,6 +226,7 @@ class MemberParticipationFactorsApi(generics.GenericAPIView):
         community = _visible_community(self.request, self.kwargs["pk"])
         return selectors.membership_list(user=self.request.user, community=community)
 
+    @extend_schema(responses={200: ParticipationFactorSerializer(many=True)})
     def get(self, request, pk, membership_id):
         membership = get_object_or_404(self.get_queryset(), pk=membership_id)
         versions = selectors.participation_factor_versions(membership=membership)
