@@ -19,40 +19,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
-import psycopg
-from django.db import connection
-from psycopg.adapt import Loader
-from psycopg.pq import Format
 
 from iot.read.selectors import ROLLUP_TABLES
+from iot.rollups.arrays import bucket_columns, fetch_binary, float_values
 
 PRODUCED = "energy_produced_kwh"
 IMPORTED = "energy_import_kwh"
 EXPORTED = "energy_export_kwh"
 CHARGED = "energy_charged_kwh"
 DISCHARGED = "energy_discharged_kwh"
-
-_PG_EPOCH_S = 946_684_800  # binary timestamptz: int8 microseconds since 2000-01-01 UTC
-
-
-class _RawBinary(Loader):
-    """Leaves a binary array value as bytes: numpy reads it."""
-
-    format = Format.BINARY
-
-    def load(self, data) -> bytes:
-        return bytes(data)
-
-
-def _array_values(raw: bytes, dtype: str) -> np.ndarray:
-    """The elements of a one-dimensional binary PostgreSQL array without NULLs: a 20-byte
-    header (ndim, flags, element type, length, lower bound), then (int4 size, value) pairs."""
-    size = np.dtype(dtype).itemsize
-    pairs = np.frombuffer(raw, dtype=np.dtype([("len", ">i4"), ("v", dtype)]), offset=20)
-    if pairs.size and (pairs["len"] != size).any():
-        raise ValueError("unexpected NULL or width in a binary array")
-    return pairs["v"]
-
 
 def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: datetime, steps: int,
                   step_minutes: int) -> np.ndarray:
@@ -74,18 +49,9 @@ def energy_matrix(*, devices_by_subject: list[list[int]], metric: str, start: da
            f"   FROM {table} x WHERE x.device_id = d.id AND x.metric_id = m.id"
            "    AND x.bucket >= %s AND x.bucket < %s AND x.delta IS NOT NULL) AS a"
            " WHERE a.buckets IS NOT NULL")
-    connection.ensure_connection()
-    # a server-side-binding psycopg cursor (Django's client-side cursors return text only)
-    with psycopg.Cursor(connection.connection) as cursor:
-        for name in ("timestamptz", "float8"):
-            cursor.adapters.register_loader(cursor.adapters.types[name].array_oid, _RawBinary)
-        cursor.execute(sql, [list(row_of), metric, start, end], binary=True)
-        rows = cursor.fetchall()
-    origin_us = round((start.timestamp() - _PG_EPOCH_S) * 1_000_000)
-    step_us = step_minutes * 60 * 1_000_000
-    for device_id, buckets, deltas in rows:
-        cols = (_array_values(buckets, ">i8").astype(np.int64) - origin_us) // step_us
-        vals = _array_values(deltas, ">f8").astype(float)
+    for device_id, buckets, deltas in fetch_binary(sql, [list(row_of), metric, start, end]):
+        cols = bucket_columns(buckets, start=start, minutes=step_minutes)
+        vals = float_values(deltas)
         row = row_of[device_id]
         current = out[row, cols]
         out[row, cols] = np.where(np.isnan(current), vals, current + vals)

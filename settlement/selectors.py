@@ -14,16 +14,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import psycopg
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
-from psycopg.adapt import Loader
-from psycopg.pq import Format
 
 from communities.models import Community, Configuration, MeteringPoint, RegimeParameters
 from communities.selectors import regime_parameters_at
 from energy_rules.figures import default_params
+from iot.rollups.arrays import bucket_columns, fetch_binary, float_values
 from iot.rollups.tables import rollup_table
 from plants.models import Plant, PlantShare
 from pricing.selectors import zonal_prices
@@ -71,29 +68,6 @@ def _points(community: Community, start: date, end: date) -> list[MeteringPoint]
     )
 
 
-class _RawBinary(Loader):
-    """Leaves a binary array value as bytes: numpy reads it (no Python float per value)."""
-
-    format = Format.BINARY
-
-    def load(self, data) -> bytes:
-        return bytes(data)
-
-
-def _array_values(raw: bytes, dtype: str) -> np.ndarray:
-    """The elements of a one-dimensional binary PostgreSQL array without NULLs: a 20-byte
-    header (ndim, flags, element type, length, lower bound), then (int4 size, value) pairs."""
-    size = np.dtype(dtype).itemsize
-    pairs = np.frombuffer(raw, dtype=np.dtype([("len", ">i4"), ("v", dtype)]), offset=20)
-    if pairs.size and (pairs["len"] != size).any():
-        raise ValueError("unexpected NULL or width in a binary array")
-    return pairs["v"]
-
-
-# PostgreSQL's binary timestamptz: int8 microseconds since 2000-01-01 UTC
-_PG_EPOCH_S = 946_684_800
-
-
 def _meter_arrays(
     point_ids: list[int], start: datetime, n: int, minutes: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -124,20 +98,11 @@ def _meter_arrays(
         " WHERE a.buckets IS NOT NULL"
     )
     end = datetime.fromtimestamp(start.timestamp() + n * minutes * 60, tz=UTC)
-    origin_us = round((start.timestamp() - _PG_EPOCH_S) * 1_000_000)
-    step_us = minutes * 60 * 1_000_000
-    connection.ensure_connection()
-    # a server-side-binding psycopg cursor (Django's client-side cursors return text only)
-    with psycopg.Cursor(connection.connection) as cursor:
-        for name in ("timestamptz", "float8"):
-            cursor.adapters.register_loader(cursor.adapters.types[name].array_oid, _RawBinary)
-        cursor.execute(sql, [point_ids, start, end], binary=True)
-        for row, kind, buckets, kwh in cursor.fetchall():
-            cols = (_array_values(buckets, ">i8") - origin_us) // step_us
-            kwh = _array_values(kwh, ">f8")
-            target = out[kind, row]
-            # several meters on one point add up
-            target[cols] = np.where(np.isnan(target[cols]), 0.0, target[cols]) + kwh
+    for row, kind, buckets, kwh in fetch_binary(sql, [point_ids, start, end]):
+        cols = bucket_columns(buckets, start=start, minutes=minutes)
+        target = out[kind, row]
+        # several meters on one point add up
+        target[cols] = np.where(np.isnan(target[cols]), 0.0, target[cols]) + float_values(kwh)
     return out[0], out[1]
 
 
