@@ -212,6 +212,17 @@ def test_the_true_up_waits_for_december(settled, as_user):
     assert true_up(referent, settled.community, year=2999).status_code == 400  # not over
 
 
+def test_only_the_communitys_referents_draft_its_true_up(settled, as_user):
+    world = settled.world
+    upload(as_user(world.a.referent), settled.community, statement("200.00", "20.00", "0"))
+    before = SettlementRun.objects.count()
+    res = true_up(as_user(world.b.referent), settled.community)  # another community's referent
+    assert res.status_code == 404, res.content
+    res = true_up(as_user(world.a.member), settled.community)  # a member sees it, may not settle it
+    assert res.status_code == 403, res.content
+    assert SettlementRun.objects.count() == before
+
+
 def test_the_statement_import_is_idempotent_and_a_bad_file_changes_nothing(world, as_user):
     referent, community = as_user(world.a.referent), world.a.community
     italian = HEADER.replace(",", ";") + "2025;CER-A-1;1263,3;6.600,00;466,80;330,00;7.012,55\n"
