@@ -9,7 +9,7 @@ that hour (the default dynamic allocation key).
 """
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -22,8 +22,6 @@ from iot.rollups.tables import ROLLUP_TABLES
 
 SUNNY_HOURS = range(10, 16)  # local 10:00-16:00: "consumption in sunny hours"
 QUARTER = timedelta(minutes=15)
-GEO_ZONES = {"NORD": "north", "CNOR": "centre", "CSUD": "centre", "SUD": "south", "CALA": "south",
-             "SICI": "south", "SARD": "south"}
 
 
 def _r(value, digits=3):
@@ -211,6 +209,8 @@ def member_home(user) -> dict:
         ctx["my_share_kwh"] = _r(my_share)
         ctx["my_share_pct"] = (round(100 * my_share / cm["shared_kwh"], 1)
                                if cm["shared_kwh"] else None)
+    # the same day of the month a year before: the month against last year's, day by day
+    year_ago = {date.fromisoformat(r["date"]).day: _consumption(r) for r in last_year["items"]}
     stacked = []
     for row in month["items"]:
         day = date.fromisoformat(row["date"])
@@ -218,7 +218,8 @@ def member_home(user) -> dict:
         grid = (_r(max((row["import_kwh"] or 0.0) - (shared or 0.0), 0.0))
                 if row["import_kwh"] is not None else None)
         stacked.append({"date": row["date"], "self_consumed_kwh": row["self_consumed_kwh"],
-                        "community_kwh": shared, "grid_kwh": grid})
+                        "community_kwh": shared, "grid_kwh": grid,
+                        "last_year_kwh": year_ago.get(day.day)})
     ctx["stacked"] = stacked
     ctx["today_consumption_kwh"] = _consumption(overview["energy_today_kwh"])
     ctx["month_consumption_kwh"] = _consumption(month["totals"])
@@ -320,36 +321,43 @@ def dashboards_own_q(user):
     return own_devices_q(user)
 
 
-def estimated_incentive(community, shared_kwh: float | None) -> dict | None:
-    """Italian CER/AUC: shared energy x (TIP at its base band, zonal price at the reference,
-    plus the geographic correction) + ARERA valorisation, from the shared rules
-    (`energy_rules`) and the regime's current parameter set. None for regimes without a TIP.
-    Decimal euros. An estimate until settlement lands: the zone comes from the market zone,
-    the band from the largest plant, no excess-premium cut."""
-    import numpy as np
+def incentive_so_far(community, today: date) -> dict | None:
+    """Italian CER/AUC: the month so far (its first day to now) as the settlement computes
+    it: `settlement_inputs` and the regime's own rules over the month's intervals, the
+    hours still to come and those without data counting for nothing, the zonal price the
+    parameter set's reference where the day-ahead price is not known. {"tip_eur",
+    "valorisation_eur", "total_eur" (Decimal, the lines' cents), "rule", "month"}; None
+    for regimes without an incentive. Cached per community for the quarter hour."""
+    from django.core.cache import cache
 
-    from energy_rules.it_cacer import DEFAULT_IT_PARAMS, INCENTIVE_REGIMES, tip_band, valorisation_eur_per_mwh
+    from energy_rules.it_cacer import INCENTIVE_REGIMES
+    from settlement.regimes import REGIMES
+    from settlement.selectors import settlement_inputs
 
-    if community.regime not in INCENTIVE_REGIMES or shared_kwh is None:
+    regime = REGIMES.get(community.regime)
+    if community.regime not in INCENTIVE_REGIMES or regime is None:
         return None
-    from communities.models import RegimeParameters
-    from plants.models import Plant
+    month = today.replace(day=1)
+    key = f"home:incentive:{community.pk}:{month}:{_floor_quarter(timezone.now()):%Y%m%d%H%M}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    result = regime(settlement_inputs(community=community, month=month).inputs)
+    tip = sum((line.amount for line in result.lines if line.kind == "tip"), Decimal(0))
+    valorisation = sum((line.amount for line in result.lines if line.kind == "valorisation"), Decimal(0))
+    rules = sorted({line.rule for line in result.lines if line.kind in ("tip", "valorisation")})
+    out = {"tip_eur": tip, "valorisation_eur": valorisation, "total_eur": tip + valorisation,
+           "rules": rules, "month": month}
+    cache.set(key, out, timeout=15 * 60)
+    return out
 
-    row = RegimeParameters.objects.filter(regime=community.regime).order_by("-valid_from").first()
-    params = {**DEFAULT_IT_PARAMS, **(row.params if row else {})}
-    largest = Plant.objects.filter(community=community).order_by("-capacity_kwp").first()
-    band = tip_band(params, float(largest.capacity_kwp) if largest else 0.0)
-    geo = params.get("geo_correction_eur_per_mwh", {}).get(GEO_ZONES.get(community.market_zone, "north"), 0)
-    rate = Decimal(str(band["base_eur_per_mwh"])) + Decimal(str(geo))
-    reference = float(params.get("tip_pz_reference_eur_per_mwh", 180))
-    cu = Decimal(str(round(float(valorisation_eur_per_mwh(
-        params, regime=community.regime, zonal_eur_per_mwh=np.array([reference]))[0]), 6)))
-    mwh = Decimal(str(shared_kwh)) / Decimal(1000)
-    cent = Decimal("0.01")
-    return {"tip_eur": (mwh * rate).quantize(cent, ROUND_HALF_UP),
-            "cu_af_eur": (mwh * cu).quantize(cent, ROUND_HALF_UP),
-            "total_eur": (mwh * (rate + cu)).quantize(cent, ROUND_HALF_UP),
-            "tip_eur_per_mwh": rate, "cu_af_eur_per_mwh": cu}
+
+def settlement_runs_awaiting(community) -> int:
+    """The community's runs a referent still has to approve or post."""
+    from settlement.models import RunStatus, SettlementRun
+
+    return SettlementRun.objects.filter(period__community=community,
+                                        status__in=(RunStatus.DRAFT, RunStatus.APPROVED)).count()
 
 
 def referent_home(user, community) -> dict:
@@ -366,7 +374,8 @@ def referent_home(user, community) -> dict:
     alerts = list(Alert.objects.open().filter(device__community=community).select_related("device")
                   .order_by("-opened_at")[:20])
     members = member_table(community, month_first, today, month["hourly"])
-    pending = Membership.objects.filter(community=community, status="pending").select_related("user")
+    pending = list(Membership.objects.filter(community=community, status="pending").select_related("user"))
+    runs_awaiting = settlement_runs_awaiting(community)
     return {
         "community": community, "time_zone": tz, "today": today, "overview": overview, "devices": devices,
         "live_devices": live_devices(devices),
@@ -375,7 +384,9 @@ def referent_home(user, community) -> dict:
         "month": month, "facts": community_facts(community),
         "offline_devices": offline, "open_alerts": alerts, "members": members,
         "members_with_gaps": [m for m in members if m["has_gaps"]],
-        "incentive": estimated_incentive(community, month["shared_kwh"]),
-        "pending_memberships": list(pending),
+        "incentive": incentive_so_far(community, today),
+        "pending_memberships": pending,
+        "runs_awaiting": runs_awaiting,
+        "pending_total": len(pending) + runs_awaiting,
         "device_count": Device.objects.filter(community=community).count(),
     }

@@ -108,3 +108,40 @@ def test_a_card_fills_its_slot_only_when_its_function_returns_one(world, monkeyp
     monkeypatch.undo()
     html = _client(world.a.member).get("/").content.decode()
     assert "data-card=" not in html  # the real slots stay hidden until their features land
+
+
+def test_the_member_month_sets_each_day_against_the_same_day_last_year(world, as_user):
+    """The month chart's line "same day last year": each day's consumption a year before,
+    the daily API's figure for that day (import + self-consumed), in the chart's JSON and
+    in the data table behind it."""
+    import json
+    from datetime import datetime, timedelta
+
+    from iot.ingest.service import ingest
+    from iot.rollups.service import rollup_run
+
+    data = build_home_data(world)
+    tz = ZoneInfo("Europe/Rome")
+    today = timezone.localdate(timezone=tz)
+    year_ago = today.replace(year=today.year - 1, day=min(today.day, 28))
+    noon = datetime(year_ago.year, year_ago.month, year_ago.day, 12, tzinfo=tz)
+    serial = data["meter_a"].serial
+    items = [{"device": serial, "metric": "energy_import_kwh", "ts": noon + timedelta(minutes=15 * k),
+              "value": 10 + 0.75 * k} for k in range(5)]  # 4 quarter hours of 0.75 kWh: 3 kWh
+    assert ingest(items, source="import").rejected == 0
+    rollup_run()
+
+    html = _client(world.a.member).get("/").content.decode()
+    month = json.loads(re.search(r'<script id="home-month" type="application/json">(.*?)</script>',
+                                 html, re.S).group(1))
+    api = as_user(world.a.member).get("/api/v1/energy/daily", {"start": year_ago.isoformat(),
+                                                               "end": year_ago.isoformat()}).json()
+    expected = (api["totals"]["import_kwh"] or 0) + (api["totals"]["self_consumed_kwh"] or 0)
+    assert expected == pytest.approx(3.0)
+    row = next(r for r in month if r["date"] == today.replace(day=year_ago.day).isoformat())
+    assert row["last_year_kwh"] == pytest.approx(expected)
+    others = [r["last_year_kwh"] for r in month if r["date"] != row["date"]]
+    assert all(v is None for v in others)  # no data on the other days last year: nothing drawn
+    assert "Same day last year (kWh)" in html
+    it = _client(world.a.member, "it").get("/").content.decode()
+    assert "Stesso giorno dell&#x27;anno scorso (kWh)" in it or "Stesso giorno dell'anno scorso (kWh)" in it

@@ -10,7 +10,8 @@
   const data = (id) => { const el = document.getElementById(id); return el ? JSON.parse(el.textContent) : null; };
   const dayLabel = (iso) => new Intl.DateTimeFormat(lang, {day: "numeric", month: "short"}).format(new Date(iso + "T12:00:00"));
   const COLORS = {consumption: "#b3261e", production: "#a35f00", surplus: "rgba(26,117,80,0.25)",
-                  self: "#1a7550", community: "#4f8fc0", grid: "#6b7280", shared: "#1a7550"};
+                  self: "#1a7550", community: "#4f8fc0", grid: "#6b7280", shared: "#1a7550",
+                  lastYear: "#3d2e8f"};
 
   const tick = new Intl.NumberFormat(lang, {maximumFractionDigits: 2});
   function axis(title) { return {title: {display: true, text: title}, ticks: {callback: (v) => tick.format(v)}}; }
@@ -67,6 +68,9 @@
       {label: gettext("Self-consumed"), data: month.map((r) => r.self_consumed_kwh), backgroundColor: COLORS.self},
       {label: gettext("From the community"), data: month.map((r) => r.community_kwh), backgroundColor: COLORS.community},
       {label: gettext("From the grid"), data: month.map((r) => r.grid_kwh), backgroundColor: COLORS.grid},
+      {type: "line", label: gettext("Same day last year"), data: month.map((r) => r.last_year_kwh),
+       borderColor: COLORS.lastYear, backgroundColor: COLORS.lastYear, borderDash: [6, 4], pointRadius: 2,
+       spanGaps: false, stack: "last-year"},
     ]}, options: {scales: {x: {stacked: true, title: {display: true, text: gettext("Day")}}, y: Object.assign(axis(gettext("Energy (kWh)")), {stacked: true})},
                   plugins: {tooltip: tooltip("kWh", 2)}}});
   }
