@@ -53,8 +53,12 @@ def _unescape(s: str) -> str:
 def _template_msgids(path: Path) -> set[str]:
     code = templatize(path.read_text(encoding="utf-8"), origin=str(path))
     found = set()
-    for m in re.finditer(r"\b(?:gettext|ngettext|pgettext|npgettext)\(u'((?:[^'\\]|\\.)*)'", code):
-        found.add(_unescape(m.group(1)))
+    # templatize quotes a string as it was written: 'single' or "double" (an apostrophe
+    # inside); pgettext's first argument is the context, its message is the second
+    string = r"""u(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
+    for m in re.finditer(rf"\b(gettext|ngettext|pgettext|npgettext)\({string}(?:,\s*{string})?", code):
+        first, second = m.group(2) or m.group(3), m.group(4) or m.group(5)
+        found.add(_unescape(second if m.group(1).startswith(("pgettext", "npgettext")) else first))
     return found
 
 
