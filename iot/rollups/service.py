@@ -31,8 +31,9 @@ Design
   15 minutes, so local days are exact unions of 15-minute buckets.
 * **Counters** (`Metric.is_cumulative`, kWh registers): `delta` is the sum of differences
   between consecutive readings, each difference counted in the bucket of the later
-  reading (the same rule as `iot.ingest.energy`). A drop is a counter reset: the new value
-  is the energy since the reset (`resets` counts them). Readings further apart than 1.5
+  reading (the same rule as `iot.ingest.energy`). A drop below 90 % of the previous value
+  is a counter reset: the new value is the energy since the reset (`resets` counts them);
+  a smaller drop is noise (another precision, a stale value) and counts 0. Readings further apart than 1.5
   times the device's expected interval are a gap: the difference is kept (the energy did flow)
   but the bucket's `gaps` count flags it, so nothing is interpolated as if it were data.
 """
@@ -43,6 +44,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+
+from iot.ingest.energy import RESET_RATIO
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +124,13 @@ WITH src AS (
            min(f.ts) AS first_ts, max(f.ts) AS last_ts,
            CASE WHEN bool_or(m.is_cumulative) THEN coalesce(sum(
                CASE WHEN f.prev_value IS NULL THEN NULL
-                    WHEN f.value >= f.prev_value THEN f.value - f.prev_value ELSE f.value END
+                    WHEN f.value >= f.prev_value THEN f.value - f.prev_value
+                    WHEN f.value >= least(f.prev_value, {RESET_RATIO} * f.prev_value) THEN 0
+                    ELSE f.value END
            ), 0) END AS delta,
-           count(*) FILTER (WHERE m.is_cumulative AND f.value < f.prev_value) AS resets,
+           count(*) FILTER (
+               WHERE m.is_cumulative AND f.value < least(f.prev_value, {RESET_RATIO} * f.prev_value)
+           ) AS resets,
            count(*) FILTER (
                WHERE f.ts - f.prev_ts > make_interval(secs => 1.5 * coalesce(d.expected_interval_s, 60))
            ) AS gaps

@@ -65,6 +65,29 @@ def test_it_counts_from_zero_after_a_reset(before, after, restart):
     assert all(r.energy_kwh >= 0 for r in rows)
 
 
+@given(incs=increments, drop=st.floats(min_value=1e-9, max_value=0.1))
+def test_a_small_drop_is_noise_never_a_reset(incs, drop):
+    # a register read at another precision (1817.98605, then 1817.986 from a device rounding
+    # to Wh) or a stale value: the interval counts 0, never the whole register
+    series = counter(incs, [1] * len(incs))
+    last_ts, last = series[-1]
+    lower = last * (1 - drop)
+    series += [(last_ts + STEP, lower), (last_ts + 2 * STEP, lower + 1.5)]
+    rows = interval_energy(series, STEP)
+
+    assert not any(r.reset for r in rows)
+    assert rows[-2].energy_kwh == 0 and rows[-1].energy_kwh == pytest.approx(1.5)
+    assert sum(r.energy_kwh for r in rows) == pytest.approx(last - series[0][1] + 1.5, abs=1e-6)
+
+
+def test_the_demos_rounding_is_not_a_reset_and_a_real_one_is():
+    series = [(T0, 1817.98605), (T0 + STEP, 1817.986), (T0 + 2 * STEP, 1818.5),
+              (T0 + 3 * STEP, 12.0)]  # then the meter is replaced: 12 kWh on the new register
+    rows = interval_energy(series, STEP)
+    assert [r.reset for r in rows] == [False, False, True]
+    assert [r.energy_kwh for r in rows] == [0, pytest.approx(0.514), 12.0]
+
+
 def test_it_reports_a_gap_once_and_never_interpolates():
     series = [(T0, 10.0), (T0 + STEP, 11.0), (T0 + 5 * STEP, 15.0), (T0 + 6 * STEP, 15.5)]
     rows = interval_energy(series, STEP)

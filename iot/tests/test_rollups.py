@@ -176,6 +176,24 @@ def test_it_counts_counter_resets_and_flags_gaps(meter):
     assert_rollups_match(meter)
 
 
+def test_a_register_read_at_another_precision_is_not_a_counter_reset(meter):
+    # seen in the demo: the history stored 1817.98605 kWh, the live simulator (rounding to Wh)
+    # then sent 1817.986; counted as a reset it booked the meter's 1,818 kWh in 15 minutes
+    start = T0
+    values = [(0, 1817.98605), (15, 1817.986), (30, 1818.236), (45, 40.0)]  # then a real reset
+    ingest([{"device": meter.serial, "metric": "energy_export_kwh", "ts": start + timedelta(minutes=m),
+             "value": v} for m, v in values], source="http")
+
+    rollup_run()
+
+    q = rolled(meter, "15m")
+    assert q[("energy_export_kwh", start + timedelta(minutes=15))][6:8] == (0, 0)
+    assert q[("energy_export_kwh", start + timedelta(minutes=30))][6] == pytest.approx(0.25)
+    assert q[("energy_export_kwh", start + timedelta(minutes=45))][6:8] == (40.0, 1)
+    assert rolled(meter, "1h")[("energy_export_kwh", start)][6] == pytest.approx(40.25)
+    assert_rollups_match(meter)
+
+
 def test_it_uses_utc_days_for_a_device_without_community(world):
     device, _ = make_device("RLP-WX-1", kind="weather", community=None, expected_interval_s=300)
     ingest([{"device": device.serial, "metric": "ambient_temp_c", "ts": T0 + timedelta(hours=h), "value": h}
