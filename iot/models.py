@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.scoping import ScopedQuerySet
@@ -307,8 +308,8 @@ class DeviceCommand(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    OFFLINE = "offline", "Device offline"
-    BACK_ONLINE = "back_online", "Device back online"
+    OFFLINE = "offline", _("Device offline")
+    BACK_ONLINE = "back_online", _("Device back online")
 
 
 class AlertQuerySet(ScopedQuerySet):

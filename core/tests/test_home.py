@@ -145,3 +145,13 @@ def test_the_member_month_sets_each_day_against_the_same_day_last_year(world, as
     assert "Same day last year (kWh)" in html
     it = _client(world.a.member, "it").get("/").content.decode()
     assert "Stesso giorno dell&#x27;anno scorso (kWh)" in it or "Stesso giorno dell'anno scorso (kWh)" in it
+
+
+def test_the_referents_open_alerts_are_in_their_language(world):
+    from iot.models import Alert, AlertKind
+
+    data = build_home_data(world)
+    Alert.objects.create(device=data["meter_a"], kind=AlertKind.OFFLINE, opened_at=timezone.now(),
+                         message="no data")
+    alerts = _client(world.a.referent, "it").get("/").content.decode().split('id="open-alerts"', 1)[1]
+    assert "Dispositivo non in linea dal" in alerts.split("</ul>", 1)[0]
