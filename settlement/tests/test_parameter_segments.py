@@ -17,11 +17,18 @@ import pytest
 
 from allocations.tests.conftest import at, fr  # noqa: F401 - the French and Austrian sites
 from communities.models import RegimeParameters
-from communities.regime_sets import TIP
+from communities.regime_sets import TIP, regime_parameters_ensure
 from settlement.tests.test_api import URL, amounts, draft
 from settlement.tests.test_true_up import close_the_year, statement, true_up, upload
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def seeded_sets(db):
+    """The seeded versions (it_cer / it_auc 2024, fr_acc 2023, at_eeg 2024): a test that
+    flushes the database (TransactionTestCase) removes the migration's rows."""
+    regime_parameters_ensure()
 
 NEW_TIP = {
     # the first band's base and cap raised, and TRAS_E corrected to the other 2024 figure
