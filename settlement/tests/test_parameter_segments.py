@@ -203,3 +203,22 @@ def test_french_lines_name_the_versions_of_their_quarter_hours(fr, world, as_use
     assert [(s["version"], s["intervals"]) for s in segs] == [("2023", [0, 1440]), ("fr-2025-03-16",
                                                                                     [1440, QUARTERS])]
     assert referent.post(f"{URL}/{body['id']}/approve").status_code == 200
+
+
+def test_versions_with_the_same_figures_settle_as_one():
+    """Pure: splitting a month between two versions with identical figures changes no amount;
+    each plant line names both versions (one line, rounded once)."""
+    from settlement.regimes import REGIMES
+    from settlement.regimes.base import ParamSegment
+    from settlement.testing.builders import NORTH, inputs
+
+    n = 50
+    one = inputs(injections=[[1.3] * n, [0.7] * n], withdrawals=[[1.1] * n, [0.4] * n],
+                 plants=[{"region": NORTH}, {"power_kw": 300.0}], pz=[80.0 + i for i in range(n)])
+    two = inputs(injections=[[1.3] * n, [0.7] * n], withdrawals=[[1.1] * n, [0.4] * n],
+                 plants=[{"region": NORTH}, {"power_kw": 300.0}], pz=[80.0 + i for i in range(n)])
+    two.param_segments = [ParamSegment("a", two.params, 0, 17), ParamSegment("b", dict(two.params), 17, n)]
+    single, split = REGIMES["it_cer"](one).lines, REGIMES["it_cer"](two).lines
+    assert [(ln.kind, ln.plant_id, ln.membership_id, ln.amount) for ln in split] == [
+        (ln.kind, ln.plant_id, ln.membership_id, ln.amount) for ln in single]
+    assert {ln.rule.rsplit("@", 1)[1] for ln in split} == {"a+b"}
