@@ -195,7 +195,8 @@ class SettlementLine(models.Model):
         help_text="Who is paid, when not the membership's user (a plant's investor).",
     )
     kind = models.CharField(max_length=20, choices=LineKind.choices)
-    rule = models.CharField(max_length=80)
+    # `<regime>.<rule>@<versions>`: a line may name several parameter versions (issue 10)
+    rule = models.CharField(max_length=200)
     energy_kwh = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     detail = models.JSONField(default=dict, blank=True)

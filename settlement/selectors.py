@@ -9,7 +9,7 @@ decisions, plants, prices, the statute and the regime's parameter set) into a pu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -18,14 +18,20 @@ from django.conf import settings
 from django.db.models import Q
 
 from communities.models import Community, Configuration, MeteringPoint, RegimeParameters
-from communities.selectors import regime_parameters_at
 from energy_rules.figures import default_params
 from iot.rollups.arrays import bucket_columns, fetch_binary, float_values
 from iot.rollups.tables import rollup_table
 from plants.models import Plant, PlantShare
 from pricing.selectors import zonal_prices
 from settlement.models import GapDecision, GapDecisionKind, OfficialReading, SettlementPeriod, SettlementRun
-from settlement.regimes.base import PlantInfo, PointInfo, SettlementInputs, Statute, StatuteSegment
+from settlement.regimes.base import (
+    ParamSegment,
+    PlantInfo,
+    PointInfo,
+    SettlementInputs,
+    Statute,
+    StatuteSegment,
+)
 from settlement.regions import region_of
 
 ITALIAN = ("it_cer", "it_auc")
@@ -151,12 +157,14 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         .order_by("-valid_from")
     )
     config = in_force[0] if in_force else None
-    rp = (
-        config.regime_parameters if config and config.regime_parameters_id else None
-    ) or regime_parameters_at(regime=community.regime, on=start_local)
-    params = {**default_params(community.regime), **(rp.params if rp else {})}
-    minutes = interval_minutes(community.regime, params)
+    blocking: list[str] = []
+    by_day = _versions_by_day(community, in_force, start_local, end_local)
+    # the arrays' step is the interval length of the version in force on the 1st; a version
+    # with another length within the month blocks approval (`_parameter_segments`)
+    minutes = interval_minutes(community.regime, _params_of(community.regime, by_day[0][0]))
     n = int((end - start).total_seconds() // (minutes * 60))
+    param_segments = _parameter_segments(community, by_day, start, minutes, n, blocking)
+    rp = by_day[-1][0]  # the version in force at the month's close
     starts = np.datetime64(start.replace(tzinfo=None), "s") + np.arange(n) * np.timedelta64(minutes * 60, "s")
 
     points = _points(community, start_local, end_local)
@@ -191,7 +199,7 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         d.metering_point_id: d for d in (GapDecision.objects.filter(period=period) if period else [])
     }
 
-    report, blocking = [], []
+    report = []
     for i, point in enumerate(points):
         expect_wd, expect_inj = _expects(point, point.id in with_plant)
         miss_wd = int(np.isnan(wd[i]).sum()) if expect_wd else 0
@@ -254,8 +262,6 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         blocking.append("no active configuration (statute) in force in this month")
     elif len(in_force) > 1 or config.valid_from > start_local or (config.valid_to or end_local) < end_local:
         segments = _statute_segments(community, in_force, start_local, end_local, start, minutes, n, blocking)
-    if config is not None:
-        blocking += _parameter_changes(community, in_force, start_local, end_local)
     closes = (month.month == 12) if closes_year is None else closes_year
     inputs = SettlementInputs(
         regime=community.regime,
@@ -281,13 +287,16 @@ def settlement_inputs(*, community: Community, month: date, closes_year: bool | 
         plants=plant_infos,
         zonal_eur_per_mwh=pz,
         statute=statute,
-        params=params,
-        params_version=rp.version if rp else "default",
+        params=param_segments[-1].params,
+        params_version=param_segments[-1].version,
         community_substation=community.primary_substation,
         community_market_zone=community.market_zone,
         closes_year=closes,
         year_to_date=year_to_date(community=community, month=month) if closes else {},
         statute_segments=segments,
+        # one version over the whole month is the common case: no segments, so earlier runs
+        # keep their hash
+        param_segments=param_segments if len(param_segments) > 1 else [],
     )
     if community.regime in ("fr_acc", "at_eeg"):
         # France's imported keys and supply prices, Austria's factors and network levels (h-alloc)
@@ -349,29 +358,73 @@ def _statute_segments(community, in_force, start_local: date, end_local: date, s
     return [s for s in segments if s.stop > s.start]
 
 
-def _parameter_changes(community, in_force, start_local: date, end_local: date) -> list[str]:
-    """The regime's parameter set must be one for the whole month: the rules apply one set
-    (its interval length, TIP bands, excess thresholds and grid charges are month-wide
-    figures), so a configuration of the month pointing at another version, or a new default
-    version starting within the month, still blocks; only the statute split is per interval."""
-    used, changes = set(), set()
-    for config in in_force:
-        frm, to = max(config.valid_from, start_local), min(config.valid_to or end_local, end_local)
-        if config.regime_parameters_id:
-            used.add(config.regime_parameters_id)
-            continue
-        default = regime_parameters_at(regime=community.regime, on=frm)
-        used.add(default.id if default else None)
-        starting = RegimeParameters.objects.filter(regime=community.regime, valid_from__gt=frm,
-                                                   valid_from__lt=to)
-        changes |= set(starting.values_list("valid_from", flat=True))
-    if len(used) > 1:
-        changes |= {c.valid_from for c in in_force if c.valid_from > start_local}
-    if not changes:
-        return []
-    return ["the regime parameters change within this month on "
-            + ", ".join(f"{d:%Y-%m-%d}" for d in sorted(changes))
-            + ": the run applies one parameter set per month, make the new version take effect on a 1st"]
+def _params_of(regime: str, rp: RegimeParameters | None) -> dict:
+    """A version's figures over the regime's newest defaults (an older row may lack one)."""
+    return {**default_params(regime), **(rp.params if rp else {})}
+
+
+def _versions_by_day(community, in_force, start_local: date, end_local: date) -> list[list]:
+    """[[version or None, first day, day after the last], ...] covering the month: each local
+    day takes the version its configuration names, else the regime's version in force that
+    day (a version's `valid_from` is a date: it applies from that local midnight on);
+    consecutive days with the same version make one entry."""
+    rows = list(
+        RegimeParameters.objects.filter(regime=community.regime, valid_from__lt=end_local)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start_local))
+        .order_by("-valid_from", "-id")
+    )
+
+    def in_force_on(items, day):
+        return next((x for x in items if x.valid_from <= day and (x.valid_to or date.max) > day), None)
+
+    out: list[list] = []
+    day = start_local
+    while day < end_local:
+        config = in_force_on(in_force, day)
+        rp = config.regime_parameters if config and config.regime_parameters_id else in_force_on(rows, day)
+        if out and (out[-1][0] and out[-1][0].id) == (rp and rp.id):
+            out[-1][2] = day + timedelta(days=1)
+        else:
+            out.append([rp, day, day + timedelta(days=1)])
+        day += timedelta(days=1)
+    return out
+
+
+def _parameter_segments(community, by_day: list[list], start: datetime, minutes: int, n: int,
+                        blocking: list) -> list[ParamSegment]:
+    """Issue 10: each parameter version applies to the intervals of its validity (TIP bands,
+    valorisation figures, grid charges per interval). What still blocks approval: a version
+    with another interval length than the month's first (the energy arrays have one step), or
+    one starting at a local midnight that is not an interval boundary (a zone whose offset
+    moves by less than an interval)."""
+    tz = ZoneInfo(community.time_zone)
+    step = minutes * 60
+    segments = []
+    for rp, frm, to in by_day:
+        at = datetime(frm.year, frm.month, frm.day, tzinfo=tz).astimezone(UTC)
+        offset = (at - start).total_seconds()
+        version = rp.version if rp else "default"
+        params = _params_of(community.regime, rp)
+        own = interval_minutes(community.regime, params)
+        if own != minutes:
+            blocking.append(
+                f"the regime parameters change the interval length within this month: version {version} "
+                f"(from {frm:%Y-%m-%d}) settles every {own} minutes, the month's first version every "
+                f"{minutes}: a new interval length must take effect on a 1st"
+            )
+        elif offset % step:
+            blocking.append(
+                f"the regime parameter version {version} starts on {frm:%Y-%m-%d} at a local midnight "
+                f"that is not an interval boundary ({minutes}-minute intervals)"
+            )
+        first = min(max(int(offset // step), 0), n)
+        segments.append(ParamSegment(version, params, first, n, frm, to))
+    # each segment ends where the next starts; the last at the month's end
+    out = [
+        ParamSegment(s.version, s.params, s.start, nxt.start if nxt else n, s.valid_from, s.valid_to)
+        for s, nxt in zip(segments, [*segments[1:], None], strict=True)
+    ]
+    return [s for s in out if s.stop > s.start] or out[-1:]
 
 
 def year_to_date(*, community: Community, month: date) -> dict:

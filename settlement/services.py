@@ -123,6 +123,10 @@ def inputs_hash(inputs: SettlementInputs) -> str:
         # the statute per interval (issue 10): which configuration, from which interval on;
         # absent in the single-statute case so earlier runs keep their hash
         meta["statute_segments"] = [asdict(s) for s in inputs.statute_segments]
+    if inputs.param_segments:
+        # every parameter version the month used, with its figures and intervals (issue 10);
+        # absent with one version over the month, as for the statute
+        meta["param_segments"] = [asdict(s) for s in inputs.param_segments]
     h.update(json.dumps(_canon(meta), sort_keys=True, separators=(",", ":")).encode())
     return h.hexdigest()
 

@@ -130,8 +130,12 @@ def true_up_inputs(*, community: Community, year: int) -> TrueUpGathered:
     business = dict(Membership.objects.filter(pk__in=consumer_w).values_list("pk", "is_business"))
     last_december = posted.filter(period__month=december).order_by("-number").first()
     config, statute = _statute(community, december)
-    rp = config.regime_parameters if config and config.regime_parameters_id else None
-    rp = rp or regime_parameters_at(regime=community.regime, on=december)
+    # the parameter version in force at the year's close (31 Dec, local): the one whose
+    # excess-premium thresholds the run closing the year applied (our reading, README)
+    close = date(year, 12, 31)
+    closing, _ = _statute(community, close)
+    rp = closing.regime_parameters if closing and closing.regime_parameters_id else None
+    rp = rp or regime_parameters_at(regime=community.regime, on=close)
     inputs = TrueUpInputs(
         regime=community.regime,
         year=year,

@@ -38,9 +38,20 @@ def static_shares_per_point(inputs: SettlementInputs, statute: Statute | None = 
     ])
 
 
-def rule(inputs: SettlementInputs, name: str) -> str:
-    """The line's rule, as the other regimes name it: `<regime>.<rule>@<parameter version>`."""
-    return f"{inputs.regime}.{name}@{inputs.params_version or '?'}"
+def rule(inputs: SettlementInputs, name: str, versions: str | None = None) -> str:
+    """The line's rule, as the other regimes name it: `<regime>.<rule>@<parameter version>`;
+    `versions` the ones its intervals used (`2024+2025`), default every version of the period."""
+    return f"{inputs.regime}.{name}@{versions or inputs.version_label()}"
+
+
+def parameter_detail(inputs: SettlementInputs, start: int = 0, stop: int | None = None) -> dict:
+    """With several parameter versions in the period, the versions a line's intervals
+    [start, stop) used (`detail["parameter_segments"]`); nothing with one (issue 10)."""
+    segments = inputs.parameter_segments()
+    if len(segments) == 1:
+        return {}
+    stop = inputs.n_intervals if stop is None else stop
+    return {"parameter_segments": [s.detail() for s in segments if s.start < stop and s.stop > start]}
 
 
 def energy_lines(inputs: SettlementInputs, keyed: list[tuple[StatuteSegment, str]], allocated: np.ndarray,
@@ -57,14 +68,22 @@ def energy_lines(inputs: SettlementInputs, keyed: list[tuple[StatuteSegment, str
     for key, segs in by_key.items():
         rows = (slice(segs[0].start, segs[0].stop) if len(segs) == 1
                 else np.concatenate([np.arange(seg.start, seg.stop) for seg in segs]))
+        # the parameter versions in force over the key's intervals
+        versions = "+".join(dict.fromkeys(v for seg in segs for v in inputs.versions(seg.start, seg.stop)))
+        params = [p for seg in segs for p in parameter_detail(inputs, seg.start, seg.stop).get(
+            "parameter_segments", [])]
         for i, point in enumerate(inputs.points):
             detail = {"point_id": point.id, "code": point.code, "segments": [seg.detail() for seg in segs]}
+            if params:
+                detail["parameter_segments"] = params
             kwh = float(allocated[rows, i].sum())
             if kwh > 0:
                 lines.append(LineSpec(point.membership_id, None, f"{regime}_allocated",
-                                      rule(inputs, f"allocated.{key}"), kwh, ZERO, detail, point.user_id))
+                                      rule(inputs, f"allocated.{key}", versions), kwh, ZERO, detail,
+                                      point.user_id))
             kwh = float(surplus_by_point[rows, i].sum())
             if kwh > 0:
                 lines.append(LineSpec(point.membership_id, None, f"{regime}_surplus",
-                                      rule(inputs, f"surplus.{key}"), kwh, ZERO, detail, point.user_id))
+                                      rule(inputs, f"surplus.{key}", versions), kwh, ZERO, detail,
+                                      point.user_id))
     return lines

@@ -15,8 +15,6 @@ from the unrounded sum of the period, rounded once."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from energy_rules import at_eeg as rules
@@ -49,22 +47,7 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
     lines = energy_lines(inputs, keyed, allocated, surplus_by_point)
     levels = list(inputs.extra.get("network_levels", [None] * n))
     scope = inputs.extra.get("eeg_scope") or "local"
-    per_member = defaultdict(float)
-    level_of = {}
-    for i, point in enumerate(inputs.points):
-        per_member[(point.membership_id, point.user_id)] += float(allocated[:, i].sum())
-        level_of[(point.membership_id, point.user_id)] = levels[i]
-    for (membership_id, user_id), kwh in sorted(per_member.items()):
-        if kwh <= 0:
-            continue
-        saving = rules.grid_fee_saving(kwh, scope=scope, network_level=level_of[(membership_id, user_id)],
-                                       params=inputs.params)
-        level = level_of[(membership_id, user_id)]
-        lines.append(LineSpec(membership_id, None, "at_eeg_fee_saving",
-                              rule(inputs, f"grid_fee_saving.{scope}.level{level}"), kwh, saving.saving_eur,
-                              {"reduction": str(saving.reduction), "formula": saving.rule,
-                               "charge_eur_per_kwh": str(saving.charge_eur_per_kwh),
-                               "network_level": level, "scope": scope}, user_id))
+    lines += _fee_savings(inputs, allocated, levels, scope)
     return RegimeResult(
         shared_kwh=allocated.sum(axis=1), allocated_kwh=allocated.T.copy(), lines=lines,
         series={"surplus_by_point_kwh": surplus_by_point.T.copy()},
@@ -72,3 +55,43 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
                 "surplus_kwh": float(surplus.sum()), "missing_values": missing},
         surplus_kwh=surplus,
     )
+
+
+def _fee_savings(inputs: SettlementInputs, allocated: np.ndarray, levels: list, scope: str) -> list[LineSpec]:
+    """Per member: community energy x charge at its level x reduction. The figures are those
+    of the parameter version in force in each quarter hour (issue 10): a member's energy is
+    summed unrounded per group of versions with the same charge and reduction, one line per
+    group (rule `...@<versions>`), each rounded once."""
+    segments = inputs.parameter_segments()
+    # each member's community energy per version segment: (member, user) -> [kWh per segment]
+    energy: dict[tuple, list] = {}
+    level_of = {}
+    for i, point in enumerate(inputs.points):
+        key = (point.membership_id, point.user_id)
+        acc = energy.setdefault(key, [0.0] * len(segments))
+        for s, seg in enumerate(segments):
+            acc[s] += float(allocated[seg.start:seg.stop, i].sum())
+        level_of[key] = levels[i]
+    lines = []
+    for key in sorted(energy):
+        level = level_of[key]
+        groups: dict[tuple, list] = {}  # (charge, reduction) -> [kWh, [segments], params]
+        for seg, kwh in zip(segments, energy[key], strict=True):
+            figures = rules.grid_fee_saving(0.0, scope=scope, network_level=level, params=seg.params)
+            group = groups.setdefault((figures.charge_eur_per_kwh, figures.reduction), [0.0, [], seg.params])
+            group[0] += kwh
+            group[1].append(seg)
+        for kwh, segs, params in groups.values():
+            if kwh <= 0:
+                continue
+            saving = rules.grid_fee_saving(kwh, scope=scope, network_level=level, params=params)
+            versions = "+".join(dict.fromkeys(seg.version for seg in segs))
+            detail = {"reduction": str(saving.reduction), "formula": saving.rule,
+                      "charge_eur_per_kwh": str(saving.charge_eur_per_kwh), "network_level": level,
+                      "scope": scope}
+            if len(segments) > 1:
+                detail["parameter_segments"] = [seg.detail() for seg in segs]
+            lines.append(LineSpec(key[0], None, "at_eeg_fee_saving",
+                                  rule(inputs, f"grid_fee_saving.{scope}.level{level}", versions), kwh,
+                                  saving.saving_eur, detail, key[1]))
+    return lines

@@ -91,6 +91,30 @@ class StatuteSegment:
         }
 
 
+@dataclass(frozen=True)
+class ParamSegment:
+    """The regime's parameter version in force over the intervals [start, stop) of the
+    period (indices into the energy arrays); `valid_from` / `valid_to` are the dates it is in
+    force within the period (a version's own `valid_from` is a date: it starts at the
+    community's local midnight)."""
+
+    version: str
+    params: dict
+    start: int
+    stop: int
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def detail(self) -> dict:
+        """What a line's `detail` says of the parameter version a part of it came from."""
+        return {
+            "version": self.version,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "intervals": [self.start, self.stop],
+        }
+
+
 @dataclass
 class SettlementInputs:
     regime: str
@@ -113,10 +137,31 @@ class SettlementInputs:
     # The statute per interval when the configuration changes within the period (issue 10:
     # each version applies to the intervals of its validity); empty = `statute` throughout.
     statute_segments: list[StatuteSegment] = field(default_factory=list)
+    # The regime's parameter version per interval when it changes within the period (each
+    # version applies to the intervals of its validity); empty = `params` / `params_version`
+    # throughout. With segments, `params` / `params_version` are the version in force at the
+    # period's close (its last interval): the yearly excess premium's thresholds.
+    param_segments: list[ParamSegment] = field(default_factory=list)
 
     def segments(self) -> list[StatuteSegment]:
         """The statute per interval as consecutive segments covering every interval."""
         return self.statute_segments or [StatuteSegment(self.statute, 0, self.n_intervals)]
+
+    def parameter_segments(self) -> list[ParamSegment]:
+        """The parameter version per interval as consecutive segments covering every interval."""
+        whole = ParamSegment(self.params_version or "?", self.params, 0, self.n_intervals)
+        return self.param_segments or [whole]
+
+    def versions(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """The parameter versions in force over the intervals [start, stop), in order of
+        first use (each once)."""
+        stop = self.n_intervals if stop is None else stop
+        used = (s.version for s in self.parameter_segments() if s.start < stop and s.stop > start)
+        return list(dict.fromkeys(used))
+
+    def version_label(self, start: int = 0, stop: int | None = None) -> str:
+        """How a line's rule names the versions it used: `2024`, or `2024+2025` (issue 10)."""
+        return "+".join(self.versions(start, stop)) or "?"
 
     @property
     def n_points(self) -> int:

@@ -22,7 +22,13 @@ import numpy as np
 
 from energy_rules import fr_acc as rules
 from settlement.regimes import register
-from settlement.regimes._alloc_common import energies, energy_lines, rule, static_shares_per_point
+from settlement.regimes._alloc_common import (
+    energies,
+    energy_lines,
+    parameter_detail,
+    rule,
+    static_shares_per_point,
+)
 from settlement.regimes.base import LineSpec, RegimeResult, SettlementInputs, cents
 
 
@@ -89,7 +95,8 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
                 lines.append(LineSpec(membership_id, None, "fr_acc_supply_value",
                                       rule(inputs, "supply_value"),
                                       energy[(membership_id, user_id)], cents(eur),
-                                      {"formula": "sum over intervals of allocated kWh x supply EUR/kWh"},
+                                      {"formula": "sum over intervals of allocated kWh x supply EUR/kWh",
+                                       **parameter_detail(inputs)},
                                       user_id))
     return RegimeResult(
         shared_kwh=allocated.sum(axis=1), allocated_kwh=allocated.T.copy(), lines=lines,

@@ -21,6 +21,7 @@ yearly true-up (`totals["excess_carried_eur"]`).
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal, localcontext
 
@@ -38,10 +39,11 @@ class RegimeInputError(ValueError):
     """Inputs the rules cannot settle (a plant outside Italy, a missing region)."""
 
 
-def _plant_order(inputs: SettlementInputs, eligible: np.ndarray) -> np.ndarray:
+def _plant_order(inputs: SettlementInputs, eligible: np.ndarray, params: dict | None = None) -> np.ndarray:
     """Oldest first (commissioning date, then id); pre-2021 plants first or after the others
-    as the parameter `pre2021_plants_first` says (unverified rule, DOMAIN.md)."""
-    first = bool(inputs.params.get("pre2021_plants_first", True))
+    as the parameter `pre2021_plants_first` says (unverified rule, DOMAIN.md) in `params`
+    (the version in force over the hours at hand; default the run's)."""
+    first = bool((inputs.params if params is None else params).get("pre2021_plants_first", True))
 
     def key(i):
         plant = inputs.plants[i]
@@ -74,13 +76,13 @@ def _masks(inputs: SettlementInputs) -> tuple[np.ndarray, np.ndarray]:
     return zone.reshape(-1), sub.reshape(-1)
 
 
-def _geo_zone(inputs: SettlementInputs, plant) -> str:
+def _geo_zone(params: dict, plant) -> str:
     if not plant.technology.startswith("pv"):
         return "none"  # FC_zonale applies to PV only
     if not plant.region:
         raise RegimeInputError(f"plant {plant.id}: no Italian region (location outside Italy?)")
     try:
-        return rules.geo_zone_of_region(inputs.params, plant.region)
+        return rules.geo_zone_of_region(params, plant.region)
     except ValueError as exc:
         raise RegimeInputError(f"plant {plant.id}: {exc}") from None
 
@@ -98,14 +100,17 @@ def energies(inputs: SettlementInputs) -> dict:
     eligible = np.array(
         [p.commissioned_on is not None and p.commissioned_on >= TIP_START for p in inputs.plants], dtype=bool
     )
-    order = _plant_order(inputs, eligible)
-
     wd_zone = wd[zone].sum(axis=0)
     wd_sub = wd[sub].sum(axis=0)
     shared = np.minimum(plant_inj[plant_zone].sum(axis=0), wd_zone)
     self_consumed = np.minimum(plant_inj[plant_sub].sum(axis=0), wd_sub)
-    plant_shared = rules.gse_allocation(shared, plant_inj * plant_zone[:, None], order)
-    plant_self = rules.gse_allocation(self_consumed, plant_inj * plant_sub[:, None], order)
+    plant_shared, plant_self = np.zeros_like(plant_inj), np.zeros_like(plant_inj)
+    for seg in inputs.parameter_segments():
+        # the assignment order is a parameter: each version's over its own hours
+        order, sl = _plant_order(inputs, eligible, seg.params), slice(seg.start, seg.stop)
+        in_zone, in_sub = plant_inj[:, sl] * plant_zone[:, None], plant_inj[:, sl] * plant_sub[:, None]
+        plant_shared[:, sl] = rules.gse_allocation(shared[sl], in_zone, order)
+        plant_self[:, sl] = rules.gse_allocation(self_consumed[sl], in_sub, order)
     plant_incentivised = plant_self * eligible[:, None]
 
     # each withdrawal point's part of the hour's shared energy, pro rata to its withdrawal
@@ -130,40 +135,78 @@ def energies(inputs: SettlementInputs) -> dict:
     }
 
 
-def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
-    """Per plant: exact TIP and valorisation (float EUR) with the figures that made them."""
-    ref = float(inputs.params.get("tip_pz_reference_eur_per_mwh", 180))
-    pz = np.nan_to_num(np.asarray(inputs.zonal_eur_per_mwh, dtype=float), nan=ref)
-    out = []
-    for i, plant in enumerate(inputs.plants):
-        inc = e["plant_incentivised"][i]
-        tip_eur, tip_h = 0.0, np.zeros_like(inc)
-        geo = None
+def _figures(*values) -> str:
+    """A comparable fingerprint of the figures a rate comes from: parameter versions with
+    the same figures for a plant print one line, naming them all."""
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _plant_parts(inputs: SettlementInputs, e: dict, i: int, plant) -> tuple[list, np.ndarray, np.ndarray]:
+    """Per parameter version segment: one plant's exact TIP and valorisation (float EUR) over
+    the segment's hours with the figures of the version in force (issue 10), plus the hourly
+    TIP and valorisation (EUR x 1000) over the whole period."""
+    inc_all, self_all = e["plant_incentivised"][i], e["plant_self"][i]
+    tip_h, val_h = np.zeros_like(inc_all), np.zeros_like(inc_all)
+    zonal = np.asarray(inputs.zonal_eur_per_mwh, dtype=float)
+    parts = []
+    for seg in inputs.parameter_segments():
+        p, sl = seg.params, slice(seg.start, seg.stop)
+        ref = float(p.get("tip_pz_reference_eur_per_mwh", 180))
+        pz = np.nan_to_num(zonal[sl], nan=ref)
+        inc, geo = inc_all[sl], None
         if e["eligible"][i] and inc.any():
-            geo = _geo_zone(inputs, plant)
+            geo = _geo_zone(p, plant)
             kw = {"power_kw": plant.power_kw, "zonal_eur_per_mwh": pz, "geo_zone": geo}
-            full = rules.tip_eur_per_mwh(inputs.params, capital_grant_pct=plant.grant_pct, **kw)
-            no_grant = rules.tip_eur_per_mwh(inputs.params, capital_grant_pct=0.0, **kw)
-            rate = e["exempt_share"] * no_grant + (1.0 - e["exempt_share"]) * full
-            tip_h = inc * rate
-            tip_eur = float(tip_h.sum()) / 1000.0
+            full = rules.tip_eur_per_mwh(p, capital_grant_pct=plant.grant_pct, **kw)
+            no_grant = rules.tip_eur_per_mwh(p, capital_grant_pct=0.0, **kw)
+            rate = e["exempt_share"][sl] * no_grant + (1.0 - e["exempt_share"][sl]) * full
+            tip_h[sl] = inc * rate
         val_rate = rules.valorisation_eur_per_mwh(
-            inputs.params,
-            regime=inputs.regime,
-            zonal_eur_per_mwh=pz,
-            voltage=plant.voltage,
+            p, regime=inputs.regime, zonal_eur_per_mwh=pz, voltage=plant.voltage,
             in_building=plant.in_building,
         )
-        val_h = e["plant_self"][i] * val_rate
-        val_eur = float(val_h.sum()) / 1000.0
-        band = rules.tip_band(inputs.params, plant.power_kw)
+        val_h[sl] = self_all[sl] * val_rate
+        band = rules.tip_band(p, plant.power_kw)
+        auc = inputs.regime == "it_auc" and plant.in_building
+        parts.append(
+            {
+                "segment": seg,
+                "tip_eur": float(tip_h[sl].sum()) / 1000.0,
+                "valorisation_eur": float(val_h[sl].sum()) / 1000.0,
+                "incentivised_kwh": float(inc.sum()),
+                "self_consumed_kwh": float(self_all[sl].sum()),
+                "shared_kwh": float(e["plant_shared"][i, sl].sum()),
+                "injected_kwh": float(e["plant_injection"][i, sl].sum()),
+                "geo_zone": geo,
+                "band_max_kw": band["max_kw"],
+                # the geographic figures whole: a plant without TIP hours in a version
+                # still compares equal to a version with the same figures
+                "tip_figures": _figures(
+                    band, p.get("tip_pz_reference_eur_per_mwh", 180), p.get("geo_correction_eur_per_mwh"),
+                    p.get("geo_regions"), rules.grant_factor(p, plant.grant_pct),
+                ),
+                "valorisation_figures": _figures(
+                    p.get("cu_af_eur_per_mwh"), p.get("avoided_losses_cpr") if auc else None
+                ),
+            }
+        )
+    return parts, tip_h, val_h
+
+
+def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
+    """Per plant: exact TIP and valorisation (float EUR) with the figures that made them, and
+    their parts per parameter version (`parts`)."""
+    out = []
+    for i, plant in enumerate(inputs.plants):
+        parts, tip_h, val_h = _plant_parts(inputs, e, i, plant)
+        inc = e["plant_incentivised"][i]
         out.append(
             {
                 "plant": plant,
-                "tip_eur": tip_eur,
-                "valorisation_eur": val_eur,
-                "geo_zone": geo,
-                "band_max_kw": band["max_kw"],
+                "tip_eur": float(tip_h.sum()) / 1000.0,
+                "valorisation_eur": float(val_h.sum()) / 1000.0,
+                "geo_zone": next((p["geo_zone"] for p in parts if p["geo_zone"]), None),
+                "band_max_kw": parts[-1]["band_max_kw"],
                 "eligible": bool(e["eligible"][i]),
                 "incentivised_kwh": float(inc.sum()),
                 "self_consumed_kwh": float(e["plant_self"][i].sum()),
@@ -172,6 +215,7 @@ def _plant_money(inputs: SettlementInputs, e: dict) -> list[dict]:
                 "with_grant": plant.grant_pct > 0,
                 # EUR x 1000 per hour: what each statute segment earned (`_segment_parts`)
                 "money_h": tip_h + val_h,
+                "parts": parts,
                 "index": i,
             }
         )
@@ -182,6 +226,9 @@ def _excess(inputs: SettlementInputs, money: list[dict]) -> list[dict]:
     """The yearly excess premium per set of plants (DOMAIN.md): only in the run that closes
     the year, over the year's months (`year_to_date["plants"]`, earlier months) plus this one."""
     ytd = inputs.year_to_date.get("plants", {})
+    # the thresholds of the version in force at the year's close (31 Dec local: the period's
+    # last interval), our reading where DOMAIN.md is silent
+    close = inputs.parameter_segments()[-1]
     rows = []
     for m in money:
         prev = ytd.get(str(m["plant"].id), {})
@@ -200,12 +247,13 @@ def _excess(inputs: SettlementInputs, money: list[dict]) -> list[dict]:
             continue
         inc, inj, tip, grant = (np.array(c) for c in zip(*chosen, strict=True))
         eur = rules.excess_premium_eur(
-            inputs.params, incentivised_kwh=inc, injected_kwh=inj, tip_eur=tip, with_grant=grant
+            close.params, incentivised_kwh=inc, injected_kwh=inj, tip_eur=tip, with_grant=grant
         )
         sets.append(
             {
                 "set": "tip_with_grant" if with_grant else "tip_only",
-                "threshold": rules.excess_threshold(inputs.params, any_grant=with_grant),
+                "parameter_version": close.version,
+                "threshold": rules.excess_threshold(close.params, any_grant=with_grant),
                 "incentivised_kwh": float(inc.sum()),
                 "injected_kwh": float(inj.sum()),
                 "ratio": float(inc.sum() / inj.sum()) if inj.sum() > 0 else 0.0,
@@ -223,53 +271,60 @@ def _by_membership(inputs: SettlementInputs, per_point: np.ndarray) -> dict[int,
     return out
 
 
-def settle(inputs: SettlementInputs) -> RegimeResult:
-    regime, version = inputs.regime, inputs.params_version or "?"
+def _groups(parts: list[dict], figures: str) -> list[list[dict]]:
+    """A plant's version parts grouped by the figures they applied (first use first): one
+    printed line per group, from its parts' unrounded sum, rounded once."""
+    out: dict[str, list[dict]] = {}
+    for part in parts:
+        out.setdefault(part[figures], []).append(part)
+    return list(out.values())
 
-    def rule(name: str) -> str:
-        return f"{regime}.{name}@{version}"
+
+def _plant_lines(inputs: SettlementInputs, m: dict, kind: str, kwh_key: str, several: bool) -> list[LineSpec]:
+    """The plant's `tip` or `valorisation` lines: one per group of parameter versions with
+    the same figures, rule `<regime>.<kind>@<versions>`; with several versions in the month
+    `detail["parameter_segments"]` lists the versions, their hours and exact parts."""
+    plant, eur_key = m["plant"], f"{kind}_eur"
+    lines = []
+    for group in _groups(m["parts"], f"{kind}_figures"):
+        versions = "+".join(dict.fromkeys(p["segment"].version for p in group))
+        detail = {k: sum(p[k] for p in group) for k in ("incentivised_kwh", "self_consumed_kwh", "shared_kwh",
+                                                         "injected_kwh")}
+        detail |= {"geo_zone": next((p["geo_zone"] for p in group if p["geo_zone"]), None),
+                   "band_max_kw": group[-1]["band_max_kw"], "eligible": m["eligible"],
+                   "grant_pct": plant.grant_pct}
+        if len(group) == 1:
+            exact, detail[eur_key] = to_decimal(group[0][eur_key]), repr(group[0][eur_key])
+        else:
+            exact = sum((to_decimal(p[eur_key]) for p in group), Decimal(0))
+            detail[eur_key] = str(exact)
+        if several:
+            detail["parameter_segments"] = [
+                {**p["segment"].detail(), eur_key: repr(p[eur_key]), kwh_key: p[kwh_key]} for p in group
+            ]
+        lines.append(LineSpec(None, plant.id, kind, f"{inputs.regime}.{kind}@{versions}", detail[kwh_key],
+                              cents(exact), detail))
+    return lines
+
+
+def settle(inputs: SettlementInputs) -> RegimeResult:
+    """The month's lines. Parameters per hour (issue 10): each hour takes the version in
+    force; a plant's TIP and valorisation print one line per version with other figures;
+    the month-wide lines (advance, shares, fund) name every version used (`2024+2025`); the
+    excess premium the version at the close."""
+    regime = inputs.regime
+    several = len(inputs.parameter_segments()) > 1
+
+    def rule(name: str, version: str | None = None) -> str:
+        return f"{regime}.{name}@{version or inputs.version_label()}"
 
     e = energies(inputs)
     money = _plant_money(inputs, e)
     lines: list[LineSpec] = []
     for m in money:
-        plant = m["plant"]
-        detail = {
-            k: m[k]
-            for k in (
-                "incentivised_kwh",
-                "self_consumed_kwh",
-                "shared_kwh",
-                "injected_kwh",
-                "geo_zone",
-                "band_max_kw",
-                "eligible",
-            )
-        }
-        detail["grant_pct"] = plant.grant_pct
         if m["eligible"]:
-            lines.append(
-                LineSpec(
-                    None,
-                    plant.id,
-                    "tip",
-                    rule("tip"),
-                    m["incentivised_kwh"],
-                    cents(m["tip_eur"]),
-                    {**detail, "tip_eur": repr(m["tip_eur"])},
-                )
-            )
-        lines.append(
-            LineSpec(
-                None,
-                plant.id,
-                "valorisation",
-                rule("valorisation"),
-                m["self_consumed_kwh"],
-                cents(m["valorisation_eur"]),
-                {**detail, "valorisation_eur": repr(m["valorisation_eur"])},
-            )
-        )
+            lines += _plant_lines(inputs, m, "tip", "incentivised_kwh", several)
+        lines += _plant_lines(inputs, m, "valorisation", "self_consumed_kwh", several)
 
     pool_exact = sum(to_decimal(m["tip_eur"]) + to_decimal(m["valorisation_eur"]) for m in money)
     pool = cents(pool_exact)
@@ -281,7 +336,8 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
             rule("gse_advance"),
             float(e["self_consumed"].sum()),
             pool,
-            {"exact_eur": str(pool_exact)},
+            {"exact_eur": str(pool_exact)}
+            | ({"parameter_segments": [s.detail() for s in inputs.parameter_segments()]} if several else {}),
         )
     )
 
@@ -296,7 +352,7 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
                     None,
                     None,
                     "excess_premium",
-                    rule(f"excess_premium.{s['set']}"),
+                    rule(f"excess_premium.{s['set']}", s["parameter_version"]),
                     s["incentivised_kwh"],
                     cents(s["excess_eur"]),
                     {**s, "excess_eur": repr(s["excess_eur"])},
@@ -307,7 +363,8 @@ def settle(inputs: SettlementInputs) -> RegimeResult:
         # non-business consumers before its statute split (settlement.trueup)
         excess_total = min(cents(excess_exact), pool)
         excess_carried = cents(excess_exact) - excess_total
-        lines += _excess_shares(inputs, excess_total, consumer_kwh, rule("excess_share"))
+        close = inputs.parameter_segments()[-1].version
+        lines += _excess_shares(inputs, excess_total, consumer_kwh, rule("excess_share", close))
 
     lines += _statute_split(inputs, pool - excess_total, money, e, rule)
     totals = {

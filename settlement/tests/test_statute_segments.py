@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from communities.models import Configuration, RegimeParameters
+from communities.models import Configuration
 from settlement.tests.test_api import URL, amounts, draft
 
 pytestmark = pytest.mark.django_db
@@ -78,24 +78,6 @@ def test_the_run_hash_covers_the_change_date(settled, as_user):
     # the first draft was superseded: approving it is refused, the new one approves
     assert referent.post(f"{URL}/{first['id']}/approve").status_code == 409
     assert referent.post(f"{URL}/{second['id']}/approve").status_code == 200
-
-
-def test_a_regime_parameter_set_changing_within_the_month_still_blocks(settled, as_user):
-    """Only the statute split is applied per interval: a new parameter set (its interval
-    length, TIP bands, thresholds are month-wide figures in the rules) waits for a 1st."""
-    rp = RegimeParameters.objects.create(regime="it_cer", version="test-mid-march",
-                                         valid_from=date(2025, 3, 15), params={})
-    referent = as_user(settled.world.a.referent)
-    body = draft(referent, settled.community).json()
-    assert any("regime parameters change within this month on 2025-03-15" in b
-               for b in body["data_quality"]["blocking"])
-    res = referent.post(f"{URL}/{body['id']}/approve")
-    assert res.status_code == 409 and res.json()["error"] == "DataQuality"
-    # a statute change with the same parameter set does not block
-    rp.valid_from = date(2025, 4, 1)
-    rp.save(update_fields=["valid_from"])
-    change_on(settled, date(2025, 3, 15), producers_pct=70, consumers_pct=25, fund_pct=5)
-    assert draft(referent, settled.community).json()["data_quality"]["blocking"] == []
 
 
 def test_days_without_any_configuration_block(settled, as_user):
