@@ -50,7 +50,15 @@ def local_midnight(day: date, time_zone: str) -> datetime:
 def quarter_hour_start(value, *, time_zone: str, field: str = "valid_from") -> datetime:
     """The aware instant `value` names in the community's `time_zone` (see the module's
     docstring), checked to sit on the 15-minute grid."""
-    value = parse_from(value, field=field)
+    try:
+        return _quarter_hour_start(parse_from(value, field=field), time_zone, field)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by an offset
+        raise _invalid(gettext("Give a day (YYYY-MM-DD) or a date-time on the quarter hour "
+                               "(YYYY-MM-DDTHH:MM, optionally with its UTC offset)."),
+                       "BadDateTime", field) from None
+
+
+def _quarter_hour_start(value: date | datetime, time_zone: str, field: str) -> datetime:
     tz = ZoneInfo(time_zone)
     if not isinstance(value, datetime):
         return local_midnight(value, time_zone)

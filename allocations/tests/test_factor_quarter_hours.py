@@ -72,7 +72,8 @@ def test_off_grid_ambiguous_and_skipped_times_are_refused(at, world, as_user):
              ("2025-03-10T10:15+01:07", "OffQuarterHour"),
              # 26 Oct 2025: 02:00-03:00 happens twice in Vienna; 30 Mar: 02:00-03:00 never
              ("2025-10-26T02:30", "AmbiguousLocalTime"), ("2025-03-30T02:15", "NonexistentLocalTime"),
-             ("next tuesday", "BadDateTime"), ("2025-02-30", "BadDateTime")]
+             ("next tuesday", "BadDateTime"), ("2025-02-30", "BadDateTime"),
+             ("0001-01-01T00:00+01:00", "BadDateTime")]  # before year 1 in UTC
     for value, error in cases:
         res = post(client, at.m2, "50", value)
         assert res.status_code == 400, (value, res.content)
