@@ -87,9 +87,9 @@ def eda_difference_report(*, community: Community, start: datetime, end: datetim
     by_day = defaultdict(list)
     for i, t in enumerate(times):
         by_day[t.astimezone(tz).date()].append(i)
-    # each quarter hour with the factor version in force that local day (EAG §79)
+    # each quarter hour with the factor version in force at that quarter hour (EAG §79)
     cf, pf = (participation_factor_matrix(membership_ids=[mp.membership_id for mp in meters],
-                                          interval_starts=times, time_zone=community.time_zone)
+                                          interval_starts=times)
               for meters in (consumers, producers))
     for day, idx in by_day.items():
         config = configuration_on(community, day)

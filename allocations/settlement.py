@@ -45,7 +45,7 @@ def regime_extra(*, community: Community, points: list, interval_starts,
     if community.regime == Regime.AT_EEG:
         memberships = Membership.objects.in_bulk({p.membership_id for p in points})
         factors = participation_factor_matrix(membership_ids=[p.membership_id for p in points],
-                                              interval_starts=starts, time_zone=community.time_zone)
+                                              interval_starts=starts)
         if not starts:
             factors = [float(memberships[p.membership_id].participation_factor_pct) / 100 for p in points]
         elif (factors == factors[:, :1]).all():

@@ -1,5 +1,7 @@
 """Back office of communities: scoped to the user's communities (see admin_base)."""
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models.functions import Coalesce
@@ -28,9 +30,11 @@ from communities.models import (
     SubstationArea,
     TransactionStatus,
 )
+from communities.quarter_hours import local_iso, local_midnight
 from communities.resources import MembershipResource, MeteringPointResource
 from communities.selectors import community_outside_report, member_count_subquery
 from communities.services import (
+    factor_change_window,
     membership_factor_change,
     membership_leave,
     membership_rules_check,
@@ -154,9 +158,21 @@ class ParticipationFactorInline(admin.TabularInline):
     """The factor's dated history, read-only: a change goes through the form above."""
 
     model = ParticipationFactor
-    fields = ("factor_pct", "valid_from", "valid_to", "created_at")
+    fields = ("factor_pct", "valid_from_local", "valid_to_local", "created_at")
     readonly_fields = fields
     extra = 0
+
+    @admin.display(description=_("valid from"))
+    def valid_from_local(self, obj):
+        # in the community's zone, with its offset (a DST day's repeated hour stays readable)
+        return local_iso(obj.valid_from, obj.membership.community.time_zone)
+
+    @admin.display(description=_("valid to"))
+    def valid_to_local(self, obj):
+        return local_iso(obj.valid_to, obj.membership.community.time_zone) or "-"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("membership__community")
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_staff
@@ -186,6 +202,13 @@ class CurrentFilter(admin.SimpleListFilter):
         return queryset
 
 
+def factor_valid_from(membership: Membership, data: dict):
+    """The form's "factor valid from" (text: a day or a quarter-hour date-time), else today
+    in the community's zone."""
+    return (data.get("factor_valid_from") or "").strip() or timezone.localdate(
+        timezone=ZoneInfo(membership.community.time_zone))
+
+
 class MembershipAdminForm(forms.ModelForm):
     """The back office keeps the rules `membership_create` keeps (one current membership per
     community, Austria's factors at most 100 % per person), checked under the same lock on
@@ -193,9 +216,11 @@ class MembershipAdminForm(forms.ModelForm):
     A changed factor is recorded as a new version from `factor_valid_from` (default today)
     by `membership_factor_change` (`MembershipAdmin.save_model`)."""
 
-    factor_valid_from = forms.DateField(
-        label=_("factor valid from"), required=False,
-        help_text=_("The day a changed participation factor applies from (empty: today)."),
+    factor_valid_from = forms.CharField(
+        label=_("factor valid from"), required=False, max_length=40,
+        help_text=_("When a changed participation factor applies from: a day (from its midnight) or a "
+                    "date-time on the quarter hour, e.g. 2025-03-10 10:15, in the community's time zone "
+                    "(empty: today)."),
     )
 
     class Meta:
@@ -213,13 +238,14 @@ class MembershipAdminForm(forms.ModelForm):
             membership_rules_check(user=user, community=community, participation_factor_pct=factor,
                                    exclude_pk=self.instance.pk)
             if self.instance.pk and "participation_factor_pct" in self.changed_data:
-                start = data.get("factor_valid_from") or timezone.localdate()
-                following = self.instance.factor_versions.filter(valid_from__gt=start).order_by("valid_from")
-                participation_factor_check(user=user, participation_factor_pct=factor, start=start,
-                                           end=following.values_list("valid_from", flat=True).first(),
-                                           exclude_pk=self.instance.pk)
+                start, end = factor_change_window(membership=self.instance,
+                                                  valid_from=factor_valid_from(self.instance, data))
+                participation_factor_check(user=user, participation_factor_pct=factor, start=start, end=end,
+                                           exclude_pk=self.instance.pk,
+                                           time_zone=self.instance.community.time_zone)
         except DomainError as exc:
             for field, errors in exc.details.items():
+                field = "factor_valid_from" if field == "valid_from" else field
                 self.add_error(field if field in self.fields else None, errors)
         return data
 
@@ -249,13 +275,13 @@ class MembershipAdmin(ScopedImportExportMixin, CommunityScopedAdmin):
             obj.participation_factor_pct = form.initial["participation_factor_pct"]
         super().save_model(request, obj, form, change)
         if changed:
-            valid_from = form.cleaned_data.get("factor_valid_from") or timezone.localdate()
             membership_factor_change(actor=request.user, membership=obj, participation_factor_pct=factor,
-                                     valid_from=valid_from)
+                                     valid_from=factor_valid_from(obj, form.cleaned_data))
             obj.refresh_from_db()
         elif not change:
+            first = local_midnight(obj.joined_at, obj.community.time_zone)
             ParticipationFactor.objects.create(membership=obj, factor_pct=obj.participation_factor_pct,
-                                               valid_from=obj.joined_at)
+                                               valid_from=first)
 
     def has_delete_permission(self, request, obj=None):
         return False  # history: leaving sets left_at, rows are never deleted

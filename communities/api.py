@@ -215,7 +215,7 @@ class CommunityMemberDetailApi(generics.GenericAPIView):
 @extend_schema(tags=TAG_COMMUNITIES)
 class MemberParticipationFactorsApi(generics.GenericAPIView):
     """Austria: the dated versions of a membership's participation factor, and a change from
-    a given day on (`membership_factor_change`)."""
+    a given day or quarter hour on (`membership_factor_change`)."""
 
     serializer_class = ParticipationFactorSerializer
     pagination_class = None

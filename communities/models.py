@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateRangeField, RangeOperators
+from django.contrib.postgres.fields import DateRangeField, DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import F, Func, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower, Mod
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -180,6 +181,18 @@ class DateRange(Func):
     output_field = DateRangeField()
 
 
+class EpochSeconds(Func):
+    """Seconds since 1970-01-01 UTC of a timestamptz (independent of the session's zone)."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = models.IntegerField()  # numeric in SQL: a fraction of a second stays off the grid
+
+
+class TsTzRange(Func):
+    function = "tstzrange"
+    output_field = DateTimeRangeField()
+
+
 class ConfigurationQuerySet(ScopedQuerySet):
     def _scope(self, user):
         return self.filter(community__in=Community.objects.visible_to(user))
@@ -339,9 +352,10 @@ class Membership(models.Model):
 
 
 class ParticipationFactor(models.Model):
-    """One version of an Austrian membership's participation factor over [valid_from, valid_to)
-    (EAG §79: the grid operator applies a change from a given day on; DOMAIN.md, at most one
-    change a day). `Membership.participation_factor_pct` mirrors the open-ended version;
+    """One version of an Austrian membership's participation factor over [valid_from, valid_to):
+    instants on the 15-minute grid (`communities.quarter_hours`), so a change may start at any
+    quarter hour; DOMAIN.md's "at most one change a day" holds per local day of the
+    community. `Membership.participation_factor_pct` mirrors the open-ended version;
     `communities.services.membership_factor_change` writes both."""
 
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="factor_versions")
@@ -349,8 +363,9 @@ class ParticipationFactor(models.Model):
         _("participation factor (%)"), max_digits=5, decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
     )
-    valid_from = models.DateField(_("valid from"))
-    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Exclusive; empty = open."))
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True,
+                                    help_text=_("Exclusive; empty = open."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -358,13 +373,19 @@ class ParticipationFactor(models.Model):
         verbose_name = _("participation factor version")
         verbose_name_plural = _("participation factor versions")
         constraints = [
-            # Two versions of one membership never overlap: each day has one factor.
+            # Two versions of one membership never overlap: each quarter hour has one factor.
             ExclusionConstraint(
                 name="participation_factor_versions_disjoint",
                 expressions=[
                     (F("membership"), RangeOperators.EQUAL),
-                    (DateRange("valid_from", "valid_to", models.Value("[)")), RangeOperators.OVERLAPS),
+                    (TsTzRange("valid_from", "valid_to", models.Value("[)")), RangeOperators.OVERLAPS),
                 ],
+            ),
+            # both bounds on the 15-minute grid (the settlement's intervals)
+            models.CheckConstraint(
+                condition=Exact(Mod(EpochSeconds("valid_from"), 900), 0)
+                & Exact(Mod(Coalesce(EpochSeconds("valid_to"), 0), 900), 0),
+                name="participation_factor_version_quarter_hours",
             ),
             models.CheckConstraint(
                 condition=Q(factor_pct__gt=0) & Q(factor_pct__lte=100),

@@ -1,6 +1,7 @@
 """CSV/XLSX import and export of members and metering points (back office)."""
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -26,6 +27,8 @@ from communities.models import (
     MembershipStatus,
     MeteringPoint,
 )
+from communities.quarter_hours import quarter_hour_start
+from communities.services import factor_change_window
 from core.exceptions import DomainError
 
 
@@ -35,7 +38,9 @@ def _member_types():
 
 class MembershipResource(ScopedResource):
     """One row per membership: community (slug), email, full_name, member_type, role,
-    participation_factor_pct, joined_at, left_at.
+    participation_factor_pct, joined_at, left_at; optional `factor_valid_from` (Austria:
+    when a current member's changed factor applies from, a day or a quarter-hour date-time in
+    the community's zone, `communities.quarter_hours`; default today).
 
     A row for a current member updates that membership. Any other row is an invitation
     (issue 8): the person (with or without an account) is emailed a link and joins when they
@@ -89,6 +94,11 @@ class MembershipResource(ScopedResource):
         left_at = parse_date(row, "left_at", errors)
         if factor is not None and factor != 100 and community is not None and community.regime != "at_eeg":
             errors["participation_factor_pct"] = "Only communities of regime at_eeg split a meter."
+        if cell(row, "factor_valid_from") and community is not None:
+            try:  # off the grid, ambiguous at a DST change, not a date: this row's error
+                quarter_hour_start(cell(row, "factor_valid_from"), time_zone=community.time_zone)
+            except DomainError as exc:
+                errors["factor_valid_from"] = exc.message
         self.raise_if(errors)
         if instance.pk is None:
             instance.community = community
@@ -100,8 +110,17 @@ class MembershipResource(ScopedResource):
             return
         instance.member_type, instance.role = member_type, role
         if factor is not None and factor != instance.participation_factor_pct:
-            # a new version from today, written by the service after the row (`save_instance`)
-            instance.factor_change = factor
+            # a new version from `factor_valid_from` (default today), written by the service
+            # after the row (`save_instance`); checked here so a bad value is this row's error
+            valid_from = cell(row, "factor_valid_from") or timezone.localdate(
+                timezone=ZoneInfo(instance.community.time_zone))
+            try:
+                start, _end = factor_change_window(membership=instance, valid_from=valid_from)
+            except DomainError as exc:
+                errors["factor_valid_from"] = " ".join(
+                    str(m) for messages in exc.details.values() for m in messages) or exc.message
+                self.raise_if(errors)
+            instance.factor_change = (factor, start)
         if joined_at is not None:
             instance.joined_at = joined_at
         if left_at is not None:
@@ -121,14 +140,15 @@ class MembershipResource(ScopedResource):
         invitation = getattr(instance, "invitation", None)
         if invitation is None:
             saved = super().save_instance(instance, is_create, row, **kwargs)
-            factor = getattr(instance, "factor_change", None)
+            change = getattr(instance, "factor_change", None)
             preview_only = self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs)
-            if factor is not None and not preview_only:
+            if change is not None and not preview_only:
                 from communities.services import membership_factor_change
 
+                factor, valid_from = change
                 try:
                     membership_factor_change(actor=self.user, membership=instance,
-                                             participation_factor_pct=factor, valid_from=timezone.localdate())
+                                             participation_factor_pct=factor, valid_from=valid_from)
                 except DomainError as exc:
                     raise ValidationError(exc.details or exc.message) from None
             return saved

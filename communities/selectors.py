@@ -2,7 +2,6 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db.models import (
@@ -135,21 +134,22 @@ def regime_parameters_at(*, regime: str, on: date) -> RegimeParameters | None:
 
 
 def participation_factor_versions(*, membership: Membership) -> QuerySet:
-    """The dated versions of a membership's participation factor, oldest first."""
-    return ParticipationFactor.objects.filter(membership=membership).order_by("valid_from")
+    """The dated versions of a membership's participation factor, oldest first (with the
+    membership's community, whose zone the API shows them in)."""
+    return (ParticipationFactor.objects.filter(membership=membership).select_related("membership__community")
+            .order_by("valid_from"))
 
 
-def participation_factor_matrix(*, membership_ids: list[int], interval_starts: list[datetime],
-                                time_zone: str) -> np.ndarray:
+def participation_factor_matrix(*, membership_ids: list[int], interval_starts: list[datetime]) -> np.ndarray:
     """(len(membership_ids), T) each membership's participation factor as a fraction (0, 1]
-    in force at each interval (aware datetimes): a version covers the intervals whose local
-    day (the community's `time_zone`) is in [valid_from, valid_to), as the grid operator
-    applies a change from that day's first quarter hour. Before a membership's first
-    version, or with none recorded, the earliest factor known applies."""
-    tz = ZoneInfo(time_zone)
-    days = np.array([s.astimezone(tz).date().toordinal() for s in interval_starts], dtype=np.int64)
+    in force at each interval (aware datetimes): a version covers the intervals starting in
+    [valid_from, valid_to), instants on the quarter-hour grid (a change at 10:15 local
+    splits that day; a day's change starts at its local midnight, stored as such).
+    Before a membership's first version, or with none recorded, the earliest factor known
+    applies."""
+    starts = np.array([s.timestamp() for s in interval_starts], dtype=np.float64)
     ids = list(membership_ids)
-    out = np.ones((len(ids), len(days)))
+    out = np.ones((len(ids), len(starts)))
     current = dict(Membership.objects.filter(pk__in=set(ids)).values_list("pk", "participation_factor_pct"))
     versions: dict[int, list] = {}
     rows = ParticipationFactor.objects.filter(membership_id__in=set(ids)).order_by("membership_id",
@@ -163,6 +163,6 @@ def participation_factor_matrix(*, membership_ids: list[int], interval_starts: l
             continue
         out[row] = float(mine[0].factor_pct) / 100
         for v in mine:
-            upto = v.valid_to.toordinal() if v.valid_to else np.iinfo(np.int64).max
-            out[row, (days >= v.valid_from.toordinal()) & (days < upto)] = float(v.factor_pct) / 100
+            upto = v.valid_to.timestamp() if v.valid_to else np.inf
+            out[row, (starts >= v.valid_from.timestamp()) & (starts < upto)] = float(v.factor_pct) / 100
     return out

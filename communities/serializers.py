@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization, Role
@@ -18,6 +19,7 @@ from communities.models import (
     ParticipationFactor,
     RegimeParameters,
 )
+from communities.quarter_hours import local_iso
 from core.drf import ScopedFieldsMixin, ScopedModelSerializer
 from core.drf import ScopedPrimaryKeyRelatedField as ScopedPK
 
@@ -224,17 +226,36 @@ class MembershipCreateWithCommunitySerializer(MembershipCreateSerializer):
 
 
 class ParticipationFactorSerializer(ScopedModelSerializer):
+    """A version; its bounds as local date-times with their offset in the community's zone
+    (`2025-03-10T10:15:00+01:00`)."""
+
+    valid_from = serializers.SerializerMethodField()
+    valid_to = serializers.SerializerMethodField()
+
     class Meta:
         model = ParticipationFactor
         fields = ["id", "membership", "factor_pct", "valid_from", "valid_to", "created_at"]
 
+    @extend_schema_field(serializers.DateTimeField())
+    def get_valid_from(self, obj) -> str:
+        return local_iso(obj.valid_from, obj.membership.community.time_zone)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_valid_to(self, obj) -> str | None:
+        return local_iso(obj.valid_to, obj.membership.community.time_zone)
+
 
 class ParticipationFactorChangeSerializer(ScopedFieldsMixin, serializers.Serializer):
-    """A new participation factor from `valid_from` on (EAG §79: from that day's first quarter hour)."""
+    """A new participation factor from `valid_from` on: a day (from its first quarter hour in
+    the community's zone) or a date-time on the quarter hour, local or with its offset
+    (`communities.quarter_hours`, which refuses what is off the grid or ambiguous)."""
 
     participation_factor_pct = serializers.DecimalField(max_digits=5, decimal_places=2,
                                                         min_value=Decimal("0.01"), max_value=Decimal("100"))
-    valid_from = serializers.DateField()
+    valid_from = serializers.CharField(
+        max_length=40,
+        help_text="YYYY-MM-DD (that day's local midnight), or YYYY-MM-DDTHH:MM on :00/:15/:30/:45, local "
+                  "(community's time zone) or with its UTC offset.")
 
 
 class MembershipLeaveSerializer(ScopedFieldsMixin, serializers.Serializer):

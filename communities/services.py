@@ -11,7 +11,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,7 @@ from communities.models import (
     RegimeParameters,
     TransactionStatus,
 )
+from communities.quarter_hours import local_iso, local_midnight, quarter_hour_start
 from communities.selectors import community_outside_report, regime_parameters_at
 from core.exceptions import Conflict, Invalid, NotFound
 
@@ -245,43 +246,56 @@ def membership_rules_check(*, user, community: Community, participation_factor_p
             )
         if joined_at is not None:
             participation_factor_check(user=user, participation_factor_pct=participation_factor_pct,
-                                       start=joined_at, exclude_pk=exclude_pk)
+                                       start=local_midnight(joined_at, community.time_zone),
+                                       exclude_pk=exclude_pk, time_zone=community.time_zone)
 
 
-def _factor_on(membership: Membership, versions: list, day: date) -> Decimal:
+def _factor_at(membership: Membership, versions: list, at: datetime) -> Decimal:
     for version in versions:
-        if version.valid_from <= day and (version.valid_to is None or day < version.valid_to):
+        if version.valid_from <= at and (version.valid_to is None or at < version.valid_to):
             return version.factor_pct
     # before its first recorded version (or none recorded): the earliest factor known
     return versions[0].factor_pct if versions else membership.participation_factor_pct
 
 
-def participation_factor_check(*, user, participation_factor_pct: Decimal, start: date,
-                               end: date | None = None, exclude_pk: int | None = None) -> None:
-    """Austria's 100 % rule per version (DOMAIN.md): on every day of [start, end) (open: from
-    `start` on), `participation_factor_pct` plus the factors the person's other memberships
-    have that day is at most 100. The sums only change where another membership joins,
-    leaves or changes its factor, so those days are the ones checked. The caller holds the
-    lock on the person's row (`membership_rules_check`, `membership_factor_change`)."""
+def _membership_span(m: Membership) -> tuple[datetime, datetime | None]:
+    """[first instant, end) of a membership: its days' local midnights in its community's zone."""
+    zone = m.community.time_zone
+    return local_midnight(m.joined_at, zone), local_midnight(m.left_at, zone) if m.left_at else None
+
+
+def participation_factor_check(*, user, participation_factor_pct: Decimal, start: datetime,
+                               end: datetime | None = None, exclude_pk: int | None = None,
+                               time_zone: str = "UTC") -> None:
+    """Austria's 100 % rule per version interval (DOMAIN.md): at every instant of [start, end)
+    (open: from `start` on), `participation_factor_pct` plus the factors the person's other
+    memberships have then is at most 100. The sums only change where another membership
+    joins, leaves (its day's local midnight) or changes its factor (any quarter hour), so
+    those instants are the ones checked; an error names the first in `time_zone`. The caller
+    holds the lock on the person's row (`membership_rules_check`, `membership_factor_change`)."""
     others = list(
         Membership.objects.filter(user=user).exclude(pk=exclude_pk)
-        .filter(Q(left_at__isnull=True) | Q(left_at__gt=start))
-        .prefetch_related("factor_versions")
+        .filter(Q(left_at__isnull=True) | Q(left_at__gt=start.date() - timedelta(days=1)))
+        .select_related("community").prefetch_related("factor_versions")
     )
     versions = {m.pk: list(m.factor_versions.all()) for m in others}
-    days = {start}
+    spans = {m.pk: _membership_span(m) for m in others}
+    instants = {start}
     for m in others:
-        for day in (m.joined_at, m.left_at, *(v.valid_from for v in versions[m.pk])):
-            if day is not None and day > start and (end is None or day < end):
-                days.add(day)
-    for day in sorted(days):
-        taken = sum((_factor_on(m, versions[m.pk], day) for m in others
-                     if m.joined_at <= day and (m.left_at is None or day < m.left_at)), Decimal("0"))
+        for at in (*spans[m.pk], *(v.valid_from for v in versions[m.pk])):
+            if at is not None and at > start and (end is None or at < end):
+                instants.add(at)
+    for at in sorted(instants):
+        taken = sum((_factor_at(m, versions[m.pk], at) for m in others
+                     if spans[m.pk][0] <= at and (spans[m.pk][1] is None or at < spans[m.pk][1])),
+                    Decimal("0"))
         if taken + participation_factor_pct > 100:
+            when = local_iso(at, time_zone) if at.astimezone(ZoneInfo(time_zone)).time() != time(0) \
+                else f"{at.astimezone(ZoneInfo(time_zone)):%Y-%m-%d}"
             raise _invalid(
                 "Participation factors exceed 100 %.",
                 {"participation_factor_pct": [
-                    f"On {day:%Y-%m-%d} the user's other memberships already take {taken} %."]},
+                    f"On {when} the user's other memberships already take {taken} %."]},
             )
 
 
@@ -306,7 +320,7 @@ def membership_create(
                 participation_factor_pct=participation_factor_pct, status=MembershipStatus.ACTIVE,
             )
             ParticipationFactor.objects.create(membership=membership, factor_pct=participation_factor_pct,
-                                               valid_from=joined_at)
+                                               valid_from=local_midnight(joined_at, community.time_zone))
     except IntegrityError as exc:
         if _constraint(exc) != "one_current_membership_per_community":
             raise
@@ -319,64 +333,83 @@ def membership_create(
     return membership
 
 
+def factor_change_window(*, membership: Membership, valid_from) -> tuple[datetime, datetime | None]:
+    """[start, end) a factor change of `membership` from `valid_from` would cover: `valid_from`
+    (a day or a quarter-hour date-time, `communities.quarter_hours`) as an instant, up to the
+    next recorded version (None: open). Refuses (`Invalid`) a value off the grid, ambiguous
+    at a DST change, or outside the membership."""
+    zone = membership.community.time_zone
+    start = quarter_hour_start(valid_from, time_zone=zone)
+    first, last = _membership_span(membership)
+    if start < first or (last is not None and start >= last):
+        raise _invalid("The change must fall within the membership.",
+                       {"valid_from": [f"Between {membership.joined_at} and the day the member left."]})
+    following = membership.factor_versions.filter(valid_from__gt=start).order_by("valid_from").first()
+    return start, following.valid_from if following else None
+
+
+def _same_day_conflict() -> Conflict:
+    return Conflict(gettext("The participation factor already changes on this day."),
+                    details={"valid_from": [gettext("At most one change a day.")]})
+
+
 @transaction.atomic
 def membership_factor_change(*, actor, membership: Membership, participation_factor_pct: Decimal,
-                             valid_from: date) -> ParticipationFactor:
-    """Record a new participation factor of an Austrian membership from `valid_from` on (EAG
-    §79: the grid operator applies it from that day's first quarter hour). The version in
-    force that day ends there; the new one runs until the next recorded change (or open),
-    so a change dated in the past corrects the history and later changes stay. At most one
-    change a day (DOMAIN.md): a second one the same day is a conflict. The person's factors
-    stay at most 100 % on every day the new version covers. `participation_factor_pct` on
-    the membership mirrors the open-ended version."""
+                             valid_from) -> ParticipationFactor:
+    """Record a new participation factor of an Austrian membership from `valid_from` on: a
+    day (from its local midnight in the community's zone) or a date-time on the quarter-hour
+    grid (`communities.quarter_hours.quarter_hour_start`), so a change may split a day. The
+    version in force then ends there; the new one runs until the next recorded change (or
+    open), so a change dated in the past corrects the history and later changes stay. At
+    most one change per local day (DOMAIN.md): a second one on a day that already has one is
+    a conflict (409), whatever its quarter hour. The person's factors
+    stay at most 100 % at every instant the new version covers. `participation_factor_pct`
+    on the membership mirrors the open-ended version."""
     membership = Membership.objects.select_related("community").get(pk=membership.pk)
     factor = Decimal(participation_factor_pct)
+    zone = membership.community.time_zone
     if membership.community.regime != Regime.AT_EEG:
         raise _invalid("Participation factors are an Austrian EEG rule.",
                        {"participation_factor_pct": ["Only communities of regime at_eeg split a meter."]})
     if not Decimal("0") < factor <= Decimal("100"):
         raise _invalid("A participation factor is above 0 and at most 100 %.",
                        {"participation_factor_pct": ["Must be above 0 and at most 100."]})
-    left = membership.left_at
-    if valid_from < membership.joined_at or (left is not None and valid_from >= left):
-        raise _invalid("The change must fall within the membership.",
-                       {"valid_from": [f"Between {membership.joined_at} and the day the member left."]})
+    start, _end = factor_change_window(membership=membership, valid_from=valid_from)
     # the person's row first (the 100 % rule spans communities), then this membership's
     get_user_model().objects.select_for_update().filter(pk=membership.user_id).first()
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = Membership.objects.select_for_update().select_related("community").get(pk=membership.pk)
     versions = list(membership.factor_versions.select_for_update().order_by("valid_from"))
-    if any(v.valid_from == valid_from for v in versions):
-        raise Conflict(gettext("The participation factor already changes on this day."),
-                       details={"valid_from": [gettext("At most one change a day.")]})
-    if not versions and valid_from > membership.joined_at:
+    tz = ZoneInfo(zone)
+    if any(v.valid_from.astimezone(tz).date() == start.astimezone(tz).date() for v in versions):
+        raise _same_day_conflict()
+    first = local_midnight(membership.joined_at, zone)
+    if not versions and start > first:
         # a membership from before the history: its factor so far becomes the first version
         versions = [ParticipationFactor.objects.create(
-            membership=membership, factor_pct=membership.participation_factor_pct,
-            valid_from=membership.joined_at)]
-    following = next((v for v in versions if v.valid_from > valid_from), None)
+            membership=membership, factor_pct=membership.participation_factor_pct, valid_from=first)]
+    following = next((v for v in versions if v.valid_from > start), None)
     valid_to = following.valid_from if following else None
-    participation_factor_check(user=membership.user, participation_factor_pct=factor, start=valid_from,
-                               end=valid_to, exclude_pk=membership.pk)
+    participation_factor_check(user=membership.user, participation_factor_pct=factor, start=start,
+                               end=valid_to, exclude_pk=membership.pk, time_zone=zone)
     try:
         with transaction.atomic():
             for v in versions:
-                if v.valid_from < valid_from and (v.valid_to is None or v.valid_to > valid_from):
-                    v.valid_to = valid_from
+                if v.valid_from < start and (v.valid_to is None or v.valid_to > start):
+                    v.valid_to = start
                     v.save(update_fields=["valid_to"])
             version = ParticipationFactor.objects.create(membership=membership, factor_pct=factor,
-                                                         valid_from=valid_from, valid_to=valid_to)
+                                                         valid_from=start, valid_to=valid_to)
     except IntegrityError as exc:
         if _constraint(exc) != "participation_factor_versions_disjoint":
             raise
-        raise Conflict(gettext("The participation factor already changes on this day."),
-                       details={"valid_from": [gettext("At most one change a day.")]}) from None
+        raise _same_day_conflict() from None
     if valid_to is None:
         membership.participation_factor_pct = factor
         membership.save(update_fields=["participation_factor_pct"])
     audit.record(actor=actor, action="membership.factor_change", obj=membership,
                  target_user=membership.user,
-                 detail={"factor_pct": str(factor), "valid_from": valid_from.isoformat(),
-                         "valid_to": valid_to.isoformat() if valid_to else None})
+                 detail={"factor_pct": str(factor), "valid_from": local_iso(start, zone),
+                         "valid_to": local_iso(valid_to, zone)})
     return version
 
 

@@ -3,8 +3,9 @@ from its day's first quarter hour (the community's time zone); the settlement fe
 version in force per quarter hour to `energy_rules.at_eeg`; each version keeps the person's
 factors at most 100 %. And France's / Austria's keys per statute segment. Hand-computed."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -22,6 +23,11 @@ from settlement.regimes.base import PointInfo, SettlementInputs, Statute, Statut
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/communities/{}/members/{}/participation-factors"
+
+
+def vienna(*args, zone="Europe/Vienna") -> datetime:
+    """A local wall time (aware) in `zone`: a version's bound as the service stores it."""
+    return datetime(*args, tzinfo=ZoneInfo(zone))
 
 
 def test_a_factor_changed_on_the_10th_applies_from_that_quarter_hour(at, world, as_user):
@@ -45,7 +51,8 @@ def test_a_factor_changed_on_the_10th_applies_from_that_quarter_hour(at, world, 
     assert at.m2.participation_factor_pct == Decimal("50")  # the current value follows the history
     history = as_user(world.a.referent).get(URL.format(at.community.pk, at.m2.pk)).json()
     assert [(v["factor_pct"], v["valid_from"], v["valid_to"]) for v in history] == [
-        ("100.00", "2025-01-01", "2025-03-10"), ("50.00", "2025-03-10", None)]
+        ("100.00", "2025-01-01T00:00:00+01:00", "2025-03-10T00:00:00+01:00"),
+        ("50.00", "2025-03-10T00:00:00+01:00", None)]
     body = draft(as_user(world.a.referent), at).json()
     assert body["data_quality"]["blocking"] == []
     allocated = lines(body, "at_eeg_allocated")
@@ -79,15 +86,15 @@ def test_versions_never_overlap(at, world, as_user):
                        format="json").status_code == 201
     versions = list(ParticipationFactor.objects.filter(membership=at.m2).values_list(
         "factor_pct", "valid_from", "valid_to"))
-    assert versions == [(Decimal("100"), date(2025, 1, 1), date(2025, 2, 1)),
-                        (Decimal("80"), date(2025, 2, 1), date(2025, 3, 10)),
-                        (Decimal("60"), date(2025, 3, 10), None)]
+    assert versions == [(Decimal("100"), vienna(2025, 1, 1), vienna(2025, 2, 1)),
+                        (Decimal("80"), vienna(2025, 2, 1), vienna(2025, 3, 10)),
+                        (Decimal("60"), vienna(2025, 3, 10), None)]
     at.m2.refresh_from_db()
     assert at.m2.participation_factor_pct == Decimal("60")  # the open version, not the later-recorded one
     # the database refuses overlapping versions whoever writes them
     with pytest.raises(IntegrityError), transaction.atomic():
-        ParticipationFactor.objects.create(membership=at.m2, factor_pct=10, valid_from=date(2025, 3, 1),
-                                           valid_to=date(2025, 3, 20))
+        ParticipationFactor.objects.create(membership=at.m2, factor_pct=10, valid_from=vienna(2025, 3, 1),
+                                           valid_to=vienna(2025, 3, 20))
     # before joining, or outside Austria: invalid
     res = client.post(url, {"participation_factor_pct": "60", "valid_from": "2024-12-31"}, format="json")
     assert res.status_code == 400 and "valid_from" in res.json()["details"]
@@ -102,11 +109,12 @@ def test_the_100_percent_rule_holds_per_version(at, world):
     person = make_user("multi-factor@example.com")
     here = Membership.objects.create(user=person, community=at.community, joined_at=date(2025, 1, 1),
                                      participation_factor_pct=Decimal("40"))
-    ParticipationFactor.objects.create(membership=here, factor_pct=Decimal("40"), valid_from=date(2025, 1, 1))
+    ParticipationFactor.objects.create(membership=here, factor_pct=Decimal("40"),
+                                       valid_from=vienna(2025, 1, 1))
     there = Membership.objects.create(user=person, community=other, joined_at=date(2025, 1, 1),
                                       participation_factor_pct=Decimal("50"))
     ParticipationFactor.objects.create(membership=there, factor_pct=Decimal("50"),
-                                       valid_from=date(2025, 1, 1))
+                                       valid_from=vienna(2025, 1, 1, zone=other.time_zone))
     membership_factor_change(actor=None, membership=there, participation_factor_pct=Decimal("40"),
                              valid_from=date(2025, 3, 1))
     with pytest.raises(Invalid) as exc:  # 60 + 50 in February
@@ -189,5 +197,6 @@ def test_the_back_office_records_a_changed_factor_as_a_version(at, world):
     at.m2.refresh_from_db()
     assert at.m2.participation_factor_pct == Decimal("30")
     assert list(ParticipationFactor.objects.filter(membership=at.m2).values_list(
-        "factor_pct", "valid_from", "valid_to")) == [(Decimal("100"), date(2025, 1, 1), date(2025, 3, 10)),
-                                                     (Decimal("30"), date(2025, 3, 10), None)]
+        "factor_pct", "valid_from", "valid_to")) == [
+            (Decimal("100"), vienna(2025, 1, 1), vienna(2025, 3, 10)),
+            (Decimal("30"), vienna(2025, 3, 10), None)]
