@@ -221,7 +221,7 @@ def receivable_settle(
         pk=receivable_id,
         message=gettext("Only the community's referents settle what is owed to it."),
     )
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise Invalid(gettext("method: outside_payment or write_off."), details={"method": list(METHODS)})
     note = (note or "").strip()
     if not note:

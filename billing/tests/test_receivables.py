@@ -199,6 +199,7 @@ def test_the_referent_settles_an_outside_payment_then_writes_off_the_rest(world,
         {"method": "outside_payment", "amount": "-1", "note": "x"},
         {"method": "outside_payment", "amount": "1.001", "note": "x"},
         {"method": "gift", "note": "x"},
+        {"method": ["write_off"], "note": "x"},
         {"method": "write_off"},
     ):  # no note
         res = referent.post(url, bad, format="json")
