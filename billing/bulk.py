@@ -153,6 +153,14 @@ def _post(specs: list[PostingSpec], actor) -> list[Posting]:
             out.append(posting)
             continue
         legs, extra = _resolve_cap(spec, plan)
+        if extra.get("receivable") is not None:
+            # owed from now on: a later credit of the batch collects it, as one by one would
+            new = extra["receivable"]
+            mine = owing.setdefault(new.user_id, [])
+            if all(r.pk != new.pk for r in mine):
+                new.account = plan.accounts[new.account_id]
+                mine.append(new)
+                mine.sort(key=lambda r: r.pk)
         currency = legs[0].account.currency if legs else ""
         _check_legs(legs, currency)
         legs.sort(key=lambda leg: leg.account.pk)

@@ -142,3 +142,37 @@ def test_a_batch_that_would_overdraw_posts_nothing(world):
     assert (second.debited, second.shortfall) == (Decimal("1.00"), Decimal("1.00"))
     w.refresh_from_db()
     assert w.balance == 0 and Receivable.objects.get(user=people[0]).owed == Decimal("1.00")
+
+
+def test_a_credit_later_in_the_batch_collects_what_the_batch_made_owed(world):
+    community = world.a.community
+    (person,) = [make_user("later@example.com", "user")]
+    w = ledger.account_wallet(user=person)
+    gse = ledger.account_incentives_receivable(community=community)
+    specs = [
+        PostingSpec(
+            legs=[LegSpec(gse, Decimal("3.00"), EntryKind.SETTLEMENT_CREDIT)],
+            cap=LegSpec(w, Decimal("-3.00"), EntryKind.SETTLEMENT_CREDIT),
+            idempotency_key="later:1",
+            kind=PostingKind.SETTLEMENT,
+            community=community,
+        ),
+        PostingSpec(
+            legs=[
+                LegSpec(gse, Decimal("-5.00"), EntryKind.SETTLEMENT_CREDIT),
+                LegSpec(w, Decimal("5.00"), EntryKind.SETTLEMENT_CREDIT),
+            ],
+            idempotency_key="later:2",
+            kind=PostingKind.SETTLEMENT,
+            community=community,
+        ),
+    ]
+    owed, credit = ledger.postings_create_bulk(specs=specs)
+    assert owed.shortfall == Decimal("3.00")
+    w.refresh_from_db()
+    assert w.balance == Decimal("2.00") and Receivable.objects.get(user=person).owed == 0
+    assert Posting.objects.filter(
+        idempotency_key=f"collect:{credit.pk}:{Receivable.objects.get().pk}"
+    ).exists()
+    report = ledger_verify()
+    assert report.ok, report.problems
