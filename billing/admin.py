@@ -1,12 +1,24 @@
 """Back office: accounts, postings (with legs), payments, payouts and provider events are
 read-only for everyone; admins get a "reverse posting" action that posts the correction
-through `billing.ledger.posting_reverse` (audited)."""
+through `billing.ledger.posting_reverse` (audited). Receivables (what members owe) are
+read-only too, with two actions for the community's referents and admins that go through
+`billing.receivables.receivable_settle` (audited): paid outside the platform, written off."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from billing import ledger
-from billing.models import Account, Leg, Payment, Payout, Posting, ProviderEvent
+from billing import ledger, receivables
+from billing.models import (
+    Account,
+    Leg,
+    Payment,
+    Payout,
+    Posting,
+    ProviderEvent,
+    Receivable,
+    ReceivableEntry,
+    ReceivableStatus,
+)
 from core.admin import ScopedAdmin, _is_admin
 from core.exceptions import DomainError
 
@@ -107,3 +119,57 @@ class ProviderEventAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "provider", "type", "event_id", "outcome"]
     list_filter = ["provider", "type"]
     search_fields = ["event_id"]
+
+
+class ReceivableEntryInline(admin.TabularInline):
+    model = ReceivableEntry
+    fields = ["kind", "amount", "posting", "settlement_run_id", "settlement_line_id", "actor", "note",
+              "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Receivable)
+class ReceivableAdmin(ReadOnlyAdmin):
+    list_display = ["id", "user", "community", "currency", "owed_display", "status_display", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["user__email", "community__name"]
+    list_select_related = ["user", "community", "account"]
+    inlines = [ReceivableEntryInline]
+    actions = ["settle_outside_payment", "settle_write_off"]
+
+    @admin.display(description=_("Owed"), ordering="account__balance")
+    def owed_display(self, obj):
+        return obj.owed
+
+    @admin.display(description=_("Status"))
+    def status_display(self, obj):
+        return ReceivableStatus(obj.status).label
+
+    def _settle(self, request, queryset, method: str, note: str):
+        done = 0
+        for receivable in queryset:
+            if not receivable.owed:
+                continue
+            try:
+                receivables.receivable_settle(actor=request.user, receivable_id=receivable.pk, method=method,
+                                              note=note)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{receivable.pk}: {exc.message}", messages.ERROR)
+        self.message_user(request, _("%(n)d receivable(s) settled.") % {"n": done})
+
+    @admin.action(description=_("Mark what the selected members owe as paid outside the platform"))
+    def settle_outside_payment(self, request, queryset):
+        self._settle(request, queryset, "outside_payment", _("Paid outside the platform (back office)"))
+
+    @admin.action(description=_("Write off what the selected members owe (from the community fund)"))
+    def settle_write_off(self, request, queryset):
+        self._settle(request, queryset, "write_off", _("Written off in the back office"))

@@ -20,9 +20,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import selectors, services
+from billing import receivables, selectors, services
 from billing.idempotency import idempotency_begin, idempotency_finish
-from billing.models import EntryKind, Payment
+from billing.models import EntryKind, Payment, Receivable, ReceivableEntry, ReceivableStatus
 from core.errors import envelope
 from core.exceptions import DomainError, Invalid
 from core.pagination import ItemsPagination, page_of
@@ -42,12 +42,21 @@ class EntrySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class OwedToSerializer(serializers.Serializer):
+    receivable = serializers.IntegerField()
+    community = serializers.IntegerField()
+    name = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
 class WalletSerializer(serializers.Serializer):
     currency = serializers.CharField()
     balance = serializers.DecimalField(max_digits=14, decimal_places=2)
     held = serializers.DecimalField(max_digits=14, decimal_places=2)
     available = serializers.DecimalField(max_digits=14, decimal_places=2)
     pending = serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
+    owed = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What you owe communities.")
+    owed_to = OwedToSerializer(many=True)
     membership = serializers.IntegerField(allow_null=True)
     last_entries = EntrySerializer(many=True)
 
@@ -104,6 +113,82 @@ class WalletTransactionsApi(APIView):
         paginator = ItemsPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(EntrySerializer(page, many=True).data)
+
+
+class ReceivableEntrySerializer(serializers.ModelSerializer):
+    """One movement: a charge names the settlement run and line that created it."""
+
+    settlement_run = serializers.IntegerField(source="settlement_run_id", allow_null=True, read_only=True)
+    settlement_line = serializers.IntegerField(source="settlement_line_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = ReceivableEntry
+        fields = ["id", "kind", "amount", "posting", "settlement_run", "settlement_line", "actor", "note",
+                  "created_at"]
+
+
+class ReceivableSerializer(serializers.ModelSerializer):
+    owed = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    status = serializers.ChoiceField(choices=ReceivableStatus.values, read_only=True)
+    entries = ReceivableEntrySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Receivable
+        fields = ["id", "user", "community", "currency", "owed", "status", "created_at", "entries"]
+
+
+SettleIn = inline_serializer(
+    "ReceivableSettleIn",
+    {
+        "method": serializers.ChoiceField(choices=list(receivables.METHODS)),
+        "amount": serializers.DecimalField(max_digits=14, decimal_places=2, required=False),
+        "note": serializers.CharField(max_length=300),
+    },
+)
+
+
+@extend_schema(tags=TAGS)
+class ReceivableListApi(APIView):
+    """What members owe communities: yours; as a referent (or admin), your communities'.
+    Filters `community` (id) and `status` (`open`, `settled`)."""
+
+    @extend_schema(
+        operation_id="billing_receivables_list",
+        responses={200: page_of(ReceivableSerializer, "ReceivablePage")},
+        parameters=[
+            OpenApiParameter("community", int),
+            OpenApiParameter("status", str, enum=ReceivableStatus.values),
+        ],
+    )
+    def get(self, request):
+        qs = receivables.receivables_list(
+            user=request.user,
+            community=request.query_params.get("community"),
+            status=request.query_params.get("status"),
+        )
+        paginator = ItemsPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ReceivableSerializer(page, many=True).data)
+
+
+@extend_schema(tags=TAGS)
+class ReceivableSettleApi(APIView):
+    """Settle what a member owes by hand, for the community's referents (and admins):
+    `outside_payment` (paid outside the platform) or `write_off` (from the community's
+    fund); `amount` defaults to all that is owed; `note` says why. Audited."""
+
+    @extend_schema(request=SettleIn, responses={200: ReceivableSerializer})
+    def post(self, request, pk: int):
+        data = _body(request)
+        receivables.receivable_settle(
+            actor=request.user,
+            receivable_id=pk,
+            method=data.get("method"),
+            amount=data.get("amount"),
+            note=data.get("note") if isinstance(data.get("note"), str) else "",
+        )
+        receivable = Receivable.objects.select_related("account").get(pk=pk)
+        return Response(ReceivableSerializer(receivable).data)
 
 
 def _csv(entries) -> HttpResponse:

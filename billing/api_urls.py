@@ -8,5 +8,8 @@ urlpatterns = [
     path("wallet/topup", api.TopupApi.as_view(), name="billing-wallet-topup"),
     path("wallet/withdraw", api.WithdrawApi.as_view(), name="billing-wallet-withdraw"),
     path("payment/callback", api.payment_callback, name="billing-payment-callback"),
+    path("billing/receivables", api.ReceivableListApi.as_view(), name="billing-receivables"),
+    path("billing/receivables/<int:pk>/settle", api.ReceivableSettleApi.as_view(),
+         name="billing-receivable-settle"),
     path("admin/metrics", api.MetricsApi.as_view(), name="billing-admin-metrics"),
 ]

@@ -1,7 +1,10 @@
-"""The ledger's service API: account getters, `posting_create`, holds, `posting_reverse`.
+"""The ledger's service API: account getters, `posting_create`, `postings_create_bulk`,
+holds, `posting_reverse`.
 
-Settlement (and every other writer) posts through `posting_create`; nothing else inserts
-legs. The database enforces balance, append-only and the wallet's non-negative rule (see
+Every writer posts through `posting_create` (one posting) or `postings_create_bulk` (many,
+in one transaction: the settlement); nothing else inserts legs. Both collect what a member
+owes (`billing.receivables`) whenever their wallet is credited. The database enforces
+balance, append-only and the wallet's non-negative rule (see
 migration 0002); this module turns those refusals into domain errors and makes a posting
 idempotent on its key.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,7 +22,17 @@ from django.db.models import F
 from django.utils.translation import gettext
 
 import audit
-from billing.models import CENT, Account, AccountKind, AuditEntry, EntryKind, Leg, Posting, PostingKind
+from billing.models import (
+    CENT,
+    Account,
+    AccountKind,
+    AuditEntry,
+    EntryKind,
+    Leg,
+    Posting,
+    PostingKind,
+    Receivable,
+)
 from core.exceptions import Conflict, Invalid
 
 logger = logging.getLogger("commonwatt.billing")
@@ -57,9 +70,27 @@ def account_wallet(*, user, currency: str | None = None) -> Account:
     return _account(kind=AccountKind.MEMBER_WALLET, user=user, currency=_currency(currency))
 
 
-def account_member_receivable(*, user, currency: str | None = None) -> Account:
-    """What `user` owes the community beyond their wallet (negative balance = owed)."""
-    return _account(kind=AccountKind.MEMBER_RECEIVABLE, user=user, currency=_currency(currency))
+def account_member_receivable(*, user, community, currency: str | None = None) -> Account:
+    """What `user` owes `community` beyond their wallet (negative balance = owed), with
+    its `Receivable` (the sub-ledger: where each euro came from, how it was paid)."""
+    currency = _currency(currency or community.currency)
+    account = _account(kind=AccountKind.MEMBER_RECEIVABLE, user=user, community=community, currency=currency)
+    Receivable.objects.get_or_create(
+        account=account, defaults={"user": user, "community": community, "currency": currency}
+    )
+    return account
+
+
+def account_outside_payments(*, community, currency: str | None = None) -> Account:
+    """Money a community received outside the platform (a member's bank transfer settling
+    what they owe): where such money enters the ledger, one per community."""
+    return _account(
+        kind=AccountKind.PAYMENTS_CLEARING,
+        provider="outside",
+        user=None,
+        community=community,
+        currency=_currency(currency or community.currency),
+    )
 
 
 def account_community_fund(*, community, currency: str | None = None) -> Account:
@@ -145,6 +176,8 @@ def posting_create(
     nothing (`posting.created` is False then). Raises `InsufficientFunds` when a member
     wallet would go below its holds, `Invalid` for unbalanced or malformed legs.
     """
+    from billing import receivables
+
     legs = list(legs)
     if not idempotency_key:
         raise Invalid(gettext("A posting needs an idempotency key."))
@@ -152,10 +185,15 @@ def posting_create(
     _check_legs(legs, currency)
     # Lock accounts in one order (the balance trigger updates them): no deadlocks.
     legs.sort(key=lambda leg: leg.account.pk)
+    # A credited member who owes a community: their receivables are locked with the legs'
+    # accounts (one order), so concurrent credits collect what is owed once.
+    owing = receivables.owing_of(legs=legs, currency=currency)
     # No read before the insert: the unique key decides (a concurrent duplicate waits on
     # the index until the first commits, then lands in the except below).
     try:
         with transaction.atomic():
+            if owing:
+                accounts_lock([leg.account.pk for leg in legs] + [r.account_id for r in owing])
             posting = Posting.objects.create(
                 idempotency_key=idempotency_key,
                 kind=kind,
@@ -168,6 +206,8 @@ def posting_create(
             Leg.objects.bulk_create(
                 [Leg(posting=posting, account=leg.account, amount=leg.amount, kind=leg.kind) for leg in legs]
             )
+            if owing:
+                receivables.collect_after_credit(posting=posting, owing=owing, actor=actor)
     except IntegrityError as exc:
         name = _constraint(exc)
         if name == "billing_wallet_not_negative":
@@ -199,6 +239,11 @@ def posting_reverse(*, posting: Posting, actor, reason: str = "") -> Posting:
             corrects=posting,
             community=posting.community,
         )
+        if reversal.created:
+            # what a member owes follows the ledger: the reversal's receivable legs are entries too
+            from billing import receivables
+
+            receivables.reversed_legs(reversal=reversal, legs=legs)
         if reversal.created and actor is not None and getattr(actor, "pk", None):
             AuditEntry.objects.create(
                 actor=actor, action="posting_reverse", posting=reversal, object_repr=f"posting #{posting.pk}"
@@ -206,6 +251,45 @@ def posting_reverse(*, posting: Posting, actor, reason: str = "") -> Posting:
             audit.record(actor=actor, action="posting.reverse", obj=reversal,
                          detail={"reverses": posting.pk, "community": posting.community_id})
     return reversal
+
+
+def accounts_lock(ids) -> dict[int, Account]:
+    """Row-lock accounts in primary-key order (the order every writer locks them in)."""
+    return {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk")}
+
+
+# --- many postings at once --------------------------------------------------------------
+
+
+@dataclass
+class PostingSpec:
+    """One posting of `postings_create_bulk`. `cap`, when given, is a debit of a member
+    wallet (negative amount) that takes only what the wallet has available at that point of
+    the batch; the rest is booked on the member's receivable of `community` (what they owe
+    it), so the posting still balances. `trace` (`settlement_run_id`, `settlement_line_id`)
+    goes on the receivable's entry, so what is owed is traceable to what created it."""
+
+    legs: list[LegSpec]
+    idempotency_key: str
+    kind: str
+    reason: str = ""
+    community: object = None
+    corrects: Posting | None = None
+    cap: LegSpec | None = None
+    trace: dict = field(default_factory=dict)
+
+
+def postings_create_bulk(*, specs: Iterable[PostingSpec], actor=None) -> list[Posting]:
+    """Post many postings in one transaction, with the guarantees of `posting_create` (same
+    idempotency keys: a key already posted posts nothing and comes back with `created`
+    False; balances checked by the same database triggers; no wallet below its holds) and
+    the same collection of what credited members owe, in the same order as posting them
+    one by one would; but one lock of every account, one insert of the postings and one of
+    the legs. Each returned posting carries `created` and, for a capped spec,
+    `debited` / `shortfall` (what the wallet paid, what was booked as owed)."""
+    from billing import bulk
+
+    return bulk.postings_create_bulk(specs=list(specs), actor=actor)
 
 
 # --- holds -----------------------------------------------------------------------------

@@ -31,8 +31,9 @@ class AccountKind(models.TextChoices):
     PAYMENTS_CLEARING = "payments_clearing", _("Payments clearing")
     PAYOUTS_PENDING = "payouts_pending", _("Payouts pending")
     PLATFORM_FEES = "platform_fees", _("Platform fees")
-    # what a member owes the community when a negative settlement share (GSE recovering a
-    # yearly true-up) exceeds their wallet: negative balance = owed; the wallet stays >= 0
+    # what a member owes one community when a negative settlement share (GSE recovering a
+    # yearly true-up) exceeds their wallet: negative balance = owed; the wallet stays >= 0.
+    # One per user, community and currency (`Receivable` is its sub-ledger)
     MEMBER_RECEIVABLE = "member_receivable", _("Member receivable")
 
 
@@ -82,13 +83,19 @@ class Account(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "currency", "user"],
-                condition=Q(user__isnull=False),
+                condition=Q(user__isnull=False, community__isnull=True),
                 name="billing_one_wallet_per_user_currency",
             ),
             models.UniqueConstraint(
                 fields=["kind", "currency", "community"],
-                condition=Q(community__isnull=False),
+                condition=Q(community__isnull=False, user__isnull=True),
                 name="billing_one_account_per_community_kind",
+            ),
+            # a member's receivable is keyed by the community owed
+            models.UniqueConstraint(
+                fields=["kind", "currency", "user", "community"],
+                condition=Q(user__isnull=False, community__isnull=False),
+                name="billing_one_account_per_user_community_kind",
             ),
             models.UniqueConstraint(
                 fields=["kind", "currency", "provider"],
@@ -123,6 +130,11 @@ class PostingKind(models.TextChoices):
     P2P = "p2p", _("P2P transfer")
     FEE = "fee", _("Fee")
     CORRECTION = "correction", _("Correction")
+    # what a member owes a community (Receivable): collected from the wallet, paid outside
+    # the platform, or written off by the community
+    COLLECTION = "collection", _("Collection of what is owed")
+    OUTSIDE_PAYMENT = "outside_payment", _("Paid outside the platform")
+    WRITE_OFF = "write_off", _("Write-off")
 
 
 class EntryKind(models.TextChoices):
@@ -135,6 +147,9 @@ class EntryKind(models.TextChoices):
     P2P_SALE = "p2p_sale", _("P2P sale")
     FEE = "fee", _("Fee")
     CORRECTION = "correction", _("Correction")
+    COLLECTION = "collection", _("Collection of what is owed")
+    OUTSIDE_PAYMENT = "outside_payment", _("Paid outside the platform")
+    WRITE_OFF = "write_off", _("Write-off")
     OTHER = "other", _("Other")
 
 
@@ -351,3 +366,96 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr}"
+
+
+class ReceivableQuerySet(ScopedQuerySet):
+    """A member sees what they owe; the community's referents (and its organization's
+    vendors) see and manage what is owed to it."""
+
+    def _scope(self, user):
+        from communities.models import Community
+
+        return self.filter(Q(user=user) | Q(community__in=Community.objects.managed_by(user).values("pk")))
+
+    def _manage_scope(self, user):
+        from communities.models import Community
+
+        return self.filter(community__in=Community.objects.managed_by(user).values("pk"))
+
+
+class ReceivableStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    SETTLED = "settled", _("Settled")
+
+
+class Receivable(models.Model):
+    """What one member owes one community, beyond their wallet: the sub-ledger of its
+    `member_receivable` account (owed = minus the account's balance). Its entries say where
+    each euro came from (the settlement line) and how it went (collected from the wallet,
+    paid outside the platform, written off). Status is computed from the balance."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="receivables")
+    community = models.ForeignKey(
+        "communities.Community", on_delete=models.PROTECT, related_name="receivables"
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="receivable")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReceivableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "community", "currency"], name="billing_one_receivable"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} owes {self.community} ({self.currency})"
+
+    @property
+    def owed(self) -> Decimal:
+        """What is still owed (never negative: the account's balance is at most zero)."""
+        return max(-self.account.balance, Decimal("0.00"))
+
+    @property
+    def status(self) -> str:
+        return ReceivableStatus.OPEN if self.owed > 0 else ReceivableStatus.SETTLED
+
+
+class ReceivableEntryKind(models.TextChoices):
+    CHARGE = "charge", _("Owed from a settlement line")
+    COLLECTION = "collection", _("Collected from the wallet")
+    OUTSIDE_PAYMENT = "outside_payment", _("Paid outside the platform")
+    WRITE_OFF = "write_off", _("Written off")
+    CORRECTION = "correction", _("Correction (a reversed posting)")
+
+
+class ReceivableEntry(models.Model):
+    """One movement of a receivable, with its ledger posting. `amount` is positive when it
+    adds to what is owed (a charge), negative when it pays it off. A charge names the
+    settlement run and line that created it (ids: billing does not import settlement)."""
+
+    receivable = models.ForeignKey(Receivable, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=20, choices=ReceivableEntryKind.choices)
+    amount = models.DecimalField(**MONEY)
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="receivable_entries")
+    settlement_run_id = models.PositiveBigIntegerField(null=True, blank=True)
+    settlement_line_id = models.PositiveBigIntegerField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "receivable entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="billing_receivable_entry_not_zero"),
+            # one entry per posting and receivable: a re-run posting adds nothing twice
+            models.UniqueConstraint(fields=["receivable", "posting"], name="billing_receivable_entry_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount}"

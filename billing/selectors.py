@@ -23,6 +23,7 @@ from billing.models import (
     PayoutStatus,
     Posting,
 )
+from billing.receivables import owed_by
 from core.exceptions import Forbidden, Invalid, NotFound
 
 ZERO = Decimal("0.00")
@@ -77,9 +78,13 @@ def wallet_get(*, user, membership=None, last: int = 10) -> dict:
         Payment.objects.filter(user=user, status=PaymentStatus.PENDING).aggregate(s=Sum("amount"))["s"]
         or ZERO
     )
+    currency = account.currency if account else settings.BILLING_CURRENCY
+    owed, owed_to = owed_by(user=user, currency=currency)
     return {
-        "currency": account.currency if account else settings.BILLING_CURRENCY,
+        "currency": currency,
         "balance": balance,
+        "owed": owed,
+        "owed_to": owed_to,
         "held": held,
         "available": balance - held,
         "pending": {"topups": pending_in, "withdrawals": held},

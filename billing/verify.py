@@ -2,7 +2,8 @@
 
 Two statements (the problems query scans the legs twice), so a million legs take seconds:
 accounts whose `balance` differs from the sum of their legs, accounts whose `held` differs
-from their open payouts, postings whose legs do not sum to zero, and negative wallets.
+from their open payouts, postings whose legs do not sum to zero, negative wallets, and
+receivables whose entries do not add up to what their account says is owed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ WHERE s.total IS NULL OR s.total <> 0 OR s.n < 2
 UNION ALL
 SELECT 'wallet ' || id || ': balance ' || balance || ' below holds ' || held
 FROM billing_account WHERE kind = 'member_wallet' AND balance < held
+UNION ALL
+SELECT 'receivable ' || r.id || ': entries sum to ' || COALESCE(e.total, 0) || ' != owed ' || -a.balance
+FROM billing_receivable r JOIN billing_account a ON a.id = r.account_id
+LEFT JOIN (SELECT receivable_id, SUM(amount) AS total FROM billing_receivableentry GROUP BY receivable_id) e
+       ON e.receivable_id = r.id
+WHERE COALESCE(e.total, 0) <> -a.balance
 """
 COUNTS_SQL = """
 SELECT (SELECT COUNT(*) FROM billing_account), (SELECT COUNT(*) FROM billing_posting),

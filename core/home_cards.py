@@ -93,7 +93,8 @@ def settlement(request):
     from django.utils.translation import gettext as _
 
     from core.home import managed_communities
-    from settlement.models import RunStatus, SettlementLine, SettlementRun
+    from settlement.models import RunKind, RunStatus, SettlementLine, SettlementRun
+    from settlement.selectors import stale_true_ups
     from settlement.services import PAYABLE, SOURCE
     from statements import formats
 
@@ -118,6 +119,11 @@ def settlement(request):
         "status": status.get(run.status, run.status)}
     if waiting:
         note += " · " + _("%(count)s run(s) awaiting a decision") % {"count": waiting}
+    true_ups = list(runs.filter(kind=RunKind.TRUE_UP, status=RunStatus.POSTED).select_related("period"))
+    stale = stale_true_ups(true_ups)
+    for year in sorted({r.period.month.year for r in true_ups if r.pk in stale}):
+        note += " · " + _("The %(year)s true-up must be drafted again: a month was corrected after it "
+                          "was posted") % {"year": year}
     return {"template": "portal/_card.html", "context": {
         "title": _("Settlement"), "value": formats.money(total), "unit": community.currency, "note": note,
         "link": reverse("admin:settlement_settlementrun_change", args=[run.pk]),

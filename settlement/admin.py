@@ -24,6 +24,7 @@ from settlement.models import (
     SettlementPeriod,
     SettlementRun,
 )
+from settlement.selectors import stale_true_ups
 
 
 class ReadOnly:
@@ -87,6 +88,7 @@ class SettlementRunAdmin(ReadOnly, ScopedAdmin):
         "created_at",
         "approved_by",
         "posted_by",
+        "stale_display",
     ]
     list_filter = ["status", "kind", "regime"]
     list_select_related = ["period__community", "approved_by", "posted_by"]
@@ -111,6 +113,13 @@ class SettlementRunAdmin(ReadOnly, ScopedAdmin):
     ]
     inlines = [LineInline]
     actions = ["approve_runs", "post_runs"]
+
+    @admin.display(description=_("Stale"), boolean=True)
+    def stale_display(self, run):
+        """A posted true-up a later month's run made stale (draft it again); else empty."""
+        if run.kind != "true_up":
+            return None
+        return run.pk in stale_true_ups([run])
 
     def _act(self, request, queryset, service, done_label):
         for run in queryset:

@@ -52,6 +52,9 @@ class LineSerializer(serializers.ModelSerializer):
 class RunSerializer(serializers.ModelSerializer):
     community = serializers.IntegerField(source="period.community_id")
     month = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField(
+        help_text="A posted true-up whose year had a month posted after it (a correction): draft it again."
+    )
 
     class Meta:
         model = SettlementRun
@@ -73,10 +76,17 @@ class RunSerializer(serializers.ModelSerializer):
             "approved_at",
             "posted_by",
             "posted_at",
+            "stale",
         ]
 
     def get_month(self, run) -> str:
         return f"{run.period.month:%Y-%m}"
+
+    def get_stale(self, run) -> bool:
+        stale = self.context.get("stale")
+        if stale is None:
+            stale = selectors.stale_true_ups([run])
+        return run.pk in stale
 
 
 class RunDetailSerializer(RunSerializer):
@@ -186,7 +196,8 @@ class SettlementListApi(APIView):
                 raise Invalid(gettext("month is YYYY-MM."), details={"month": ["YYYY-MM"]}) from None
         paginator = ItemsPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(RunSerializer(page, many=True).data)
+        stale = selectors.stale_true_ups(page)
+        return paginator.get_paginated_response(RunSerializer(page, many=True, context={"stale": stale}).data)
 
     @extend_schema(request=DraftSerializer, responses={201: RunDetailSerializer, 200: RunDetailSerializer})
     def post(self, request):

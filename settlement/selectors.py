@@ -458,3 +458,45 @@ def settlement_list(*, user):
         .select_related("period__community")
         .order_by("-period__month", "period__community_id", "-number")
     )
+
+
+def stale_true_ups(runs) -> set[int]:
+    """The posted yearly true-ups among `runs` that a later month's run made stale: a run of
+    the same community and year (a correction, or a month posted late) posted after the
+    year's last posted true-up changed the advances the true-up subtracted, so the true-up
+    must be drafted again (it then posts the difference). Computed, never stored: two
+    queries whatever the number of runs."""
+    from django.db.models import Max
+
+    from settlement.models import RunKind, RunStatus
+
+    years = {
+        (r.period.community_id, r.period.month.year)
+        for r in runs
+        if r.kind == RunKind.TRUE_UP and r.status == RunStatus.POSTED
+    }
+    if not years:
+        return set()
+    where = Q()
+    for community_id, year in years:
+        where |= Q(period__community_id=community_id, period__month__year=year)
+    posted = SettlementRun.objects.filter(where, status=RunStatus.POSTED)
+    last_true_up, last_month = {}, {}
+    for row in (
+        posted.values("period__community_id", "period__month__year", "kind")
+        .annotate(at=Max("posted_at"))
+        .order_by()
+    ):
+        key = (row["period__community_id"], row["period__month__year"])
+        target = last_true_up if row["kind"] == RunKind.TRUE_UP else last_month
+        target[key] = max(filter(None, (target.get(key), row["at"])), default=None)
+    stale = {
+        key for key in years
+        if last_month.get(key) and last_true_up.get(key) and last_month[key] > last_true_up[key]
+    }
+    return {
+        r.pk
+        for r in runs
+        if r.kind == RunKind.TRUE_UP and r.status == RunStatus.POSTED
+        and (r.period.community_id, r.period.month.year) in stale
+    }

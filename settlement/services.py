@@ -24,11 +24,11 @@ from django.utils.translation import gettext
 import audit
 from billing.ledger import (
     LegSpec,
+    PostingSpec,
     account_community_fund,
     account_incentives_receivable,
-    account_member_receivable,
     account_wallet,
-    posting_create,
+    postings_create_bulk,
 )
 from billing.models import Account, AccountKind, EntryKind, PostingKind
 from communities.models import Community, Membership, MeteringPoint
@@ -353,48 +353,46 @@ def settlement_approve(*, actor, run: SettlementRun) -> SettlementRun:
     return run
 
 
-def _account_for(line: SettlementLine, community: Community, users: dict, people: dict):
+def _account_for(line: SettlementLine, community: Community, users: dict, people: dict, wallets: dict):
     if line.kind == "fund" or (line.membership_id is None and line.user_id is None):
         return account_community_fund(community=community)
     user_id = line.user_id or users.get(line.membership_id)
     if user_id is None:
         raise Conflict(gettext("A paid line has nobody to pay."), details={"line": [line.pk]})
-    return account_wallet(user=people[user_id], currency=community.currency)
+    return wallets[user_id]
 
 
-def _legs(line: SettlementLine, account, receivable) -> tuple[list[LegSpec], dict | None]:
-    """The legs of one paid line. A credit: the wallet (or fund) against GSE's receivable.
+def _spec(line: SettlementLine, account, receivable, *, run, community, reason: str) -> PostingSpec:
+    """The posting of one paid line. A credit: the wallet (or fund) against GSE's receivable.
     A debit (GSE recovers, e.g. a negative true-up) from a member wallet never takes the
     wallet below its holds (DOMAIN.md: no wallet goes negative): the wallet gives what is
-    available, the rest is booked on the member's receivable (what they owe the community),
-    so the posting still balances and GSE's receivable is reduced by the whole share.
-    The fund has no such floor: the community's own account carries its share in full."""
+    available when the posting is made (a capped debit), the rest is booked on the member's
+    receivable of this community (what they owe it, traced to this line), so the posting
+    still balances and GSE's receivable is reduced by the whole share. The fund has no such
+    floor: the community's own account carries its share in full."""
     credit = EntryKind.SETTLEMENT_CREDIT
+    key = f"settlement:{run.pk}:{line.pk}"
+    common = {"idempotency_key": key, "kind": PostingKind.SETTLEMENT, "reason": reason,
+              "community": community}
     if line.amount > 0 or account.kind != AccountKind.MEMBER_WALLET:
-        return [
-            LegSpec(account=account, amount=line.amount, kind=credit),
-            LegSpec(account=receivable, amount=-line.amount, kind=credit),
-        ], None
-    owed = -line.amount
-    # the row lock makes the figure hold until commit (concurrent withdrawals wait on it)
-    wallet = Account.objects.select_for_update().get(pk=account.pk)
-    debited = min(owed, max(wallet.balance - wallet.held, Decimal(0)))
-    legs = [LegSpec(account=receivable, amount=owed, kind=credit)]
-    if debited:
-        legs.append(LegSpec(account=wallet, amount=-debited, kind=credit))
-    if owed - debited:
-        due = account_member_receivable(user=wallet.user, currency=wallet.currency)
-        legs.append(LegSpec(account=due, amount=-(owed - debited), kind=credit))
-        rest = owed - debited
-        return legs, {"owed_eur": str(owed), "debited_eur": str(debited), "receivable_eur": str(rest)}
-    return legs, None
+        legs = [LegSpec(account=account, amount=line.amount, kind=credit),
+                LegSpec(account=receivable, amount=-line.amount, kind=credit)]
+        return PostingSpec(legs=legs, **common)
+    return PostingSpec(
+        legs=[LegSpec(account=receivable, amount=-line.amount, kind=credit)],
+        cap=LegSpec(account=account, amount=line.amount, kind=credit),
+        trace={"settlement_run_id": run.pk, "settlement_line_id": line.pk},
+        **common,
+    )
 
 
 def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
     """Approved -> posted: one ledger posting per paid line (idempotency key
     `settlement:<run>:<line>`), the GSE's receivable against the member's wallet or the
-    community fund (a debit beyond a wallet's available balance: see `_legs`; the run's
-    `totals["receivables"]` lists them). All or nothing; posting twice posts nothing twice."""
+    community fund (a debit beyond a wallet's available balance: see `_spec`; the run's
+    `totals["receivables"]` lists them), all in one bulk write (`postings_create_bulk`),
+    members' credits collecting what they owe. All or nothing; posting twice posts nothing
+    twice."""
     with transaction.atomic():
         run = _lock(run, actor)
         if run.status == RunStatus.POSTED:
@@ -418,22 +416,21 @@ def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
         people = get_user_model().objects.in_bulk(
             set(users.values()) | {ln.user_id for ln in paid if ln.user_id}
         )
+        wallets = _wallets(people.values(), community.currency)
         month = f"{run.period.month:%Y-%m}"
-        receivables = []
+        specs = []
         for line in paid:
-            account = _account_for(line, community, users, people)
-            legs, owed = _legs(line, account, receivable)
-            if owed:
-                receivables.append({"line": line.pk, "membership": line.membership_id,
-                                    "user": account.user_id, **owed})
-            posting_create(
-                legs=legs,
-                idempotency_key=f"settlement:{run.pk}:{line.pk}",
-                kind=PostingKind.SETTLEMENT,
-                reason=f"{community.slug} {month} run {run.number}: {line.kind}",
-                actor=actor,
-                community=community,
-            )
+            account = _account_for(line, community, users, people, wallets)
+            specs.append(_spec(line, account, receivable, run=run, community=community,
+                               reason=f"{community.slug} {month} run {run.number}: {line.kind}"))
+        postings = postings_create_bulk(specs=specs, actor=actor)
+        receivables = [
+            {"line": line.pk, "membership": line.membership_id, "user": spec.cap.account.user_id,
+             "owed_eur": str(-line.amount), "debited_eur": str(posting.debited),
+             "receivable_eur": str(posting.shortfall), "receivable": posting.receivable.pk}
+            for line, spec, posting in zip(paid, specs, postings, strict=True)
+            if getattr(posting, "shortfall", None)
+        ]
         fields = ["status", "posted_by", "posted_at"]
         if receivables:
             run.totals = {**(run.totals or {}), "receivables": receivables}
@@ -449,6 +446,17 @@ def settlement_post(*, actor, run: SettlementRun) -> SettlementRun:
         statements_issue(run=run)
     run.created = True
     return run
+
+
+def _wallets(people, currency: str) -> dict[int, Account]:
+    """The members' wallets of a run, read (and created where missing) at once."""
+    found = {a.user_id: a for a in Account.objects.filter(
+        kind=AccountKind.MEMBER_WALLET, user__in=list(people), currency=currency)}
+    for person in people:
+        if person.pk not in found:
+            found[person.pk] = account_wallet(user=person, currency=currency)
+        found[person.pk].user = person
+    return found
 
 
 # --- the yearly true-up -----------------------------------------------------------------
